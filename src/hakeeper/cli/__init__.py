@@ -1,0 +1,1 @@
+"""Command line: parse input, call library commands, render their results."""
