@@ -18,6 +18,7 @@ from hakeeper.reports import CommandError
 # Each module has `register(subparsers)`, which adds its parser and sets `func`.
 SUBCOMMAND_MODULES = [
     "hakeeper.cli.simulate",
+    "hakeeper.cli.check",
 ]
 
 

@@ -1,0 +1,1 @@
+"""Library commands: `fn(env, ...) -> Dto`; they never print and raise CommandError."""
