@@ -1,0 +1,1 @@
+"""CIB XML in and out."""

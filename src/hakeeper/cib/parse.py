@@ -1,0 +1,587 @@
+"""Pacemaker CIB XML (schema pacemaker-3.x, as Pacemaker 2.1 writes it) -> model.
+
+Every error names its place (file:line, element and id) and what to do, and is raised as
+one CommandError; nothing is returned half-parsed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from lxml import etree
+
+from hakeeper.model.cib import Cib
+from hakeeper.model.config import (
+    Agent,
+    AttrSet,
+    Bundle,
+    BundleNetwork,
+    Clone,
+    Colocation,
+    Configuration,
+    Constraint,
+    DateExpression,
+    DateSpec,
+    Expression,
+    Group,
+    Location,
+    NodeConfig,
+    NvPair,
+    Op,
+    OpExpression,
+    Order,
+    Primitive,
+    Resource,
+    ResourceSet,
+    Role,
+    RscExpression,
+    Rule,
+    RuleTerm,
+    Tag,
+    Ticket,
+)
+from hakeeper.model.scores import ScoreError, parse_score
+from hakeeper.model.status import LrmResource, NodeState, OpRecord, Status, Tickets
+from hakeeper.reports import CommandError, Report, codes
+
+KNOWN_STANDARDS = frozenset(
+    {"ocf", "lsb", "heartbeat", "service", "systemd", "stonith", "upstart", "nagios", "alert"}
+)
+TRUE_WORDS = frozenset({"true", "yes", "on", "1", "y"})
+FALSE_WORDS = frozenset({"false", "no", "off", "0", "n"})
+
+_Element = etree._Element
+
+
+def is_true(value: str | None, default: bool = False) -> bool:
+    if value is None:
+        return default
+    lowered = value.strip().lower()
+    if lowered in TRUE_WORDS:
+        return True
+    if lowered in FALSE_WORDS:
+        return False
+    return default
+
+
+def parse_interval_ms(text: str | None) -> int | None:
+    """Parse an interval ("10", "10s", "1m", "500ms", "PT10S", "1h") into milliseconds."""
+    if text is None:
+        return 0
+    value = text.strip().lower()
+    if not value:
+        return 0
+    if value.startswith("pt") or value.startswith("p"):
+        return _parse_iso_duration_ms(value.upper())
+    units = [("ms", 1), ("msec", 1), ("us", 0), ("usec", 0), ("sec", 1000), ("s", 1000),
+             ("min", 60_000), ("m", 60_000), ("hr", 3_600_000), ("h", 3_600_000)]
+    for suffix, factor in sorted(units, key=lambda u: -len(u[0])):
+        if value.endswith(suffix):
+            number = value[: -len(suffix)].strip()
+            try:
+                amount = float(number)
+            except ValueError:
+                return None
+            if factor == 0:
+                return int(amount / 1000)
+            return int(amount * factor)
+    try:
+        return int(float(value) * 1000)
+    except ValueError:
+        return None
+
+
+def _parse_iso_duration_ms(value: str) -> int | None:
+    total = 0.0
+    number = ""
+    in_time = False
+    factors_date = {"Y": 365 * 86400, "M": 30 * 86400, "W": 7 * 86400, "D": 86400}
+    factors_time = {"H": 3600, "M": 60, "S": 1}
+    for ch in value[1:]:
+        if ch == "T":
+            in_time = True
+        elif ch.isdigit() or ch == ".":
+            number += ch
+        else:
+            # Pacemaker also accepts time units before the T ("P10S").
+            table = factors_time if in_time or ch in "HS" else factors_date
+            if ch not in table or not number:
+                return None
+            total += float(number) * table[ch]
+            number = ""
+    return int(total * 1000)
+
+
+class _Parser:
+    def __init__(self, root: _Element, source: str) -> None:
+        self.root = root
+        self.source = source
+        self.by_id: dict[str, _Element] = {}
+        self.errors: list[Report] = []
+        for el in root.iter():
+            if not isinstance(el.tag, str):
+                continue
+            ident = el.get("id")
+            if ident is not None and el.get("id-ref") is None:
+                self.by_id.setdefault(ident, el)
+
+    # --- helpers ---------------------------------------------------------------------
+
+    def where(self, el: _Element) -> str:
+        return f"{self.source}:{el.sourceline}"
+
+    def error(self, code: str, el: _Element, message: str, hint: str, **payload: object) -> None:
+        self.errors.append(Report.error(code, message, where=self.where(el), hint=hint, **payload))
+
+    def deref(self, el: _Element) -> _Element:
+        ref = el.get("id-ref")
+        if ref is None:
+            return el
+        target = self.by_id.get(ref)
+        if target is None:
+            self.error(
+                codes.CIB_DANGLING_IDREF, el,
+                f"<{el.tag} id-ref=\"{ref}\"> refers to an id that does not exist",
+                f"define an element with id=\"{ref}\" or fix the id-ref",
+                id_ref=ref,
+            )
+            return el
+        return target
+
+    def children(self, el: _Element, *tags: str) -> Iterable[_Element]:
+        for child in el:
+            if isinstance(child.tag, str) and (not tags or child.tag in tags):
+                yield child
+
+    def required(self, el: _Element, name: str) -> str:
+        value = el.get(name)
+        if value is None:
+            ident = el.get("id")
+            label = f"<{el.tag} id=\"{ident}\">" if ident else f"<{el.tag}>"
+            self.error(codes.CIB_INVALID, el, f"{label} has no '{name}' attribute",
+                       f"add {name}=\"...\" to it", element=el.tag, attribute=name)
+            return ""
+        return value
+
+    def check_score(self, el: _Element, attr: str) -> str | None:
+        value = el.get(attr)
+        if value is None:
+            return None
+        try:
+            parse_score(value)
+        except ScoreError:
+            self.error(codes.CIB_BAD_SCORE, el,
+                       f"{attr}=\"{value}\" on <{el.tag} id=\"{el.get('id')}\"> is not a score",
+                       "use an integer, INFINITY or -INFINITY", value=value)
+        return value
+
+    # --- attribute sets and rules ----------------------------------------------------
+
+    def attr_sets(self, el: _Element, tag: str) -> tuple[AttrSet, ...]:
+        return tuple(self.attr_set(self.deref(s)) for s in self.children(el, tag))
+
+    def attr_set(self, el: _Element) -> AttrSet:
+        pairs = []
+        rule = None
+        for child in self.children(el):
+            if child.tag == "nvpair":
+                pair = child
+                if child.get("id-ref") is not None and child.get("name") is None:
+                    pair = self.deref(child)
+                pairs.append(NvPair(pair.get("id", ""), pair.get("name", ""), pair.get("value")))
+            elif child.tag == "rule":
+                rule = self.rule(self.deref(child))
+        return AttrSet(el.get("id", ""), tuple(pairs), self.check_score(el, "score"), rule)
+
+    def rule(self, el: _Element) -> Rule:
+        terms: list[RuleTerm] = []
+        for child in self.children(el):
+            child = self.deref(child)
+            if child.tag == "expression":
+                terms.append(Expression(
+                    child.get("id", ""), self.required(child, "attribute"),
+                    self.required(child, "operation"), child.get("value"), child.get("type"),
+                    child.get("value-source", "literal"),
+                ))
+            elif child.tag == "date_expression":
+                spec = None
+                duration = None
+                for sub in self.children(child):
+                    fields = tuple((k, v) for k, v in sub.attrib.items() if k != "id")
+                    if sub.tag == "date_spec":
+                        spec = DateSpec(sub.get("id", ""), fields)
+                    elif sub.tag == "duration":
+                        duration = fields
+                terms.append(DateExpression(
+                    child.get("id", ""), child.get("operation", "in_range"),
+                    child.get("start"), child.get("end"), duration, spec,
+                ))
+            elif child.tag == "rsc_expression":
+                terms.append(RscExpression(child.get("id", ""), child.get("class"),
+                                           child.get("provider"), child.get("type")))
+            elif child.tag == "op_expression":
+                terms.append(OpExpression(child.get("id", ""), child.get("name", ""),
+                                          child.get("interval")))
+            elif child.tag == "rule":
+                terms.append(self.rule(child))
+        self.check_score(el, "score")
+        return Rule(
+            el.get("id", ""), el.get("boolean-op", "and"), el.get("score"),
+            el.get("score-attribute"), el.get("role"), tuple(terms),
+        )
+
+    # --- resources -------------------------------------------------------------------
+
+    def ops(self, el: _Element) -> tuple[Op, ...]:
+        result = []
+        for ops_el in self.children(el, "operations"):
+            for op in self.children(self.deref(ops_el), "op"):
+                op = self.deref(op)
+                interval = op.get("interval", "0")
+                interval_ms = parse_interval_ms(interval)
+                if interval_ms is None:
+                    self.error(codes.CIB_BAD_VALUE, op,
+                               f"interval=\"{interval}\" of op {op.get('id')} is not a duration",
+                               "use e.g. 10s, 1m or PT10S")
+                    interval_ms = 0
+                attrs = tuple((k, v) for k, v in op.attrib.items())
+                result.append(Op(
+                    op.get("id", ""), self.required(op, "name"), interval, interval_ms,
+                    Role.parse(op.get("role")), op.get("timeout"), op.get("on-fail"),
+                    is_true(op.get("enabled"), True), attrs,
+                    self.attr_sets(op, "meta_attributes"),
+                    self.attr_sets(op, "instance_attributes"),
+                ))
+        return tuple(result)
+
+    def primitive(self, el: _Element) -> Primitive:
+        ident = self.required(el, "id")
+        template = el.get("template")
+        standard = el.get("class")
+        if template is not None:
+            tpl = self.by_id.get(template)
+            if tpl is None or tpl.tag != "template":
+                self.error(codes.CIB_DANGLING_IDREF, el,
+                           f"primitive {ident} uses template \"{template}\", which does not exist",
+                           "define the <template> or remove template=", id_ref=template)
+            else:
+                standard = standard or tpl.get("class")
+        if standard is None:
+            standard = self.required(el, "class")
+        if standard and standard not in KNOWN_STANDARDS:
+            self.error(codes.CIB_UNKNOWN_RESOURCE_CLASS, el,
+                       f"primitive {ident} has unknown resource class \"{standard}\"",
+                       "use one of: " + ", ".join(sorted(KNOWN_STANDARDS)),
+                       resource=ident, standard=standard)
+        provider = el.get("provider")
+        rtype = el.get("type")
+        if template is not None and (tpl := self.by_id.get(template)) is not None:
+            provider = provider or tpl.get("provider")
+            rtype = rtype or tpl.get("type")
+        if rtype is None:
+            rtype = self.required(el, "type")
+        if standard == "ocf" and not provider:
+            self.error(codes.CIB_INVALID, el, f"ocf primitive {ident} has no provider",
+                       "add provider=\"heartbeat\" (or the agent's provider)", resource=ident)
+        return Primitive(
+            ident, Agent(standard or "", provider, rtype or ""),
+            self.attr_sets(el, "meta_attributes"), self.attr_sets(el, "instance_attributes"),
+            self.attr_sets(el, "utilization"), self.ops(el), template, el.sourceline,
+            el.get("description"),
+        )
+
+    def group(self, el: _Element) -> Group:
+        children = tuple(self.primitive(c) for c in self.children(el, "primitive"))
+        return Group(self.required(el, "id"), children, self.attr_sets(el, "meta_attributes"),
+                     el.sourceline, el.get("description"))
+
+    def clone(self, el: _Element) -> Clone:
+        inner: Primitive | Group | None = None
+        for child in self.children(el, "primitive", "group"):
+            inner = self.primitive(child) if child.tag == "primitive" else self.group(child)
+        ident = self.required(el, "id")
+        if inner is None:
+            self.error(codes.CIB_INVALID, el, f"clone {ident} has nothing to clone",
+                       "put a <primitive> or <group> inside it", resource=ident)
+            inner = Primitive(ident + "-missing", Agent("ocf", "heartbeat", "Dummy"))
+        return Clone(ident, inner, self.attr_sets(el, "meta_attributes"), el.tag == "master",
+                     el.sourceline, el.get("description"))
+
+    def bundle(self, el: _Element) -> Bundle:
+        ident = self.required(el, "id")
+        engine = "docker"
+        engine_attrs: tuple[tuple[str, str], ...] = ()
+        network = None
+        storage: list[tuple[tuple[str, str], ...]] = []
+        child: Primitive | None = None
+        for sub in self.children(el):
+            if sub.tag in ("docker", "podman", "rkt"):
+                engine = sub.tag
+                engine_attrs = tuple(sub.attrib.items())
+            elif sub.tag == "network":
+                ports = tuple(tuple(p.attrib.items()) for p in self.children(sub, "port-mapping"))
+                network = BundleNetwork(sub.get("ip-range-start"), sub.get("control-port"),
+                                        sub.get("host-interface"), sub.get("host-netmask"),
+                                        sub.get("add-host"), ports)
+            elif sub.tag == "storage":
+                storage.extend(tuple(m.attrib.items()) for m in self.children(sub))
+            elif sub.tag == "primitive":
+                child = self.primitive(sub)
+        return Bundle(ident, engine, engine_attrs, network, tuple(storage), child,
+                      self.attr_sets(el, "meta_attributes"), el.sourceline,
+                      el.get("description"))
+
+    def resources(self, el: _Element) -> tuple[Resource, ...]:
+        result: list[Resource] = []
+        for child in self.children(el):
+            if child.tag == "primitive":
+                result.append(self.primitive(child))
+            elif child.tag == "group":
+                result.append(self.group(child))
+            elif child.tag in ("clone", "master"):
+                result.append(self.clone(child))
+            elif child.tag == "bundle":
+                result.append(self.bundle(child))
+        return tuple(result)
+
+    # --- constraints -----------------------------------------------------------------
+
+    def resource_sets(self, el: _Element) -> tuple[ResourceSet, ...]:
+        sets = []
+        for s in self.children(el, "resource_set"):
+            s = self.deref(s)
+            refs = tuple(self.required(r, "id") for r in self.children(s, "resource_ref"))
+            seq = s.get("sequential")
+            ordered = s.get("ordered")
+            sets.append(ResourceSet(
+                s.get("id", ""), refs, None if seq is None else is_true(seq),
+                is_true(s.get("require-all"), True),
+                None if ordered is None else is_true(ordered), s.get("action"), s.get("role"),
+                self.check_score(s, "score"), s.get("kind"),
+            ))
+        return tuple(sets)
+
+    def constraints(self, el: _Element) -> tuple[Constraint, ...]:
+        result: list[Constraint] = []
+        for c in self.children(el):
+            ident = c.get("id", "")
+            if c.tag == "rsc_location":
+                rules = tuple(self.rule(self.deref(r)) for r in self.children(c, "rule"))
+                result.append(Location(
+                    ident, c.get("rsc"), c.get("rsc-pattern"), c.get("node"),
+                    self.check_score(c, "score"), rules, c.get("role"),
+                    c.get("resource-discovery", "always"), self.resource_sets(c), c.sourceline,
+                ))
+            elif c.tag == "rsc_colocation":
+                influence = c.get("influence")
+                result.append(Colocation(
+                    ident, c.get("rsc"), c.get("with-rsc"), self.check_score(c, "score"),
+                    c.get("rsc-role"), c.get("with-rsc-role"),
+                    c.get("node-attribute", "#uname"), self.resource_sets(c),
+                    None if influence is None else is_true(influence), c.sourceline,
+                ))
+            elif c.tag == "rsc_order":
+                sym = c.get("symmetrical")
+                result.append(Order(
+                    ident, c.get("first"), c.get("then"), c.get("first-action"),
+                    c.get("then-action"), c.get("kind"), self.check_score(c, "score"),
+                    None if sym is None else is_true(sym), is_true(c.get("require-all"), True),
+                    self.resource_sets(c), c.sourceline,
+                ))
+            elif c.tag == "rsc_ticket":
+                result.append(Ticket(ident, c.get("rsc"), c.get("ticket", ""), c.sourceline))
+        return tuple(result)
+
+    # --- configuration ---------------------------------------------------------------
+
+    def configuration(self, el: _Element | None) -> Configuration:
+        if el is None:
+            return Configuration()
+        section = {child.tag: child for child in self.children(el)}
+        crm_config: tuple[AttrSet, ...] = ()
+        if "crm_config" in section:
+            crm_config = self.attr_sets(section["crm_config"], "cluster_property_set")
+        nodes = []
+        if "nodes" in section:
+            for n in self.children(section["nodes"], "node"):
+                nodes.append(NodeConfig(
+                    self.required(n, "id"), n.get("uname") or n.get("id", ""),
+                    n.get("type", "member"), self.attr_sets(n, "instance_attributes"),
+                    self.attr_sets(n, "utilization"), n.sourceline,
+                ))
+        resources: tuple[Resource, ...] = ()
+        if "resources" in section:
+            resources = self.resources(section["resources"])
+        constraints: tuple[Constraint, ...] = ()
+        if "constraints" in section:
+            constraints = self.constraints(section["constraints"])
+        rsc_defaults: tuple[AttrSet, ...] = ()
+        if "rsc_defaults" in section:
+            rsc_defaults = self.attr_sets(section["rsc_defaults"], "meta_attributes")
+        op_defaults: tuple[AttrSet, ...] = ()
+        if "op_defaults" in section:
+            op_defaults = self.attr_sets(section["op_defaults"], "meta_attributes")
+        tags = []
+        if "tags" in section:
+            for t in self.children(section["tags"], "tag"):
+                tags.append(Tag(t.get("id", ""),
+                                tuple(r.get("id", "") for r in self.children(t, "obj_ref"))))
+        topology = ()
+        if "fencing-topology" in section:
+            topology = tuple(tuple(level.attrib.items())
+                             for level in self.children(section["fencing-topology"]))
+        return Configuration(crm_config, tuple(nodes), resources, constraints, rsc_defaults,
+                             op_defaults, tuple(tags), topology)
+
+    # --- status ----------------------------------------------------------------------
+
+    def status(self, el: _Element | None) -> Status:
+        if el is None:
+            return Status()
+        nodes = []
+        tickets: list[tuple[str, tuple[tuple[str, str], ...]]] = []
+        for child in self.children(el):
+            if child.tag == "tickets":
+                for t in self.children(child, "ticket_state"):
+                    tickets.append((t.get("id", ""), tuple(t.attrib.items())))
+                continue
+            if child.tag != "node_state":
+                continue
+            attrs: list[tuple[str, str]] = []
+            for ta in self.children(child, "transient_attributes"):
+                for iset in self.children(ta, "instance_attributes"):
+                    for pair in self.children(iset, "nvpair"):
+                        attrs.append((pair.get("name", ""), pair.get("value", "")))
+            resources = []
+            lrm_seen = False
+            for lrm in self.children(child, "lrm"):
+                lrm_seen = True
+                for lrs in self.children(lrm, "lrm_resources"):
+                    for lr in self.children(lrs, "lrm_resource"):
+                        resources.append(self.lrm_resource(lr))
+            known = {"id", "uname", "in_ccm", "crmd", "join", "expected", "crm-debug-origin",
+                     "shutdown", "remote_node"}
+            nodes.append(NodeState(
+                child.get("id", ""), child.get("uname"), child.get("in_ccm"), child.get("crmd"),
+                child.get("join"), child.get("expected"), child.get("crm-debug-origin"),
+                child.get("shutdown"), tuple(attrs), tuple(resources),
+                is_true(child.get("remote_node")),
+                tuple((k, v) for k, v in child.attrib.items() if k not in known), lrm_seen,
+            ))
+        return Status(tuple(nodes), Tickets(tuple(tickets)))
+
+    def lrm_resource(self, el: _Element) -> LrmResource:
+        ops = []
+        for op in self.children(el, "lrm_rsc_op"):
+            ops.append(self.op_record(op))
+        return LrmResource(el.get("id", ""), el.get("class"), el.get("provider"), el.get("type"),
+                           tuple(ops), el.get("container"))
+
+    def op_record(self, el: _Element) -> OpRecord:
+        def num(name: str, default: int | None = None) -> int | None:
+            value = el.get(name)
+            if value is None:
+                return default
+            try:
+                return int(value)
+            except ValueError:
+                self.error(codes.CIB_BAD_VALUE, el,
+                           f"{name}=\"{value}\" on lrm_rsc_op {el.get('id')} is not a number",
+                           "fix or remove the operation history entry")
+                return default
+
+        known = {"id", "operation", "call-id", "rc-code", "op-status", "interval",
+                 "operation_key", "transition-key", "transition-magic", "last-rc-change",
+                 "last-run", "exec-time", "queue-time", "op-digest", "op-restart-digest",
+                 "op-secure-digest", "on_node", "exit-reason", "migrate_source",
+                 "migrate_target", "crm_feature_set"}
+        return OpRecord(
+            el.get("id", ""), el.get("operation", ""), num("call-id", 0) or 0,
+            num("rc-code", 0) or 0, num("op-status", 0) or 0, num("interval", 0) or 0,
+            el.get("operation_key"), el.get("transition-key"), el.get("transition-magic"),
+            num("last-rc-change"), num("last-run"), num("exec-time"), num("queue-time"),
+            el.get("op-digest"), el.get("op-restart-digest"), el.get("op-secure-digest"),
+            el.get("on_node"), el.get("exit-reason"), el.get("migrate_source"),
+            el.get("migrate_target"), el.get("crm_feature_set"),
+            tuple((k, v) for k, v in el.attrib.items() if k not in known),
+        )
+
+    # --- the whole CIB ---------------------------------------------------------------
+
+    def cib(self) -> Cib:
+        root = self.root
+        if root.tag != "cib":
+            raise CommandError(Report.error(
+                codes.CIB_INVALID, f"the root element is <{root.tag}>, not <cib>",
+                where=self.where(root), hint="give a CIB as written by cibadmin --query"))
+        self.check_duplicate_ids()
+        config = None
+        status = None
+        for child in self.children(root):
+            if child.tag == "configuration":
+                config = child
+            elif child.tag == "status":
+                status = child
+        if config is None:
+            self.error(codes.CIB_INVALID, root, "the CIB has no <configuration> section",
+                       "add <configuration> with <crm_config>, <nodes>, <resources>, "
+                       "<constraints>")
+        cib = Cib(self.configuration(config), self.status(status),
+                  tuple(root.attrib.items()), self.source)
+        if self.errors:
+            raise CommandError(self.errors)
+        return cib
+
+    def check_duplicate_ids(self) -> None:
+        seen: dict[str, _Element] = {}
+        config = self.root.find("configuration")
+        if config is None:
+            return
+        for el in config.iter():
+            if not isinstance(el.tag, str):
+                continue
+            ident = el.get("id")
+            if ident is None or el.get("id-ref") is not None or el.tag == "resource_ref":
+                continue
+            if el.tag in ("nvpair", "expression", "op", "rule", "date_expression",
+                          "date_spec", "duration", "obj_ref"):
+                continue
+            first = seen.get(ident)
+            if first is not None and first.tag != el.tag:
+                continue
+            if first is not None:
+                self.error(codes.CIB_DUPLICATE_ID, el,
+                           f"id \"{ident}\" is used twice (first at line {first.sourceline})",
+                           "ids must be unique in the CIB: rename one", id=ident)
+            else:
+                seen[ident] = el
+
+
+def parse_cib_text(text: str | bytes, source: str = "<cib>") -> Cib:
+    data = text.encode() if isinstance(text, str) else text
+    parser = etree.XMLParser(remove_comments=True, resolve_entities=False, no_network=True,
+                             huge_tree=True)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as err:
+        line = err.lineno if err.lineno else 0
+        raise CommandError(Report.error(
+            codes.XML_MALFORMED, f"not well-formed XML: {err.msg}", where=f"{source}:{line}",
+            hint="fix the XML (xmllint --noout FILE shows the first error)")) from None
+    return _Parser(root, source).cib()
+
+
+def parse_cib_file(path: str | Path) -> Cib:
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise CommandError(Report.error(
+            codes.FILE_NOT_FOUND, f"no such file: {p}", where=str(p),
+            hint="give the path of a CIB XML file (cibadmin --query > cib.xml)")) from None
+    except (IsADirectoryError, PermissionError) as err:
+        raise CommandError(Report.error(
+            codes.FILE_NOT_FOUND, f"cannot read {p}: {err.strerror}", where=str(p),
+            hint="give the path of a readable CIB XML file")) from None
+    return parse_cib_text(data, str(p))

@@ -1,0 +1,1 @@
+"""Frozen, typed data for the cluster: configuration (the CIB) and status."""

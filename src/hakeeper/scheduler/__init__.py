@@ -1,0 +1,1 @@
+"""The pure scheduler: schedule(cib) -> Plan."""

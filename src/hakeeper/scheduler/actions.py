@@ -1,0 +1,764 @@
+"""Actions and their orderings: what must happen, what may, and what cannot run.
+
+Each action carries flags (optional, runnable, pseudo); orderings between actions carry
+what one side's state implies for the other. Flags are propagated to a fixed point, as
+Pacemaker does, and the first cause of each change is kept as the action's reason.
+"""
+
+from __future__ import annotations
+
+from hakeeper.model.config import Order, Role
+from hakeeper.model.scores import ScoreError, parse_score
+from hakeeper.scheduler.cluster import Cluster, op_on_fail
+from hakeeper.scheduler.working import AF, OF, Action, Node, OrderSpec, Rsc, Variant, Wrapper
+
+COMPLETION = {"start": "running", "stop": "stopped", "promote": "promoted", "demote": "demoted"}
+INVERSE = {
+    "start": "stop", "stop": "start", "promote": "demote", "demote": "promote",
+    "running": "stopped", "stopped": "running", "promoted": "demoted", "demoted": "promoted",
+}
+
+
+def op_key(rsc_id: str, task: str, interval_ms: int = 0) -> str:
+    return f"{rsc_id}_{task}_{interval_ms}"
+
+
+# --- creating actions ---------------------------------------------------------------------
+
+
+def custom_action(cluster: Cluster, rsc: Rsc | None, task: str, node: Node | None,
+                  optional: bool, *, key: str | None = None, interval_ms: int = 0,
+                  pseudo: bool = False) -> Action:
+    uuid = key or op_key(rsc.id if rsc else "", task, interval_ms)
+    lookup = (uuid, node.id if node else None)
+    existing = rsc.action_index.get(lookup) if rsc is not None else cluster.singletons.get(uuid)
+    if existing is not None:
+        if not optional:
+            existing.flags &= ~AF.OPTIONAL
+        return existing
+    flags = AF.OPTIONAL if optional else AF.NONE
+    if pseudo:
+        flags |= AF.PSEUDO
+    action = Action(len(cluster.actions), uuid, task, rsc, node, flags, interval_ms=interval_ms)
+    cluster.actions.append(action)
+    if rsc is not None:
+        rsc.actions.append(action)
+        rsc.action_index[lookup] = action
+        if task in ("stop", "demote"):
+            action.needs = "nothing"
+        elif not rsc.needs_quorum:
+            action.needs = "nothing"
+        elif rsc.needs_fencing:
+            action.needs = "fencing"
+        else:
+            action.needs = "quorum"
+        if rsc.variant == Variant.PRIMITIVE:
+            action.on_fail, action.fail_role = op_on_fail(cluster, rsc, task, interval_ms)
+        _update_runnable(cluster, action)
+    else:
+        cluster.singletons[uuid] = action
+        action.flags |= AF.RUNNABLE
+    return action
+
+
+def _update_runnable(cluster: Cluster, action: Action) -> None:
+    rsc = action.rsc
+    assert rsc is not None
+    opts = cluster.options
+    if action.pseudo:
+        action.flags |= AF.RUNNABLE
+        return
+    node = action.node
+    if node is None:
+        action.flags &= ~AF.RUNNABLE
+    elif not node.online:
+        action.flags &= ~AF.RUNNABLE
+    elif node.pending:
+        action.flags &= ~AF.RUNNABLE
+    elif action.needs == "nothing":
+        action.flags |= AF.RUNNABLE
+    elif not opts.have_quorum and opts.no_quorum_policy == "stop":
+        set_reason(action, "no quorum", True)
+        action.flags &= ~AF.RUNNABLE
+    elif not opts.have_quorum and opts.no_quorum_policy == "freeze":
+        if not rsc.running_on or rsc.next_role > rsc.role:
+            set_reason(action, "quorum freeze", True)
+            action.flags &= ~AF.RUNNABLE
+        else:
+            action.flags |= AF.RUNNABLE
+    else:
+        action.flags |= AF.RUNNABLE
+
+
+def set_reason(action: Action, reason: str | None, overwrite: bool) -> None:
+    if action.reason is None or overwrite:
+        action.reason = reason
+
+
+def stop_action(cluster: Cluster, rsc: Rsc, node: Node | None, optional: bool) -> Action:
+    return custom_action(cluster, rsc, "stop", node, optional)
+
+
+def start_action(cluster: Cluster, rsc: Rsc, node: Node | None, optional: bool) -> Action:
+    return custom_action(cluster, rsc, "start", node, optional)
+
+
+def find_actions(rsc: Rsc, task: str, node: Node | None = None) -> list[Action]:
+    return [a for a in rsc.actions
+            if a.task == task and a.interval_ms == 0 and (node is None or a.node is node)]
+
+
+# --- primitive actions ------------------------------------------------------------------------
+
+
+def _stop_resource(cluster: Cluster, rsc: Rsc, optional: bool) -> bool:
+    for current in rsc.running_on:
+        stop = stop_action(cluster, rsc, current, optional)
+        if rsc.allocated_to is None:
+            set_reason(stop, "node availability", True)
+        if not rsc.managed:
+            stop.flags &= ~AF.RUNNABLE
+    return True
+
+
+def _start_resource(cluster: Cluster, rsc: Rsc, node: Node | None, optional: bool) -> bool:
+    start = start_action(cluster, rsc, node, True)
+    if start.runnable and not optional:
+        start.flags &= ~AF.OPTIONAL
+    return True
+
+
+def _promote_resource(cluster: Cluster, rsc: Rsc, node: Node | None, optional: bool) -> bool:
+    custom_action(cluster, rsc, "promote", node, optional)
+    return True
+
+
+def _demote_resource(cluster: Cluster, rsc: Rsc, optional: bool) -> bool:
+    for current in rsc.running_on:
+        custom_action(cluster, rsc, "demote", current, optional)
+    return True
+
+
+_STATE_NEXT = {
+    Role.UNKNOWN: [Role.UNKNOWN, Role.STOPPED, Role.STOPPED, Role.STOPPED, Role.STOPPED],
+    Role.STOPPED: [Role.STOPPED, Role.STOPPED, Role.STARTED, Role.UNPROMOTED, Role.UNPROMOTED],
+    Role.STARTED: [Role.STOPPED, Role.STOPPED, Role.STARTED, Role.UNPROMOTED, Role.PROMOTED],
+    Role.UNPROMOTED: [Role.STOPPED, Role.STOPPED, Role.STOPPED, Role.UNPROMOTED,
+                      Role.PROMOTED],
+    Role.PROMOTED: [Role.STOPPED, Role.UNPROMOTED, Role.UNPROMOTED, Role.UNPROMOTED,
+                    Role.PROMOTED],
+}
+
+
+def _transition(cluster: Cluster, rsc: Rsc, current: Role, nxt: Role, node: Node | None,
+                optional: bool) -> bool:
+    if current == Role.STOPPED and nxt in (Role.STARTED, Role.UNPROMOTED):
+        return _start_resource(cluster, rsc, node, optional)
+    if nxt == Role.STOPPED and current in (Role.UNKNOWN, Role.STARTED, Role.UNPROMOTED):
+        return _stop_resource(cluster, rsc, optional)
+    if current == Role.UNPROMOTED and nxt == Role.STARTED:
+        return _stop_resource(cluster, rsc, optional)
+    if nxt == Role.PROMOTED and current in (Role.STARTED, Role.UNPROMOTED):
+        return _promote_resource(cluster, rsc, node, optional)
+    if current == Role.PROMOTED and nxt != Role.PROMOTED:
+        return _demote_resource(cluster, rsc, optional)
+    return current == nxt
+
+
+def create_primitive_actions(cluster: Cluster, rsc: Rsc) -> None:
+    chosen = rsc.allocated_to
+    if rsc.next_role == Role.UNKNOWN:
+        rsc.next_role = Role.STOPPED if chosen is None else Role.STARTED
+    if chosen is None:
+        _mark_unallocated(rsc)
+    current = rsc.current_node()
+    need_stop = False
+    num_all = len(rsc.running_on)
+    num_clean = len([n for n in rsc.running_on if not n.unclean])
+    multiply_active = (num_clean if not rsc.needs_fencing else num_all) > 1
+    if multiply_active and rsc.multiple_active in ("stop_start", "stop_unexpected"):
+        need_stop = True
+    if rsc.start_pending:
+        start = start_action(cluster, rsc, chosen, True)
+        start.flags |= AF.PRINT_ALWAYS
+    if current is not None and chosen is not None and current is not chosen:
+        need_stop = True
+    elif rsc.failed:
+        if rsc.stop_needed:
+            need_stop = True
+    elif rsc.block:
+        need_stop = True
+    elif rsc.role > Role.STARTED and current is not None and chosen is not None:
+        start = start_action(cluster, rsc, chosen, True)
+        if not start.optional:
+            need_stop = True
+
+    role = rsc.role
+    while role != Role.STOPPED:
+        nxt = _STATE_NEXT[role][Role.STOPPED]
+        if not _transition(cluster, rsc, role, nxt, current, not need_stop):
+            break
+        role = nxt
+    while rsc.role <= rsc.next_role and role != rsc.role and not rsc.block:
+        nxt = _STATE_NEXT[role][rsc.role]
+        if not _transition(cluster, rsc, role, nxt, chosen, not need_stop):
+            break
+        role = nxt
+    role = rsc.role
+    while role != rsc.next_role:
+        nxt = _STATE_NEXT[role][rsc.next_role]
+        if not _transition(cluster, rsc, role, nxt, chosen, False):
+            break
+        role = nxt
+    if not rsc.block and (rsc.next_role != Role.STOPPED or not rsc.managed):
+        start = start_action(cluster, rsc, chosen, True)
+        _recurring(cluster, rsc, start, chosen)
+
+
+def _mark_unallocated(rsc: Rsc) -> None:
+    for action in rsc.actions:
+        if action.task == "stop":
+            action.flags &= ~AF.OPTIONAL
+        elif action.task == "start":
+            action.flags &= ~AF.RUNNABLE
+
+
+def _recurring(cluster: Cluster, rsc: Rsc, start: Action, node: Node | None) -> None:
+    """Recurring monitors: created for completeness of the plan; not in the summary."""
+    if node is None:
+        return
+    for op in rsc.ops:
+        if op.name != "monitor" or op.interval_ms <= 0 or not op.enabled:
+            continue
+        if op.role is not None and op.role not in (Role.STARTED, Role.UNPROMOTED):
+            continue
+        optional = start.optional and _monitor_exists(cluster, rsc, node, op.interval_ms)
+        monitor = custom_action(cluster, rsc, "monitor", node, optional,
+                                interval_ms=op.interval_ms)
+        if not start.runnable:
+            monitor.flags &= ~AF.RUNNABLE
+        new_order(cluster, rsc, "start", None, rsc, None, monitor,
+                  OF.IMPLIES_THEN | OF.RUNNABLE_LEFT)
+
+
+def _monitor_exists(cluster: Cluster, rsc: Rsc, node: Node, interval_ms: int) -> bool:
+    for state in cluster.cib.status.nodes:
+        if state.id != node.id:
+            continue
+        for lrm in state.resources:
+            if lrm.id != rsc.id:
+                continue
+            return any(op.operation == "monitor" and op.interval_ms == interval_ms
+                       for op in lrm.ops)
+    return False
+
+
+def create_group_actions(cluster: Cluster, rsc: Rsc) -> None:
+    for child in rsc.children:
+        create_primitive_actions(cluster, child)
+    start = custom_action(cluster, rsc, "start", None, True, pseudo=True)
+    running = custom_action(cluster, rsc, "running", None, True, pseudo=True)
+    stop = custom_action(cluster, rsc, "stop", None, True, pseudo=True)
+    stopped = custom_action(cluster, rsc, "stopped", None, True, pseudo=True)
+    for action in (start, running, stop, stopped):
+        action.flags |= AF.RUNNABLE
+
+
+# --- orderings --------------------------------------------------------------------------------
+
+
+def new_order(cluster: Cluster, first_rsc: Rsc | None, first_task: str | None,
+              first_action: Action | None, then_rsc: Rsc | None, then_task: str | None,
+              then_action: Action | None, flags: OF) -> None:
+    if flags == OF.NONE:
+        return
+    cluster.orderings.append(OrderSpec(len(cluster.orderings), first_rsc, first_task,
+                                       first_action, then_rsc, then_task, then_action, flags))
+
+
+def order_actions(first: Action, then: Action, flags: OF) -> bool:
+    if flags == OF.NONE or first is then:
+        return False
+    for wrapper in first.after:
+        if wrapper.action is then and (wrapper.type & flags):
+            return False
+    first.after.append(Wrapper(then, flags))
+    then.before.append(Wrapper(first, flags))
+    return True
+
+
+def internal_constraints(cluster: Cluster) -> None:
+    for rsc in cluster.resources:
+        if rsc.variant == Variant.GROUP:
+            _group_internal(cluster, rsc)
+        else:
+            _primitive_internal(cluster, rsc)
+
+
+def _primitive_internal(cluster: Cluster, rsc: Rsc) -> None:
+    new_order(cluster, rsc, "stop", None, rsc, "start", None,
+              OF.OPTIONAL | OF.IMPLIES_THEN | OF.RESTART)
+
+
+def _group_internal(cluster: Cluster, rsc: Rsc) -> None:
+    from hakeeper.scheduler.placement import new_colocation
+
+    new_order(cluster, rsc, "stopped", None, rsc, "start", None, OF.OPTIONAL)
+    new_order(cluster, rsc, "stop", None, rsc, "stopped", None, OF.RUNNABLE_LEFT)
+    new_order(cluster, rsc, "start", None, rsc, "running", None, OF.RUNNABLE_LEFT)
+    last: Rsc | None = None
+    last_active: Rsc | None = None
+    for child in rsc.children:
+        stop = OF.NONE
+        stopped = OF.IMPLIES_THEN_PRINTED
+        start = OF.IMPLIES_THEN | OF.RUNNABLE_LEFT
+        started = OF.RUNNABLE_LEFT | OF.IMPLIES_THEN | OF.IMPLIES_THEN_PRINTED
+        _primitive_internal(cluster, child)
+        if last is None:
+            if rsc.ordered:
+                stop |= OF.OPTIONAL
+                stopped = OF.IMPLIES_THEN
+        elif rsc.colocated:
+            from hakeeper.model.scores import INFINITY
+
+            new_colocation(cluster, "group:internal_colocation", child, last, INFINITY,
+                           None, None, influence=child.critical)
+        new_order(cluster, rsc, "start", None, child, "start", None, OF.IMPLIES_FIRST_PRINTED)
+        new_order(cluster, rsc, "stop", None, child, "stop", None,
+                  stop | OF.IMPLIES_FIRST_PRINTED)
+        new_order(cluster, child, "stop", None, rsc, "stopped", None, stopped)
+        new_order(cluster, child, "start", None, rsc, "running", None, started)
+        if not rsc.ordered:
+            new_order(cluster, rsc, "start", None, child, "start", None,
+                      start | OF.IMPLIES_FIRST_PRINTED)
+        elif last is not None:
+            new_order(cluster, last, "start", None, child, "start", None, start)
+            new_order(cluster, child, "stop", None, last, "stop", None,
+                      OF.OPTIONAL | OF.RESTART)
+        else:
+            new_order(cluster, rsc, "start", None, child, "start", None, OF.NONE)
+        if child.running_on:
+            if (rsc.ordered and last is not None and not last.running_on
+                    and last_active is not None and last_active.running_on):
+                new_order(cluster, child, "stop", None, last_active, "stop", None,
+                          OF.OPTIONAL)
+            last_active = child
+        last = child
+    if rsc.ordered and last is not None:
+        new_order(cluster, rsc, "stop", None, last, "stop", None, OF.IMPLIES_THEN)
+        new_order(cluster, last, "stop", None, rsc, "stopped", None, OF.OPTIONAL)
+
+
+def unpack_orderings(cluster: Cluster) -> None:
+    for cons in cluster.cib.configuration.constraints:
+        if not isinstance(cons, Order):
+            continue
+        if cons.sets:
+            _unpack_order_sets(cluster, cons)
+            continue
+        first = cluster.rsc_by_id.get(cons.first or "")
+        then = cluster.rsc_by_id.get(cons.then or "")
+        if first is None or then is None:
+            continue
+        kind = _order_kind(cons.kind, cons.score)
+        symmetrical = _order_symmetry(cons.symmetrical, kind)
+        first_action = cons.first_action or "start"
+        then_action = cons.then_action or first_action
+        _order_pair(cluster, first, first_action, then, then_action, kind, symmetrical)
+
+
+def _order_kind(kind: str | None, score: str | None) -> str:
+    if kind is None:
+        if score is not None:
+            try:
+                if parse_score(score) == 0:
+                    return "optional"
+            except ScoreError:
+                pass
+        return "mandatory"
+    return kind.lower()
+
+
+def _order_symmetry(value: bool | None, kind: str) -> bool:
+    if value is None:
+        return kind != "serialize"
+    return value and kind != "serialize"
+
+
+def _kind_flags(kind: str, first_task: str, symmetry: str) -> OF:
+    flags = OF.OPTIONAL
+    if kind == "serialize":
+        flags |= OF.SERIALIZE_ONLY
+    elif kind == "mandatory":
+        if symmetry == "asymmetric":
+            flags |= OF.ASYMMETRICAL
+        elif symmetry == "symmetric":
+            flags |= OF.IMPLIES_THEN
+            if first_task in ("start", "promote"):
+                flags |= OF.RUNNABLE_LEFT
+        else:
+            flags |= OF.IMPLIES_FIRST
+    return flags
+
+
+def _order_pair(cluster: Cluster, first: Rsc, first_task: str, then: Rsc, then_task: str,
+                kind: str, symmetrical: bool) -> None:
+    flags = _kind_flags(kind, first_task, "symmetric" if symmetrical else "asymmetric")
+    if kind == "optional" and then.restart_type_restart:
+        flags |= OF.IMPLIES_THEN
+    new_order(cluster, first, first_task, None, then, then_task, None, flags)
+    if symmetrical:
+        inv_first = INVERSE.get(first_task)
+        inv_then = INVERSE.get(then_task)
+        if inv_first is None or inv_then is None:
+            return
+        flags = _kind_flags(kind, inv_first, "inverse")
+        new_order(cluster, then, inv_then, None, first, inv_first, None, flags)
+
+
+def _unpack_order_sets(cluster: Cluster, cons: Order) -> None:
+    kind = _order_kind(cons.kind, cons.score)
+    symmetrical = _order_symmetry(cons.symmetrical, kind)
+    previous: list[tuple[Rsc, str]] | None = None
+    previous_sequential = True
+    for rset in cons.sets:
+        action = rset.action or "start"
+        members = [(cluster.rsc_by_id[r], action) for r in rset.resources
+                   if r in cluster.rsc_by_id]
+        set_kind = rset.kind.lower() if rset.kind else kind
+        sequential = rset.sequential if rset.sequential is not None else True
+        if sequential:
+            for (a, a_task), (b, b_task) in zip(members, members[1:], strict=False):
+                _order_pair(cluster, a, a_task, b, b_task, set_kind, symmetrical)
+        if previous is not None and members:
+            prev_members = previous if not previous_sequential else previous[-1:]
+            this_members = members if not sequential else members[:1]
+            for a, a_task in prev_members:
+                for b, b_task in this_members:
+                    _order_pair(cluster, a, a_task, b, b_task, kind, symmetrical)
+        previous = members
+        previous_sequential = sequential
+
+
+# --- applying orderings -----------------------------------------------------------------------
+
+
+def _expand(action: Action) -> Action:
+    """A group's start as 'first' means its 'running', and so on."""
+    rsc = action.rsc
+    if rsc is None or rsc.variant == Variant.PRIMITIVE:
+        return action
+    done = COMPLETION.get(action.task)
+    if done is None:
+        return action
+    for candidate in rsc.actions:
+        if candidate.task == done:
+            return candidate
+    return action
+
+
+def _find_by_task(rsc: Rsc, task: str) -> list[Action]:
+    return [a for a in rsc.actions if a.task == task and a.interval_ms == 0]
+
+
+def apply_orderings(cluster: Cluster) -> None:
+    for spec in cluster.orderings:
+        if spec.first_rsc is not None:
+            _order_first(cluster, spec)
+        elif spec.then_rsc is not None and spec.first_action is not None:
+            _order_after(cluster, spec.first_action, spec.then_rsc, spec)
+        elif spec.first_action is not None and spec.then_action is not None:
+            order_actions(spec.first_action, spec.then_action, spec.flags)
+    for action in list(cluster.actions):
+        update_action(cluster, action)
+
+
+def _order_first(cluster: Cluster, spec: OrderSpec) -> None:
+    first_rsc = spec.first_rsc
+    assert first_rsc is not None
+    if spec.first_action is not None:
+        firsts = [spec.first_action]
+    else:
+        firsts = _find_by_task(first_rsc, spec.first_task or "")
+    then_rsc = spec.then_rsc
+    if not firsts and first_rsc is then_rsc:
+        return
+    if not firsts:
+        task = spec.first_task or ""
+        state = first_rsc.next_role if first_rsc.next_role != Role.UNKNOWN else first_rsc.role
+        current = _rsc_state(first_rsc)
+        if current == Role.STOPPED and task == "stop":
+            return
+        if current == Role.UNPROMOTED and task == "demote":
+            return
+        del state
+        created = custom_action(cluster, first_rsc, task, None, True)
+        firsts = [created]
+    if then_rsc is None:
+        if spec.then_action is None:
+            return
+        then_rsc = spec.then_action.rsc
+    for first in firsts:
+        if then_rsc is None and spec.then_action is not None:
+            order_actions(first, spec.then_action, spec.flags)
+        elif then_rsc is not None:
+            _order_after(cluster, first, then_rsc, spec)
+
+
+def _rsc_state(rsc: Rsc) -> Role:
+    """The role a resource is in now (groups: the highest of their members)."""
+    if rsc.variant == Variant.PRIMITIVE:
+        return rsc.role
+    best = Role.STOPPED
+    for child in rsc.children:
+        best = max(best, _rsc_state(child))
+    return best
+
+
+def _order_after(cluster: Cluster, first: Action | None, rsc: Rsc, spec: OrderSpec) -> None:
+    flags = spec.flags
+    if spec.then_action is not None:
+        thens = [spec.then_action]
+    else:
+        thens = _find_by_task(rsc, spec.then_task or "")
+    if not thens:
+        return
+    if first is not None and first.rsc is rsc and (first.flags & AF.DANGLE):
+        flags &= ~OF.IMPLIES_THEN
+    if first is None and not (flags & OF.IMPLIES_THEN):
+        return
+    for then in thens:
+        if first is not None:
+            order_actions(first, then, flags)
+        else:
+            then.flags &= ~AF.RUNNABLE
+
+
+# --- flag propagation -------------------------------------------------------------------------
+
+
+def implies(action: Action, reason: Action | None, flag: AF, text: str | None = None) -> bool:
+    """Clear flag on action because of reason; record why. Returns True if it changed."""
+    if flag & AF.RUNNABLE:
+        change = "unrunnable"
+    elif flag & AF.OPTIONAL:
+        change = "required"
+    else:
+        change = "unrunnable"
+    updated = False
+    if action.flags & flag:
+        action.flags &= ~flag
+        updated = True
+    if updated or text:
+        if reason is None:
+            set_reason(action, text, False)
+        elif reason.rsc is not action.rsc:
+            if reason.rsc is None:
+                reason_text = f"{change} {reason.task}"
+            else:
+                reason_text = f"{change} {reason.rsc.id} {reason.task}"
+            set_reason(action, reason_text, False)
+    return updated
+
+
+def _action_flags(action: Action, node: Node | None) -> AF:
+    rsc = action.rsc
+    if rsc is None or rsc.variant != Variant.GROUP:
+        return action.flags
+    flags = AF.OPTIONAL | AF.RUNNABLE | AF.PSEUDO
+    task = action.task
+    child_task = {"running": "start", "stopped": "stop", "promoted": "promote",
+                  "demoted": "demote"}.get(task, task)
+    for child in rsc.children:
+        found = None
+        for candidate in child.actions:
+            if candidate.task == child_task and candidate.interval_ms == 0 and (
+                    node is None or candidate.node is node):
+                found = candidate
+                break
+        if found is not None:
+            child_flags = _action_flags(found, node)
+            if (flags & AF.OPTIONAL) and not (child_flags & AF.OPTIONAL):
+                flags &= ~AF.OPTIONAL
+                action.flags &= ~AF.OPTIONAL
+            if child_task != task and (flags & AF.RUNNABLE) and not (child_flags & AF.RUNNABLE):
+                flags &= ~AF.RUNNABLE
+                action.flags &= ~AF.RUNNABLE
+        elif child_task not in ("stop", "demote"):
+            flags &= ~AF.RUNNABLE
+    return flags
+
+
+def _group_node(rsc: Rsc) -> Node | None:
+    if rsc.allocated_to is not None:
+        return rsc.allocated_to
+    for child in rsc.children:
+        if child.allocated_to is not None:
+            return child.allocated_to
+    return None
+
+
+def update_action(cluster: Cluster, then: Action) -> None:
+    stack = [then]
+    queued = {then.id}
+    while stack:
+        action = stack.pop()
+        queued.discard(action.id)
+        for changed in _update_one(cluster, action):
+            if changed.id not in queued:
+                queued.add(changed.id)
+                stack.append(changed)
+
+
+def _update_one(cluster: Cluster, then: Action) -> list[Action]:
+    """Apply every ordering into `then`; return the actions whose inputs changed."""
+    to_revisit: list[Action] = []
+    then_changed = False
+    for wrapper in list(then.before):
+        first = wrapper.action
+        if wrapper.type == OF.NONE:
+            continue
+        then_node = then.node
+        first_node = first.node
+        if first.rsc is not None and first.rsc.variant == Variant.GROUP and first.task == "start":
+            first_node = _group_node(first.rsc)
+        if then.rsc is not None and then.rsc.variant == Variant.GROUP and then.task == "start":
+            then_node = _group_node(then.rsc)
+        if (wrapper.type & OF.SAME_NODE) and first_node is not None and then_node is not None \
+                and first_node is not then_node:
+            wrapper.type = OF.NONE
+            continue
+        if (first.rsc is not None and then.rsc is not None and first.rsc is not then.rsc
+                and not _is_parent(then.rsc, first.rsc)):
+            expanded = _expand(first)
+        else:
+            expanded = first
+        if expanded is not first:
+            if order_actions(expanded, then, wrapper.type):
+                wrapper.type = OF.NONE
+                to_revisit.append(then)
+            else:
+                wrapper.type = OF.NONE
+            continue
+        first_flags = _action_flags(first, then_node)
+        then_flags_before = then.flags
+        first_flags_before = first.flags
+        _graph_update(cluster, first, then, then.node, first_flags, wrapper)
+        if then.flags != then_flags_before:
+            then_changed = True
+        if first.flags != first_flags_before:
+            to_revisit.extend(w.action for w in first.after)
+            to_revisit.append(first)
+    if then_changed:
+        to_revisit.append(then)
+        to_revisit.extend(w.action for w in then.after)
+    return to_revisit
+
+
+def _is_parent(child: Rsc, maybe_parent: Rsc) -> bool:
+    parent = child.parent
+    while parent is not None:
+        if parent is maybe_parent:
+            return True
+        parent = parent.parent
+    return False
+
+
+def _graph_update(cluster: Cluster, first: Action, then: Action, node: Node | None,
+                  first_flags: AF, wrapper: Wrapper) -> None:
+    type_ = wrapper.type
+    if type_ & OF.IMPLIES_THEN:
+        if then.rsc is not None:
+            _rsc_update(cluster, first, then, node, first_flags & AF.OPTIONAL, AF.OPTIONAL,
+                        OF.IMPLIES_THEN)
+        elif not (first_flags & AF.OPTIONAL) and (then.flags & AF.OPTIONAL):
+            then.flags &= ~AF.OPTIONAL
+    if type_ & OF.RESTART and then.rsc is not None:
+        _rsc_update(cluster, first, then, node, first_flags, AF.OPTIONAL | AF.RUNNABLE,
+                    OF.RESTART)
+    if type_ & OF.IMPLIES_FIRST:
+        if first.rsc is not None:
+            _rsc_update(cluster, first, then, node, first_flags, AF.OPTIONAL, OF.IMPLIES_FIRST)
+        elif not (first_flags & AF.OPTIONAL) and (first.flags & AF.RUNNABLE):
+            first.flags &= ~AF.RUNNABLE
+    if type_ & OF.ONE_OR_MORE:
+        if first_flags & AF.RUNNABLE:
+            then.runnable_before += 1
+            if then.runnable_before >= then.required_runnable_before:
+                then.flags |= AF.RUNNABLE
+    if type_ & OF.RUNNABLE_LEFT:
+        if then.rsc is not None:
+            _rsc_update(cluster, first, then, node, first_flags, AF.RUNNABLE,
+                        OF.RUNNABLE_LEFT)
+        elif not (first_flags & AF.RUNNABLE) and (then.flags & AF.RUNNABLE):
+            then.flags &= ~AF.RUNNABLE
+    if type_ & OF.ASYMMETRICAL and then.rsc is not None:
+        _rsc_update(cluster, first, then, node, first_flags, AF.RUNNABLE, OF.ASYMMETRICAL)
+    if (first.flags & AF.RUNNABLE) and (type_ & OF.IMPLIES_THEN_PRINTED) \
+            and not (first_flags & AF.OPTIONAL):
+        then.flags |= AF.PRINT_ALWAYS
+    if (type_ & (OF.IMPLIES_THEN | OF.IMPLIES_FIRST | OF.RESTART)) and first.rsc is not None \
+            and first.task == "stop" and not first.rsc.managed and first.rsc.block \
+            and not (first.flags & AF.RUNNABLE):
+        if then.flags & AF.RUNNABLE:
+            then.flags &= ~AF.RUNNABLE
+
+
+def _rsc_update(cluster: Cluster, first: Action, then: Action, node: Node | None, flags: AF,
+                filter_: AF, type_: OF) -> None:
+    rsc = then.rsc
+    assert rsc is not None
+    _native_update(first, then, flags, filter_, type_)
+    if rsc.variant == Variant.GROUP:
+        child_task = then.task
+        for child in rsc.children:
+            for candidate in child.actions:
+                if candidate.task == child_task and candidate.interval_ms == 0 and (
+                        node is None or candidate.node is node):
+                    _native_update(first, candidate, flags, filter_, type_)
+                    break
+
+
+def _native_update(first: Action, then: Action, flags: AF, filter_: AF, type_: OF) -> None:
+    if type_ & OF.ASYMMETRICAL:
+        then_rsc = then.rsc
+        state = _rsc_state(then_rsc) if then_rsc is not None else Role.UNKNOWN
+        if then_rsc is None:
+            pass
+        elif state == Role.STOPPED and then.task == "stop":
+            pass
+        elif (state >= Role.STARTED and then.task == "start" and then.optional
+              and then.node is not None and len(then_rsc.running_on) == 1
+              and then.node is then_rsc.running_on[0]):
+            pass
+        elif not first.runnable:
+            implies(then, first, AF.OPTIONAL)
+            implies(then, first, AF.RUNNABLE)
+    if type_ & OF.IMPLIES_FIRST:
+        if (filter_ & AF.OPTIONAL) and not (flags & AF.OPTIONAL):
+            implies(first, then, AF.OPTIONAL)
+    if (type_ & OF.RUNNABLE_LEFT) and (filter_ & AF.RUNNABLE) and then.runnable \
+            and not (flags & AF.RUNNABLE):
+        implies(then, first, AF.RUNNABLE)
+    if (type_ & OF.IMPLIES_THEN) and (filter_ & AF.OPTIONAL) and then.optional \
+            and not (flags & AF.OPTIONAL):
+        implies(then, first, AF.OPTIONAL)
+    if type_ & OF.RESTART:
+        _restart(first, then, filter_)
+
+
+def _restart(first: Action, then: Action, filter_: AF) -> None:
+    reason = None
+    if (filter_ & AF.OPTIONAL) and not then.optional:
+        reason = "restart"
+    if (filter_ & AF.RUNNABLE) and not then.runnable and then.rsc is not None \
+            and then.rsc.managed and first.rsc is then.rsc:
+        reason = "stop"
+    if reason is None:
+        return
+    if first.runnable:
+        implies(first, then, AF.OPTIONAL)
+    if not then.optional:
+        implies(first, then, AF.OPTIONAL)
+    if not first.optional and not first.runnable:
+        implies(then, first, AF.RUNNABLE)

@@ -1,0 +1,777 @@
+"""Unpack a CIB into the working set: options, nodes, resources, and what the history says."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hakeeper.cib.parse import is_true, parse_interval_ms
+from hakeeper.model.cib import Cib
+from hakeeper.model.config import Bundle, Clone, Group, Op, Primitive, Resource, Role
+from hakeeper.model.scores import INFINITY, ScoreError, parse_score
+from hakeeper.model.status import LrmResource, NodeState, OpRecord
+from hakeeper.reports import CommandError, Report, codes
+from hakeeper.scheduler.rules import RuleContext, resolve_sets
+from hakeeper.scheduler.working import (
+    AF,
+    Action,
+    Coloc,
+    FailInfo,
+    Node,
+    OnFail,
+    OrderSpec,
+    Rsc,
+    Variant,
+)
+
+PCMK_OCF_OK = 0
+PCMK_OCF_NOT_RUNNING = 7
+PCMK_OCF_RUNNING_PROMOTED = 8
+PCMK_OCF_FAILED_PROMOTED = 9
+
+EXEC_PENDING = -1
+EXEC_DONE = 0
+EXEC_CANCELLED = 1
+EXEC_TIMEOUT = 2
+EXEC_NOT_SUPPORTED = 3
+EXEC_ERROR = 4
+EXEC_ERROR_HARD = 5
+EXEC_ERROR_FATAL = 6
+EXEC_NOT_INSTALLED = 7
+
+
+@dataclass(slots=True)
+class Options:
+    stonith_enabled: bool = True
+    symmetric: bool = True
+    no_quorum_policy: str = "stop"
+    stop_orphan_resources: bool = True
+    stop_orphan_actions: bool = True
+    start_failure_is_fatal: bool = True
+    maintenance_mode: bool = False
+    stonith_action: str = "reboot"
+    startup_fencing: bool = True
+    placement_strategy: str = "default"
+    concurrent_fencing: bool = False
+    stop_all_resources: bool = False
+    have_quorum: bool = False
+    have_stonith_resource: bool = False
+
+
+@dataclass(eq=False, slots=True)
+class Cluster:
+    """All mutable state of one scheduling run."""
+
+    cib: Cib
+    now: int | None
+    options: Options = field(default_factory=Options)
+    nodes: list[Node] = field(default_factory=list)
+    node_by_id: dict[str, Node] = field(default_factory=dict)
+    node_by_name: dict[str, Node] = field(default_factory=dict)
+    resources: list[Rsc] = field(default_factory=list)  # top level, in configuration order
+    rsc_by_id: dict[str, Rsc] = field(default_factory=dict)
+    actions: list[Action] = field(default_factory=list)
+    singletons: dict[str, Action] = field(default_factory=dict)
+    orderings: list[OrderSpec] = field(default_factory=list)
+    colocations: list[Coloc] = field(default_factory=list)
+    failcount_attrs: dict[str, dict[str, str]] = field(default_factory=dict)
+    fence_reasons: dict[str, str] = field(default_factory=dict)
+    rsc_defaults: dict[str, str] = field(default_factory=dict)
+    op_defaults: dict[str, str] = field(default_factory=dict)
+    dc_node: Node | None = None
+    config_warnings: list[str] = field(default_factory=list)
+
+    def primitives(self) -> list[Rsc]:
+        result: list[Rsc] = []
+        for rsc in self.resources:
+            result.extend(rsc.primitives())
+        return result
+
+    def all_resources(self) -> list[Rsc]:
+        result: list[Rsc] = []
+
+        def walk(rsc: Rsc) -> None:
+            result.append(rsc)
+            for child in rsc.children:
+                walk(child)
+
+        for rsc in self.resources:
+            walk(rsc)
+        return result
+
+
+def _flag(values: dict[str, str], name: str, default: bool) -> bool:
+    return is_true(values.get(name), default)
+
+
+def unpack_options(cluster: Cluster) -> None:
+    cib = cluster.cib
+    ctx = RuleContext(now=cluster.now)
+    values = resolve_sets(cib.configuration.crm_config, ctx)
+    opts = cluster.options
+    opts.stonith_enabled = _flag(values, "stonith-enabled", True)
+    opts.symmetric = _flag(values, "symmetric-cluster", True)
+    opts.no_quorum_policy = values.get("no-quorum-policy", "stop").lower()
+    opts.stop_orphan_resources = _flag(values, "stop-orphan-resources", True)
+    opts.stop_orphan_actions = _flag(values, "stop-orphan-actions", True)
+    opts.start_failure_is_fatal = _flag(values, "start-failure-is-fatal", True)
+    opts.maintenance_mode = _flag(values, "maintenance-mode", False)
+    action = values.get("stonith-action", "reboot")
+    opts.stonith_action = "off" if action == "poweroff" else action
+    opts.startup_fencing = _flag(values, "startup-fencing", True)
+    opts.placement_strategy = values.get("placement-strategy", "default").lower()
+    opts.concurrent_fencing = _flag(values, "concurrent-fencing", False)
+    opts.stop_all_resources = _flag(values, "stop-all-resources", False)
+    opts.have_quorum = cib.have_quorum
+    if opts.no_quorum_policy == "suicide" and not opts.stonith_enabled:
+        opts.no_quorum_policy = "stop"
+    cluster.rsc_defaults = resolve_sets(cib.configuration.rsc_defaults, ctx)
+    cluster.op_defaults = resolve_sets(cib.configuration.op_defaults, ctx)
+
+
+def unpack_nodes(cluster: Cluster) -> None:
+    cib = cluster.cib
+    states = {s.id: s for s in cib.status.nodes}
+    for index, cfg in enumerate(cib.configuration.nodes):
+        if cfg.type not in ("member", "normal", "", "ping"):
+            if cfg.type == "remote":
+                raise _unsupported("remote nodes", f"node {cfg.uname} has type=remote")
+        node = Node(cfg.id, cfg.uname, index=index)
+        node.attrs = resolve_sets(cfg.attributes, RuleContext(now=cluster.now))
+        state = states.get(cfg.id)
+        if state is not None:
+            for key, value in state.attributes:
+                node.attrs[key] = value
+        node.attrs["#uname"] = cfg.uname
+        node.attrs["#id"] = cfg.id
+        node.attrs["#kind"] = "cluster"
+        node.is_dc = cib.dc_uuid == cfg.id
+        node.attrs["#is_dc"] = "true" if node.is_dc else "false"
+        if cfg.type == "ping":
+            node.standby = True
+        node.unclean = cluster.options.startup_fencing
+        node.unseen = True
+        cluster.nodes.append(node)
+        cluster.node_by_id[cfg.id] = node
+        cluster.node_by_name[cfg.uname] = node
+        if node.is_dc:
+            cluster.dc_node = node
+
+
+def fence_node(cluster: Cluster, node: Node, reason: str) -> None:
+    """Mark a cluster node unclean; the first reason is the one reported."""
+    if node.unclean:
+        cluster.fence_reasons.setdefault(node.id, reason)
+        return
+    node.unclean = True
+    cluster.fence_reasons.setdefault(node.id, reason)
+
+
+def unpack_node_states(cluster: Cluster) -> None:
+    states = {s.id: s for s in cluster.cib.status.nodes}
+    for node in cluster.nodes:
+        state = states.get(node.id)
+        if state is None:
+            continue
+        node.has_state = True
+        node.unclean = False
+        node.unseen = False
+        node.shutdown = bool(state.attribute("shutdown")) and state.attribute("shutdown") != "0"
+        node.expected_up = (state.expected or "") == "member"
+        if is_true(node.attrs.get("standby")):
+            node.standby = True
+        if is_true(node.attrs.get("maintenance")):
+            node.maintenance = True
+        if cluster.options.stonith_enabled:
+            node.online = _online_fencing(cluster, state, node)
+        else:
+            node.online = _online_no_fencing(cluster, state, node)
+    for node in cluster.nodes:
+        if node.unseen and node.unclean:
+            # never seen: fenced at startup if startup-fencing is on
+            pass
+
+
+def _is_peer_online(state: NodeState) -> bool:
+    value = (state.crmd or "").lower()
+    return value in ("online", "true") or value.isdigit() and value != "0"
+
+
+def _in_cluster(state: NodeState) -> bool | None:
+    if state.in_ccm is None:
+        return None
+    value = state.in_ccm.lower()
+    return is_true(value) or (value.isdigit() and value != "0")
+
+
+def _online_no_fencing(cluster: Cluster, state: NodeState, node: Node) -> bool:
+    in_cluster = _in_cluster(state)
+    if not in_cluster:
+        return False
+    if _is_peer_online(state):
+        return (state.join or "") == "member"
+    if not node.expected_up:
+        return False
+    fence_node(cluster, node, "peer is unexpectedly down")
+    return False
+
+
+def _online_fencing(cluster: Cluster, state: NodeState, node: Node) -> bool:
+    terminate = node.attrs.get("terminate")
+    do_terminate = is_true(terminate) or bool(
+        terminate and terminate[0].isdigit() and terminate[0] != "0"
+    )
+    in_cluster = _in_cluster(state)
+    crmd_online = _is_peer_online(state)
+    expected = state.expected or "down"
+    join = state.join or ""
+    online = bool(in_cluster)
+    if node.shutdown:
+        online = crmd_online
+    elif state.in_ccm is None:
+        fence_node(cluster, node, "peer has not been seen by the cluster")
+    elif join == "banned":
+        fence_node(cluster, node, "peer failed Pacemaker membership criteria")
+    elif not do_terminate and expected == "down":
+        if in_cluster or crmd_online:
+            node.standby = True
+            node.pending = True
+    elif do_terminate and join == "down" and not in_cluster and not crmd_online:
+        online = False
+    elif not in_cluster:
+        fence_node(cluster, node, "peer is no longer part of the cluster")
+    elif not crmd_online:
+        fence_node(cluster, node, "peer process is no longer available")
+    elif do_terminate:
+        fence_node(cluster, node, "termination was requested")
+    elif join == "member":
+        pass
+    elif join in ("pending", "down"):
+        node.standby = True
+        node.pending = True
+    else:
+        fence_node(cluster, node, "peer was in an unknown state")
+    return online
+
+
+# --- resources -------------------------------------------------------------------------
+
+
+def _unsupported(feature: str, detail: str) -> CommandError:
+    return CommandError(Report.error(
+        codes.UNSUPPORTED_FEATURE,
+        f"{feature} are not supported by the scheduler yet ({detail})",
+        hint="simulate this CIB with crm_simulate until hakeeper supports it",
+        feature=feature,
+    ))
+
+
+def unpack_resources(cluster: Cluster) -> None:
+    for index, res in enumerate(cluster.cib.configuration.resources):
+        rsc = _build(cluster, res, None)
+        rsc.index = index
+        cluster.resources.append(rsc)
+    for rsc in cluster.all_resources():
+        if rsc.variant == Variant.PRIMITIVE and rsc.config is not None:
+            if rsc.config.agent.standard == "stonith":
+                cluster.options.have_stonith_resource = True
+
+
+def _build(cluster: Cluster, res: Resource, parent: Rsc | None) -> Rsc:
+    if isinstance(res, Clone):
+        raise _unsupported("clones and promotable clones", f"resource {res.id}")
+    if isinstance(res, Bundle):
+        raise _unsupported("bundles", f"resource {res.id}")
+    ctx = RuleContext(now=cluster.now)
+    if isinstance(res, Primitive):
+        rsc = Rsc(res.id, Variant.PRIMITIVE, parent=parent, config=res)
+        meta = resolve_sets(res.meta, ctx)
+        rsc.params = resolve_sets(res.params, ctx)
+        rsc.ops = res.ops
+        if res.template is not None:
+            raise _unsupported("resource templates", f"primitive {res.id}")
+    else:
+        assert isinstance(res, Group)
+        rsc = Rsc(res.id, Variant.GROUP, parent=parent)
+        meta = resolve_sets(res.meta, ctx)
+    if parent is not None:
+        for key, value in parent.meta.items():
+            meta.setdefault(key, value)
+    for key, value in cluster.rsc_defaults.items():
+        meta.setdefault(key, value)
+    rsc.meta = meta
+    if rsc.id in cluster.rsc_by_id:
+        raise CommandError(Report.error(
+            codes.CIB_DUPLICATE_ID, f"resource id {rsc.id} is used twice",
+            where=f"{cluster.cib.source}:{getattr(res, 'line', 0)}",
+            hint="rename one of the resources"))
+    cluster.rsc_by_id[rsc.id] = rsc
+    _apply_meta(cluster, rsc)
+    if isinstance(res, Group):
+        rsc.ordered = is_true(meta.get("ordered"), True)
+        rsc.colocated = is_true(meta.get("collocated"), True)
+        for child_cfg in res.children:
+            child = _build(cluster, child_cfg, rsc)
+            rsc.children.append(child)
+    return rsc
+
+
+def _meta_score(value: str | None, default: int) -> int:
+    if value is None:
+        return default
+    try:
+        return parse_score(value)
+    except ScoreError:
+        return default
+
+
+def _apply_meta(cluster: Cluster, rsc: Rsc) -> None:
+    meta = rsc.meta
+    opts = cluster.options
+    rsc.priority = _meta_score(meta.get("priority"), 0)
+    rsc.managed = is_true(meta.get("is-managed"), True)
+    if opts.maintenance_mode or is_true(meta.get("maintenance"), False):
+        rsc.managed = False
+    rsc.stickiness = _meta_score(meta.get("resource-stickiness"), 0)
+    threshold = _meta_score(meta.get("migration-threshold"), INFINITY)
+    rsc.migration_threshold = max(0, threshold)
+    timeout = parse_interval_ms(meta.get("failure-timeout")) if "failure-timeout" in meta else 0
+    rsc.failure_timeout = (timeout or 0) // 1000
+    rsc.multiple_active = meta.get("multiple-active", "stop_start")
+    target = meta.get("target-role")
+    if target is not None:
+        role = Role.parse(target)
+        if role is not None and role != Role.UNKNOWN:
+            rsc.target_role = role
+    rsc.critical = is_true(meta.get("critical"), True)
+    rsc.restart_type_restart = meta.get("restart-type") == "restart"
+    requires = meta.get("requires")
+    standard = rsc.config.agent.standard if rsc.config else None
+    if requires is None:
+        if standard == "stonith":
+            requires = "quorum"
+        elif opts.stonith_enabled:
+            requires = "fencing"
+        else:
+            requires = "quorum"
+    if requires == "fencing" and not opts.stonith_enabled:
+        requires = "quorum"
+    rsc.needs_fencing = requires in ("fencing", "unfencing")
+    rsc.needs_quorum = requires != "nothing"
+
+
+# --- fail counts ---------------------------------------------------------------------------
+
+
+def fail_count(cluster: Cluster, node: Node, rsc: Rsc, *, effective: bool = True) -> int:
+    """Sum of fail-count-RSC#op_interval attributes on node, honouring failure-timeout."""
+    total = 0
+    last_failure = 0
+    prefix_new = f"fail-count-{rsc.id}#"
+    prefix_old = f"fail-count-{rsc.id}"
+    for key, value in node.attrs.items():
+        if key.startswith(prefix_new) or key == prefix_old:
+            total = _add_counts(total, value)
+        elif key.startswith(f"last-failure-{rsc.id}#") or key == f"last-failure-{rsc.id}":
+            try:
+                last_failure = max(last_failure, int(value))
+            except ValueError:
+                pass
+    if (effective and total > 0 and rsc.failure_timeout > 0 and last_failure > 0
+            and cluster.now is not None and cluster.now >= last_failure + rsc.failure_timeout):
+        return 0
+    return total
+
+
+def _add_counts(total: int, value: str) -> int:
+    try:
+        return min(INFINITY, total + parse_score(value))
+    except ScoreError:
+        return total
+
+
+# --- operation configuration ---------------------------------------------------------------
+
+
+def find_op_config(rsc: Rsc, task: str, interval_ms: int) -> Op | None:
+    for op in rsc.ops:
+        if op.name == task and op.interval_ms == interval_ms:
+            return op
+    return None
+
+
+def op_on_fail(cluster: Cluster, rsc: Rsc, task: str, interval_ms: int) -> tuple[OnFail, Role]:
+    """on-fail and the role to recover to, for an operation of rsc (Pacemaker's defaults)."""
+    op = find_op_config(rsc, task, interval_ms)
+    if op is None and task == "monitor" and interval_ms == 0:
+        # a probe takes its on-fail from the first recurring monitor... only if explicitly set
+        value = None
+    else:
+        value = op.on_fail if op is not None else None
+    if value is None:
+        value = cluster.op_defaults.get("on-fail")
+    opts = cluster.options
+    fail_role = Role.STARTED
+    if value is None or value == "":
+        if task == "stop":
+            result = OnFail.FENCE if opts.stonith_enabled else OnFail.BLOCK
+        else:
+            result = OnFail.RECOVER
+    else:
+        value = value.lower()
+        mapping = {
+            "ignore": OnFail.IGNORE, "nothing": OnFail.IGNORE, "block": OnFail.BLOCK,
+            "fence": OnFail.FENCE, "stonith": OnFail.FENCE, "standby": OnFail.STANDBY,
+            "migrate": OnFail.MIGRATE, "stop": OnFail.STOP, "restart": OnFail.RECOVER,
+            "demote": OnFail.DEMOTE, "restart-container": OnFail.RECOVER,
+        }
+        result = mapping.get(value, OnFail.RECOVER)
+        if result == OnFail.FENCE and not opts.stonith_enabled:
+            result = OnFail.STOP
+        if result == OnFail.DEMOTE and task not in ("monitor", "promote"):
+            result = OnFail.RECOVER
+    if result == OnFail.STOP:
+        fail_role = Role.STOPPED
+    elif result == OnFail.DEMOTE:
+        fail_role = Role.UNPROMOTED
+    if task == "start" and result == OnFail.RECOVER and opts.start_failure_is_fatal:
+        pass
+    return result, fail_role
+
+
+# --- status: what the history says ----------------------------------------------------------
+
+
+def unpack_status(cluster: Cluster) -> None:
+    from hakeeper.scheduler.placement import resource_location
+
+    for state in cluster.cib.status.nodes:
+        node = cluster.node_by_id.get(state.id)
+        if node is None:
+            continue
+        for lrm_rsc in state.resources:
+            rsc = cluster.rsc_by_id.get(lrm_rsc.id)
+            if rsc is None or rsc.variant != Variant.PRIMITIVE:
+                if rsc is not None:
+                    continue
+                rsc = _orphan(cluster, lrm_rsc)
+            _unpack_lrm_resource(cluster, node, rsc, lrm_rsc, resource_location)
+
+
+def _orphan(cluster: Cluster, lrm: LrmResource) -> Rsc:
+    from hakeeper.model.config import Agent
+
+    agent = Agent(lrm.standard or "ocf", lrm.provider, lrm.type or "unknown")
+    rsc = Rsc(lrm.id, Variant.PRIMITIVE, config=Primitive(lrm.id, agent))
+    rsc.orphan = True
+    rsc.meta = dict(cluster.rsc_defaults)
+    _apply_meta(cluster, rsc)
+    if not cluster.options.stop_orphan_resources:
+        rsc.managed = False
+    rsc.index = len(cluster.resources)
+    cluster.resources.append(rsc)
+    cluster.rsc_by_id[rsc.id] = rsc
+    rsc.target_role = None
+    return rsc
+
+
+def _sort_key(op: OpRecord) -> tuple[int, int]:
+    call_id = op.call_id
+    if op.op_status == EXEC_PENDING or call_id < 0:
+        return (1, 0)
+    return (0, call_id)
+
+
+@dataclass(slots=True)
+class _OpState:
+    on_fail: OnFail = OnFail.IGNORE
+    last_failure: OpRecord | None = None
+
+
+def _unpack_lrm_resource(cluster: Cluster, node: Node, rsc: Rsc, lrm: LrmResource,
+                         resource_location: object) -> None:
+    ops = [op for op in lrm.ops]
+    if not ops:
+        return
+    saved_role = rsc.role
+    rsc.role = Role.UNKNOWN
+    state = _OpState()
+    for op in sorted(ops, key=_sort_key):
+        _unpack_op(cluster, node, rsc, op, state)
+    _process_rsc_state(cluster, node, rsc, state.on_fail)
+    if rsc.target_role is not None and (rsc.next_role == Role.UNKNOWN
+                                        or rsc.target_role < rsc.next_role):
+        rsc.next_role = rsc.target_role
+        rsc.next_role_reason = "target-role"
+    if saved_role > rsc.role:
+        rsc.role = saved_role
+
+
+def _op_key(op: OpRecord, rsc: Rsc) -> str:
+    if op.operation_key:
+        return op.operation_key
+    return f"{rsc.id}_{op.operation}_{op.interval_ms}"
+
+
+def _target_rc(op: OpRecord) -> int:
+    value = op.target_rc
+    return -1 if value is None else value
+
+
+def _set_active(rsc: Rsc) -> None:
+    rsc.role = Role.STARTED
+
+
+def _unpack_op(cluster: Cluster, node: Node, rsc: Rsc, op: OpRecord, st: _OpState) -> None:
+    from hakeeper.scheduler.placement import resource_location
+
+    task = op.operation
+    if task in ("notify", "meta-data"):
+        return
+    rc = op.rc_code
+    status = op.op_status
+    interval_ms = op.interval_ms
+    target_rc = _target_rc(op)
+    expired = False
+    if status != EXEC_NOT_INSTALLED and _check_expiry(cluster, node, rsc, op, rc):
+        expired = True
+    status, rc = _remap(cluster, node, rsc, op, target_rc, rc, status, st)
+    if expired and rc != target_rc:
+        if interval_ms == 0:
+            return
+        if node.online and not node.unclean:
+            return
+    if status == EXEC_CANCELLED:
+        return
+    if status == EXEC_PENDING:
+        if task == "start":
+            rsc.start_pending = True
+            _set_active(rsc)
+        elif task == "promote":
+            rsc.role = Role.PROMOTED
+        if rsc.pending_task is None and (interval_ms != 0 or task != "monitor"):
+            rsc.pending_task = task
+            rsc.pending_node = node
+        return
+    if status == EXEC_DONE:
+        _update_state(cluster, node, rsc, op, task, rc, st)
+        return
+    if status == EXEC_NOT_INSTALLED:
+        on_fail, _ = op_on_fail(cluster, rsc, task, interval_ms)
+        if on_fail == OnFail.IGNORE:
+            st.on_fail = OnFail.MIGRATE
+        resource_location(cluster, rsc, node, -INFINITY, "hard-error")
+        _unpack_failure(cluster, node, rsc, op, rc, st)
+        return
+    on_fail, _ = op_on_fail(cluster, rsc, task, interval_ms)
+    if on_fail == OnFail.IGNORE:
+        _update_state(cluster, node, rsc, op, task, target_rc, st)
+        rsc.failure_ignored = True
+        _record_failure(rsc, node, op)
+        return
+    _unpack_failure(cluster, node, rsc, op, rc, st)
+    if status == EXEC_ERROR_HARD:
+        resource_location(cluster, rsc, node, -INFINITY, "hard-error")
+    elif status == EXEC_ERROR_FATAL:
+        resource_location(cluster, rsc, None, -INFINITY, "fatal-error")
+
+
+def _check_expiry(cluster: Cluster, node: Node, rsc: Rsc, op: OpRecord, rc: int) -> bool:
+    if rsc.failure_timeout <= 0 or op.last_rc_change is None or cluster.now is None:
+        return False
+    expired = cluster.now >= op.last_rc_change + rsc.failure_timeout
+    if expired:
+        if fail_count(cluster, node, rsc, effective=False):
+            if fail_count(cluster, node, rsc, effective=True) != 0:
+                expired = False
+    if expired and op.interval_ms == 0 and op.operation == "monitor" and rc in (0, 7, 8):
+        expired = False
+    return expired
+
+
+def _remap(cluster: Cluster, node: Node, rsc: Rsc, op: OpRecord, target_rc: int, rc: int,
+           status: int, st: _OpState) -> tuple[int, int]:
+    task = op.operation
+    is_probe = task == "monitor" and op.interval_ms == 0
+    if status not in (EXEC_DONE, EXEC_ERROR):
+        return status, rc
+    status = EXEC_DONE
+    if target_rc < 0 or target_rc != rc:
+        status = EXEC_ERROR
+    if rc == PCMK_OCF_OK:
+        if is_probe and target_rc == PCMK_OCF_NOT_RUNNING:
+            status = EXEC_DONE
+    elif rc == PCMK_OCF_NOT_RUNNING:
+        if is_probe or target_rc == rc or not rsc.managed:
+            status = EXEC_DONE
+            rsc.role = Role.STOPPED
+            st.on_fail = OnFail.IGNORE
+            rsc.next_role = Role.UNKNOWN
+    elif rc == PCMK_OCF_RUNNING_PROMOTED:
+        if is_probe and rc != target_rc:
+            status = EXEC_DONE
+        rsc.role = Role.PROMOTED
+    elif rc in (PCMK_OCF_FAILED_PROMOTED, 191):
+        rsc.role = Role.PROMOTED
+        status = EXEC_ERROR
+    elif rc == 6:
+        status = EXEC_ERROR_FATAL
+    elif rc == 3:
+        status = EXEC_ERROR_HARD if op.interval_ms == 0 else EXEC_NOT_SUPPORTED
+    elif rc in (5, 2, 4):
+        status = EXEC_ERROR_HARD
+    elif status == EXEC_DONE and rc != 0:
+        status = EXEC_ERROR
+    elif rc not in (0, 7, 8):
+        status = EXEC_ERROR
+    return status, rc
+
+
+def _update_state(cluster: Cluster, node: Node, rsc: Rsc, op: OpRecord, task: str, rc: int,
+                  st: _OpState) -> None:
+    clear = False
+    if rc == PCMK_OCF_NOT_RUNNING:
+        clear = True
+    elif task == "monitor":
+        if st.last_failure is not None and _op_key(st.last_failure, rsc) == _op_key(op, rsc):
+            clear = True
+        if rsc.role < Role.STARTED:
+            _set_active(rsc)
+    elif task == "start":
+        rsc.role = Role.STARTED
+        clear = True
+    elif task == "stop":
+        rsc.role = Role.STOPPED
+        clear = True
+    elif task == "promote":
+        rsc.role = Role.PROMOTED
+        clear = True
+    elif task == "demote":
+        if st.on_fail == OnFail.DEMOTE:
+            clear = True
+        rsc.role = Role.UNPROMOTED
+    elif task == "migrate_from":
+        rsc.role = Role.STARTED
+        clear = True
+    elif task == "migrate_to":
+        rsc.role = Role.STARTED
+    elif rsc.role < Role.STARTED:
+        _set_active(rsc)
+    if clear and st.on_fail in (OnFail.BLOCK, OnFail.IGNORE, OnFail.DEMOTE, OnFail.RECOVER):
+        st.on_fail = OnFail.IGNORE
+        rsc.next_role = Role.UNKNOWN
+
+
+def _record_failure(rsc: Rsc, node: Node, op: OpRecord) -> None:
+    rsc.failures.append(FailInfo(
+        rsc.id, node.uname, op.operation_key or f"{rsc.id}_{op.operation}_{op.interval_ms}",
+        op.operation, op.interval_ms, op.rc_code, op.op_status, op.call_id, op.last_rc_change,
+        op.exec_time, op.exit_reason, op.queue_time,
+    ))
+
+
+def _unpack_failure(cluster: Cluster, node: Node, rsc: Rsc, op: OpRecord, rc: int,
+                    st: _OpState) -> None:
+    from hakeeper.scheduler.placement import resource_location
+
+    task = op.operation
+    is_probe = task == "monitor" and op.interval_ms == 0
+    st.last_failure = op
+    if not (not cluster.options.symmetric and rc == 5):
+        _record_failure(rsc, node, op)
+    on_fail, fail_role = op_on_fail(cluster, rsc, task, op.interval_ms)
+    if st.on_fail < on_fail:
+        st.on_fail = on_fail
+    if task == "stop":
+        resource_location(cluster, rsc, node, -INFINITY, "__stop_fail__")
+    elif task == "promote":
+        rsc.role = Role.PROMOTED
+    elif task == "demote":
+        if on_fail == OnFail.BLOCK:
+            rsc.role = Role.PROMOTED
+            rsc.next_role = Role.STOPPED
+        elif rc == PCMK_OCF_NOT_RUNNING:
+            rsc.role = Role.STOPPED
+        else:
+            rsc.role = Role.UNPROMOTED
+    if is_probe and rc == 5:
+        rsc.role = Role.STOPPED
+    elif rsc.role < Role.STARTED:
+        _set_active(rsc)
+    if on_fail <= OnFail.FENCE and rsc.next_role < fail_role:
+        rsc.next_role = fail_role
+    if fail_role == Role.STOPPED:
+        for other in cluster.nodes:
+            resource_location(cluster, rsc, other, -INFINITY, "on-fail=stop")
+
+
+def _process_rsc_state(cluster: Cluster, node: Node, rsc: Rsc, on_fail: OnFail) -> None:
+    from hakeeper.scheduler.actions import stop_action
+    from hakeeper.scheduler.placement import resource_location
+
+    if rsc.role != Role.UNKNOWN:
+        rsc.known_on.add(node.id)
+    if (rsc.role > Role.STOPPED and not node.online and not node.maintenance
+            and rsc.managed and cluster.options.stonith_enabled):
+        fence_node(cluster, node, f"{rsc.id} is thought to be active there")
+    if node.unclean:
+        on_fail = OnFail.IGNORE
+    if on_fail == OnFail.DEMOTE:
+        rsc.failed = True
+    elif on_fail == OnFail.FENCE:
+        fence_node(cluster, node, f"{rsc.id} failed there")
+    elif on_fail == OnFail.STANDBY:
+        node.standby = True
+        node.standby_onfail = True
+    elif on_fail == OnFail.BLOCK:
+        rsc.managed = False
+        rsc.block = True
+    elif on_fail == OnFail.MIGRATE:
+        resource_location(cluster, rsc, node, -INFINITY, "__action_migration_auto__")
+    elif on_fail == OnFail.STOP:
+        rsc.next_role = Role.STOPPED
+        rsc.next_role_reason = "on-fail=stop"
+    elif on_fail == OnFail.RECOVER:
+        if rsc.role not in (Role.STOPPED, Role.UNKNOWN):
+            rsc.failed = True
+            rsc.stop_needed = True
+            stop_action(cluster, rsc, node, optional=False)
+    if rsc.role not in (Role.STOPPED, Role.UNKNOWN):
+        if node not in rsc.running_on:
+            rsc.running_on.append(node)
+            node.running.append(rsc)
+            parent = rsc.parent
+            while parent is not None:
+                if node not in parent.running_on:
+                    parent.running_on.append(node)
+                parent = parent.parent
+        if on_fail in (OnFail.DEMOTE, OnFail.BLOCK):
+            rsc.failed = True
+        elif on_fail != OnFail.IGNORE:
+            rsc.failed = True
+            rsc.stop_needed = True
+    else:
+        for action in rsc.actions:
+            if action.task == "stop" and action.node is node:
+                action.flags |= AF.OPTIONAL
+
+
+def unpack(cib: Cib, now: int | None) -> Cluster:
+    cluster = Cluster(cib, now)
+    unpack_options(cluster)
+    unpack_nodes(cluster)
+    unpack_resources(cluster)
+    unpack_node_states(cluster)
+    unpack_status(cluster)
+    for rsc in cluster.primitives():
+        if rsc.role == Role.UNKNOWN:
+            rsc.role = Role.STOPPED
+    for rsc in cluster.resources:
+        _derive_group_role(rsc)
+    return cluster
+
+
+def _derive_group_role(rsc: Rsc) -> None:
+    if rsc.variant == Variant.GROUP and rsc.children:
+        for child in rsc.children:
+            _derive_group_role(child)
+        rsc.role = rsc.children[0].role

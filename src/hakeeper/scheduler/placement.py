@@ -1,0 +1,603 @@
+"""Where resources go: location scores, colocation, stickiness, fail limits, assignment."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import cmp_to_key
+
+from hakeeper.model.config import Colocation, Location, Role
+from hakeeper.model.scores import INFINITY, ScoreError, add, parse_score
+from hakeeper.reports import CommandError, Report, codes
+from hakeeper.scheduler.cluster import Cluster, fail_count
+from hakeeper.scheduler.rules import RuleContext, eval_rule, rule_score
+from hakeeper.scheduler.working import Coloc, Node, Rsc, Variant
+
+INFINITY_HACK = INFINITY * -100
+
+
+def _ensure_allowed(cluster: Cluster, rsc: Rsc) -> dict[str, int]:
+    if rsc.allowed is None:
+        rsc.allowed = {}
+        if cluster.options.symmetric:
+            for node in cluster.nodes:
+                rsc.allowed[node.id] = 0
+    return rsc.allowed
+
+
+def resource_location(cluster: Cluster, rsc: Rsc, node: Node | None, score: int,
+                      tag: str) -> None:
+    """Add score for rsc on node (every node if None), recursing into children."""
+    nodes = cluster.nodes if node is None else [node]
+    allowed = _ensure_allowed(cluster, rsc)
+    for n in nodes:
+        allowed[n.id] = add(allowed.get(n.id, 0), score)
+    for child in rsc.children:
+        resource_location(cluster, child, node, score, tag)
+
+
+def init_allowed(cluster: Cluster) -> None:
+    for rsc in cluster.all_resources():
+        _ensure_allowed(cluster, rsc)
+
+
+# --- location constraints -----------------------------------------------------------------
+
+
+def _score_of(cluster: Cluster, value: str | None, where: str) -> int:
+    if value is None:
+        return 0
+    try:
+        return parse_score(value)
+    except ScoreError:
+        raise CommandError(Report.error(
+            codes.CIB_BAD_SCORE, f"'{value}' is not a score", where=where,
+            hint="use an integer, INFINITY or -INFINITY")) from None
+
+
+def _targets(cluster: Cluster, rsc_id: str | None, pattern: str | None) -> list[Rsc]:
+    if rsc_id is not None:
+        rsc = cluster.rsc_by_id.get(rsc_id)
+        if rsc is None:
+            return _tag_members(cluster, rsc_id)
+        return [rsc]
+    if pattern is not None:
+        try:
+            regex = re.compile(pattern)
+        except re.error:
+            return []
+        return [r for r in cluster.all_resources()
+                if regex.fullmatch(r.id) or regex.match(r.id)]
+    return []
+
+
+def _tag_members(cluster: Cluster, tag_id: str) -> list[Rsc]:
+    for tag in cluster.cib.configuration.tags:
+        if tag.id == tag_id:
+            return [cluster.rsc_by_id[r] for r in tag.refs if r in cluster.rsc_by_id]
+    return []
+
+
+def apply_locations(cluster: Cluster) -> None:
+    source = cluster.cib.source or "<cib>"
+    for cons in cluster.cib.configuration.constraints:
+        if not isinstance(cons, Location):
+            continue
+        where = f"{source}:{cons.line}"
+        if cons.sets:
+            targets = [cluster.rsc_by_id[r] for s in cons.sets for r in s.resources
+                       if r in cluster.rsc_by_id]
+        else:
+            targets = _targets(cluster, cons.rsc, cons.rsc_pattern)
+        if not targets:
+            continue
+        role = Role.parse(cons.role) if cons.role else None
+        if role is not None and role not in (Role.UNKNOWN, Role.STARTED):
+            if role in (Role.PROMOTED, Role.UNPROMOTED):
+                continue  # role-specific locations matter only for promotable clones
+        for rsc in targets:
+            _apply_location(cluster, rsc, cons, where)
+
+
+def _apply_location(cluster: Cluster, rsc: Rsc, cons: Location, where: str) -> None:
+    discovery = cons.resource_discovery
+    if cons.node is not None:
+        node = cluster.node_by_name.get(cons.node)
+        if node is None:
+            return
+        score = _score_of(cluster, cons.score, where)
+        resource_location(cluster, rsc, node, score, cons.id)
+        _set_discovery(rsc, node, discovery)
+        return
+    if not cons.rules:
+        return
+    for rule in cons.rules:
+        for node in cluster.nodes:
+            ctx = RuleContext(node_attrs=node.attrs, now=cluster.now)
+            if rule.role is not None:
+                r = Role.parse(rule.role)
+                if r in (Role.PROMOTED, Role.UNPROMOTED):
+                    continue
+                ctx = RuleContext(node_attrs=node.attrs, now=cluster.now, role=r)
+            if eval_rule(rule, ctx):
+                score = rule_score(rule, node.attrs)
+                resource_location(cluster, rsc, node, score, cons.id)
+                _set_discovery(rsc, node, discovery)
+            elif discovery == "exclusive":
+                pass
+
+
+def _set_discovery(rsc: Rsc, node: Node, mode: str) -> None:
+    if mode in ("never", "exclusive"):
+        for prim in rsc.primitives() + [rsc]:
+            prim.discover_mode[node.id] = mode
+            if mode == "exclusive":
+                prim.exclusive_discover = True
+
+
+def apply_stickiness_and_failures(cluster: Cluster) -> None:
+    for rsc in cluster.primitives():
+        if rsc.managed and rsc.stickiness != 0 and len(rsc.running_on) == 1:
+            node = rsc.running_on[0]
+            allowed = _ensure_allowed(cluster, rsc)
+            if node.id in allowed or cluster.options.symmetric:
+                resource_location(cluster, rsc, node, rsc.stickiness, "stickiness")
+        for node in cluster.nodes:
+            _check_migration_threshold(cluster, rsc, node)
+
+
+def _check_migration_threshold(cluster: Cluster, rsc: Rsc, node: Node) -> None:
+    if rsc.migration_threshold == 0 or rsc.failure_ignored:
+        return
+    count = fail_count(cluster, node, rsc)
+    if count <= 0:
+        return
+    if max(rsc.migration_threshold - count, 0) == 0:
+        failed = rsc
+        resource_location(cluster, failed, node, -INFINITY, "__fail_limit__")
+
+
+# --- colocation constraints ----------------------------------------------------------------
+
+
+def unpack_colocations(cluster: Cluster) -> None:
+    source = cluster.cib.source or "<cib>"
+    for cons in cluster.cib.configuration.constraints:
+        if not isinstance(cons, Colocation):
+            continue
+        where = f"{source}:{cons.line}"
+        score = _score_of(cluster, cons.score, where)
+        if cons.sets:
+            _unpack_coloc_sets(cluster, cons, score, where)
+            continue
+        dependent = cluster.rsc_by_id.get(cons.rsc or "")
+        primary = cluster.rsc_by_id.get(cons.with_rsc or "")
+        if dependent is None or primary is None:
+            continue
+        new_colocation(cluster, cons.id, dependent, primary, score, cons.rsc_role,
+                       cons.with_rsc_role, cons.node_attribute, cons.influence)
+
+
+def _unpack_coloc_sets(cluster: Cluster, cons: Colocation, score: int, where: str) -> None:
+    last_members: list[Rsc] | None = None
+    for rset in cons.sets:
+        set_score = score if rset.score is None else _score_of(cluster, rset.score, where)
+        members = [cluster.rsc_by_id[r] for r in rset.resources if r in cluster.rsc_by_id]
+        sequential = rset.sequential if rset.sequential is not None else True
+        if sequential and set_score != 0:
+            previous = None
+            for rsc in members:
+                if previous is not None:
+                    new_colocation(cluster, cons.id, rsc, previous, set_score, rset.role,
+                                   rset.role, cons.node_attribute, cons.influence)
+                previous = rsc
+        elif not sequential and set_score < 0:
+            for i, a in enumerate(members):
+                for b in members[i + 1:]:
+                    new_colocation(cluster, cons.id, a, b, set_score, rset.role, rset.role,
+                                   cons.node_attribute, cons.influence)
+                    new_colocation(cluster, cons.id, b, a, set_score, rset.role, rset.role,
+                                   cons.node_attribute, cons.influence)
+        if last_members is not None and score != 0 and members:
+            # each set is colocated with the previous one: first of this with last of previous
+            dependent = members[0] if sequential else None
+            primary = last_members[-1] if last_members else None
+            dep_list = [dependent] if dependent is not None else members
+            for dep in dep_list:
+                if primary is not None:
+                    new_colocation(cluster, cons.id, dep, primary, score, None, None,
+                                   cons.node_attribute, cons.influence)
+        last_members = members
+
+
+def new_colocation(cluster: Cluster, cid: str, dependent: Rsc, primary: Rsc, score: int,
+                   dependent_role: str | None, primary_role: str | None,
+                   node_attribute: str = "#uname", influence: bool | None = None) -> None:
+    if score == 0 or dependent is primary:
+        return
+    dep_role = Role.parse(dependent_role) or Role.UNKNOWN
+    pri_role = Role.parse(primary_role) or Role.UNKNOWN
+    if dep_role == Role.STARTED:
+        dep_role = Role.UNKNOWN
+    if pri_role == Role.STARTED:
+        pri_role = Role.UNKNOWN
+    coloc = Coloc(cid, dependent, primary, score, dep_role, pri_role, node_attribute,
+                  dependent.critical if influence is None else influence)
+    insert_sorted(dependent.this_with, coloc, _cmp_this_with)
+    insert_sorted(primary.with_this, coloc, _cmp_with_this)
+    cluster.colocations.append(coloc)
+
+
+def insert_sorted(items: list[Coloc], item: Coloc, cmp: Callable[[Coloc, Coloc], int]) -> None:
+    """Insert before the first element not less than item (as GLib's insert_sorted)."""
+    for index, existing in enumerate(items):
+        if cmp(item, existing) <= 0:
+            items.insert(index, item)
+            return
+    items.append(item)
+
+
+def _cmp_this_with(a: Coloc, b: Coloc) -> int:
+    return _cmp_rsc_priority(a.primary, b.primary)
+
+
+def _cmp_with_this(a: Coloc, b: Coloc) -> int:
+    return _cmp_rsc_priority(a.dependent, b.dependent)
+
+
+def _cmp_rsc_priority(a: Rsc, b: Rsc) -> int:
+    if a.priority > b.priority:
+        return -1
+    if a.priority < b.priority:
+        return 1
+    if a.variant > b.variant:
+        return -1
+    if a.variant < b.variant:
+        return 1
+    return -1 if a.id < b.id else (1 if a.id > b.id else 0)
+
+
+# --- node sorting and assignment -----------------------------------------------------------
+
+
+def _node_weight(node: Node, score: int) -> int:
+    return score if node.can_run_resources() else -INFINITY
+
+
+def sort_nodes(cluster: Cluster, scores: dict[str, int], active: Node | None) -> list[Node]:
+    def cmp(n1: Node, n2: Node) -> int:
+        w1 = _node_weight(n1, scores.get(n1.id, 0))
+        w2 = _node_weight(n2, scores.get(n2.id, 0))
+        if w1 != w2:
+            return -1 if w1 > w2 else 1
+        if cluster.options.placement_strategy != "minimal":
+            if n1.num_resources != n2.num_resources:
+                return -1 if n1.num_resources < n2.num_resources else 1
+            if active is not None:
+                if active is n1:
+                    return -1
+                if active is n2:
+                    return 1
+        if n1.uname != n2.uname:
+            return -1 if n1.uname < n2.uname else 1
+        return 0
+
+    nodes = [cluster.node_by_id[nid] for nid in scores]
+    return sorted(nodes, key=cmp_to_key(cmp))
+
+
+def _can_run_any(cluster: Cluster, scores: dict[str, int]) -> bool:
+    for nid, score in scores.items():
+        node = cluster.node_by_id[nid]
+        if score >= 0 and node.can_run_resources():
+            return True
+    return False
+
+
+def sort_resources(cluster: Cluster) -> list[Rsc]:
+    """Resources in assignment order: priority, score on current node, best score anywhere."""
+    base = {n.id: 0 for n in cluster.nodes}
+    nodes = sort_nodes(cluster, base, None)
+    cache: dict[str, dict[str, int]] = {}
+
+    def weights(rsc: Rsc) -> dict[str, int]:
+        if rsc.id not in cache:
+            cache[rsc.id] = merge_weights(cluster, rsc, rsc.id, None, None, 1.0,
+                                          forward=True, init=True)
+        return cache[rsc.id]
+
+    def cmp(r1: Rsc, r2: Rsc) -> int:
+        if r1.priority != r2.priority:
+            return -1 if r1.priority > r2.priority else 1
+        w1n = weights(r1)
+        w2n = weights(r2)
+        w1 = -INFINITY
+        w2 = -INFINITY
+        c1 = r1.current_node()
+        if c1 is not None and c1.id in w1n:
+            w1 = w1n[c1.id]
+        c2 = r2.current_node()
+        if c2 is not None and c2.id in w2n:
+            w2 = w2n[c2.id]
+        if w1 != w2:
+            return -1 if w1 > w2 else 1
+        for node in nodes:
+            s1 = w1n.get(node.id, -INFINITY)
+            s2 = w2n.get(node.id, -INFINITY)
+            if s1 != s2:
+                return -1 if s1 > s2 else 1
+        return 0
+
+    return sorted(cluster.resources, key=cmp_to_key(cmp))
+
+
+def _best_score_matching(cluster: Cluster, rsc: Rsc, attr: str, value: str | None) -> int:
+    best = -INFINITY
+    for nid, score in (rsc.allowed or {}).items():
+        node = cluster.node_by_id[nid]
+        if score > best and node.can_run_resources() and node.attrs.get(attr) == value:
+            best = score
+    return best
+
+
+def _add_matching(cluster: Cluster, work: dict[str, int], rsc: Rsc, attr: str, factor: float,
+                  only_positive: bool) -> None:
+    for nid in list(work):
+        node = cluster.node_by_id[nid]
+        score = _best_score_matching(cluster, rsc, attr, node.attrs.get(attr))
+        if factor < 0 and score < 0:
+            continue
+        current = work[nid]
+        if current == INFINITY_HACK:
+            continue
+        weight_f = factor * score
+        weight = int(weight_f - 0.5) if weight_f < 0 else int(weight_f + 0.5)
+        if weight == 0 and score != 0:
+            weight = 1 if factor > 0 else -1 if factor < 0 else 0
+        new_score = add(weight, current)
+        if only_positive and new_score < 0 and current > 0:
+            work[nid] = INFINITY_HACK
+            continue
+        if only_positive and new_score < 0 and current == 0:
+            continue
+        work[nid] = new_score
+
+
+def merge_weights(cluster: Cluster, rsc: Rsc, primary_id: str, nodes: dict[str, int] | None,
+                  attr: str | None, factor: float, *, forward: bool = False,
+                  init: bool = False, rollback: bool = False,
+                  only_positive: bool = False) -> dict[str, int]:
+    """Fold the scores of rsc (and what it is colocated with) into nodes, scaled by factor."""
+    if rsc.merging:
+        return nodes if nodes is not None else {}
+    rsc.merging = True
+    attr = attr or "#uname"
+    nonempty_group = rsc.variant == Variant.GROUP and bool(rsc.children)
+    if init:
+        if nonempty_group:
+            work = merge_weights(cluster, rsc.children[-1], primary_id, None, attr, factor,
+                                 forward=forward, init=True, rollback=rollback,
+                                 only_positive=only_positive)
+        else:
+            work = dict(rsc.allowed or {})
+    elif nonempty_group:
+        work = merge_weights(cluster, rsc.children[0], primary_id, dict(nodes or {}), attr,
+                             factor, forward=forward, rollback=rollback,
+                             only_positive=only_positive)
+    else:
+        work = dict(nodes or {})
+        _add_matching(cluster, work, rsc, attr, factor, only_positive)
+
+    if _can_run_any(cluster, work):
+        multiplier = -1 if factor < 0 else 1
+        if forward:
+            links = [(c.primary, c) for c in rsc.this_with]
+        elif nonempty_group:
+            links = [(c.dependent, c) for c in rsc.children[-1].with_this
+                     if has_influence(c)]
+        else:
+            links = [(c.dependent, c) for c in rsc.with_this if has_influence(c)]
+        for other, coloc in links:
+            work = merge_weights(cluster, other, primary_id, work, coloc.node_attribute,
+                                 multiplier * coloc.score / INFINITY, forward=forward,
+                                 rollback=True, only_positive=only_positive)
+    elif rollback:
+        rsc.merging = False
+        return nodes if nodes is not None else {}
+
+    if only_positive:
+        for nid, score in work.items():
+            if score == INFINITY_HACK:
+                work[nid] = 1
+    rsc.merging = False
+    return work
+
+
+def has_influence(coloc: Coloc) -> bool:
+    return coloc.influence or not coloc.primary.running_on
+
+
+def colocation_affects(dependent: Rsc, primary: Rsc, coloc: Coloc) -> bool:
+    if primary.provisional:
+        return False
+    if not dependent.provisional:
+        return False
+    if coloc.score > 0:
+        if coloc.dependent_role != Role.UNKNOWN and coloc.dependent_role != dependent.next_role:
+            return False
+        if coloc.primary_role != Role.UNKNOWN and coloc.primary_role != primary.next_role:
+            return False
+    if coloc.score < 0:
+        if coloc.dependent_role != Role.UNKNOWN and coloc.dependent_role == dependent.next_role:
+            return False
+        if coloc.primary_role != Role.UNKNOWN and coloc.primary_role == primary.next_role:
+            return False
+    return True
+
+
+def colocation_match(cluster: Cluster, dependent: Rsc, primary: Rsc, coloc: Coloc) -> None:
+    attr = coloc.node_attribute
+    value = None
+    if primary.allocated_to is not None:
+        value = primary.allocated_to.attrs.get(attr)
+    elif coloc.score < 0:
+        return
+    work = dict(dependent.allowed or {})
+    for nid in work:
+        node = cluster.node_by_id[nid]
+        if primary.allocated_to is None:
+            work[nid] = add(-coloc.score, work[nid])
+        elif node.attrs.get(attr) == value:
+            if coloc.score < INFINITY:
+                work[nid] = add(coloc.score, work[nid])
+        elif coloc.score >= INFINITY:
+            work[nid] = add(-coloc.score, work[nid])
+    if _can_run_any(cluster, work) or coloc.score <= -INFINITY or coloc.score >= INFINITY:
+        dependent.allowed = work
+
+
+def apply_colocation_lh(cluster: Cluster, dependent: Rsc, primary: Rsc, coloc: Coloc) -> None:
+    """dependent is placed relative to primary (which is assigned already)."""
+    if dependent.variant == Variant.GROUP:
+        if dependent.colocated and dependent.children:
+            apply_colocation_lh(cluster, dependent.children[0], primary, coloc)
+            return
+        if coloc.score >= INFINITY:
+            return
+        for child in dependent.children:
+            apply_colocation_lh(cluster, child, primary, coloc)
+        return
+    _apply_colocation_rh(cluster, dependent, primary, coloc)
+
+
+def _apply_colocation_rh(cluster: Cluster, dependent: Rsc, primary: Rsc, coloc: Coloc) -> None:
+    if primary.variant == Variant.GROUP:
+        if primary.provisional:
+            return
+        if primary.colocated and primary.children:
+            member = primary.children[-1] if coloc.score >= INFINITY else primary.children[0]
+            _apply_colocation_rh(cluster, dependent, member, coloc)
+            return
+        for child in primary.children:
+            _apply_colocation_rh(cluster, dependent, child, coloc)
+        return
+    if colocation_affects(dependent, primary, coloc):
+        colocation_match(cluster, dependent, primary, coloc)
+
+
+def assign(cluster: Cluster, rsc: Rsc, prefer: Node | None = None) -> Node | None:
+    if rsc.variant == Variant.GROUP:
+        return _assign_group(cluster, rsc, prefer)
+    return _assign_primitive(cluster, rsc, prefer)
+
+
+def _assign_group(cluster: Cluster, rsc: Rsc, prefer: Node | None) -> Node | None:
+    if not rsc.provisional:
+        return rsc.allocated_to
+    if rsc.allocating:
+        return None
+    if not rsc.children:
+        rsc.provisional = False
+        return None
+    rsc.allocating = True
+    rsc.role = rsc.children[0].role
+    _expand_group_colocations(rsc)
+    group_node = None
+    for child in rsc.children:
+        node = assign(cluster, child, prefer)
+        if group_node is None:
+            group_node = node
+    rsc.next_role = rsc.children[0].next_role
+    rsc.allocating = False
+    rsc.provisional = False
+    rsc.allocated_to = group_node if rsc.colocated else None
+    return rsc.allocated_to
+
+
+def _expand_group_colocations(rsc: Rsc) -> None:
+    first = rsc.children[0]
+    for coloc in rsc.this_with:
+        insert_sorted(first.this_with, coloc, _cmp_this_with)
+    rsc.this_with = []
+    for coloc in rsc.with_this:
+        for child in rsc.children:
+            insert_sorted(child.with_this, coloc, _cmp_with_this)
+
+
+def _assign_primitive(cluster: Cluster, rsc: Rsc, prefer: Node | None) -> Node | None:
+    if rsc.parent is not None and not rsc.parent.allocating:
+        assign(cluster, rsc.parent, prefer)
+    if not rsc.provisional:
+        return rsc.allocated_to
+    if rsc.allocating:
+        return None
+    rsc.allocating = True
+    for coloc in list(rsc.this_with):
+        primary = coloc.primary
+        archive = None
+        if coloc.dependent_role >= Role.PROMOTED or -INFINITY < coloc.score < 0:
+            archive = dict(rsc.allowed or {})
+        assign(cluster, primary, None)
+        apply_colocation_lh(cluster, rsc, primary, coloc)
+        if archive is not None and not _can_run_any(cluster, rsc.allowed or {}):
+            rsc.allowed = archive
+    for coloc in list(rsc.with_this):
+        if not has_influence(coloc):
+            continue
+        rsc.allowed = merge_weights(cluster, coloc.dependent, rsc.id, rsc.allowed,
+                                    coloc.node_attribute, coloc.score / INFINITY, rollback=True)
+    if rsc.next_role == Role.STOPPED:
+        resource_location(cluster, rsc, None, -INFINITY, "target-role")
+    elif (rsc.next_role > rsc.role and not cluster.options.have_quorum
+          and cluster.options.no_quorum_policy == "freeze"):
+        rsc.next_role = rsc.role
+    if cluster.options.stonith_enabled and not cluster.options.have_stonith_resource:
+        rsc.managed = False
+    if not rsc.managed:
+        rsc.next_role = rsc.role
+        _assign_node(cluster, rsc, rsc.current_node(), force=True)
+    elif cluster.options.stop_all_resources:
+        _assign_node(cluster, rsc, None, force=True)
+    elif rsc.provisional:
+        _choose_node(cluster, rsc, prefer)
+    rsc.allocating = False
+    return rsc.allocated_to
+
+
+def _choose_node(cluster: Cluster, rsc: Rsc, prefer: Node | None) -> bool:
+    allowed = rsc.allowed or {}
+    nodes = sort_nodes(cluster, allowed, rsc.current_node()) if allowed else []
+    best = nodes[0] if nodes else None
+    chosen = None
+    if prefer is not None and nodes:
+        if prefer.id in allowed and best is not None:
+            if allowed[prefer.id] >= allowed[best.id] and prefer.can_run_resources():
+                chosen = prefer
+    if chosen is None and best is not None:
+        chosen = best
+        if allowed[chosen.id] > 0 and chosen.can_run_resources():
+            running = rsc.current_node()
+            if running is not None and running.can_run_resources():
+                for other in nodes[1:]:
+                    if allowed[other.id] != allowed[chosen.id]:
+                        break
+                    if other is running:
+                        chosen = other
+    return _assign_node(cluster, rsc, chosen, force=False)
+
+
+def _assign_node(cluster: Cluster, rsc: Rsc, chosen: Node | None, *, force: bool) -> bool:
+    allowed = rsc.allowed or {}
+    if chosen is not None and not force:
+        if allowed.get(chosen.id, -INFINITY) < 0 or not chosen.can_run_resources():
+            chosen = None
+    rsc.provisional = False
+    if chosen is None:
+        rsc.allocated_to = None
+        if rsc.next_role != Role.STOPPED or rsc.next_role_reason is None:
+            rsc.next_role_reason = "node availability"
+        rsc.next_role = Role.STOPPED
+        return False
+    rsc.allocated_to = chosen
+    chosen.num_resources += 1
+    return True

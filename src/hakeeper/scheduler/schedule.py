@@ -1,0 +1,99 @@
+"""`schedule(cib) -> Plan`: Pacemaker's decisions for a CIB, as data. Pure: no I/O, no clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hakeeper.model.cib import Cib
+from hakeeper.model.config import Role
+from hakeeper.scheduler import actions as act
+from hakeeper.scheduler import placement
+from hakeeper.scheduler.cluster import Cluster, unpack
+from hakeeper.scheduler.fencing import schedule_fencing
+from hakeeper.scheduler.summary import Change, Fence, fence_changes, resource_changes
+from hakeeper.scheduler.view import ClusterView, revised_view, view_of
+from hakeeper.scheduler.working import Variant
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedAction:
+    task: str
+    resource: str | None
+    node: str | None
+    interval_ms: int
+    optional: bool
+    runnable: bool
+    pseudo: bool
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    phase: str  # pcmk__primitive_assign, pcmk__group_assign
+    resource: str
+    node: str
+    score: int
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    changes: tuple[Change, ...]
+    fencing: tuple[Fence, ...]
+    actions: tuple[PlannedAction, ...]
+    scores: tuple[Score, ...]
+    current: ClusterView
+    revised: ClusterView
+
+
+def schedule(cib: Cib, now: int | None = None) -> Plan:
+    """Compute the transition Pacemaker would compute for this CIB.
+
+    `now` (seconds since the epoch) defaults to the CIB's execution-date.
+    """
+    if now is None:
+        now = cib.execution_date
+    cluster = unpack(cib, now)
+    current = view_of(cluster)
+    scores = _place(cluster)
+    _create_actions(cluster)
+    fenced = schedule_fencing(cluster)
+    del fenced
+    act.apply_orderings(cluster)
+    changes: list[Change] = []
+    for rsc in cluster.resources:
+        changes.extend(resource_changes(rsc))
+    planned = tuple(
+        PlannedAction(a.task, a.rsc.id if a.rsc else None, a.node.uname if a.node else None,
+                      a.interval_ms, a.optional, a.runnable, a.pseudo, a.reason)
+        for a in cluster.actions
+    )
+    return Plan(tuple(changes), tuple(fence_changes(cluster)), planned, tuple(scores),
+                current, revised_view(cluster, current))
+
+
+def _place(cluster: Cluster) -> list[Score]:
+    placement.init_allowed(cluster)
+    placement.apply_locations(cluster)
+    placement.apply_stickiness_and_failures(cluster)
+    placement.unpack_colocations(cluster)
+    act.unpack_orderings(cluster)
+    act.internal_constraints(cluster)
+    scores: list[Score] = []
+    for rsc in placement.sort_resources(cluster):
+        placement.assign(cluster, rsc, None)
+    for rsc in cluster.all_resources():
+        phase = "pcmk__group_assign" if rsc.variant == Variant.GROUP else "pcmk__primitive_assign"
+        for node in cluster.nodes:
+            score = (rsc.allowed or {}).get(node.id)
+            if score is not None:
+                scores.append(Score(phase, rsc.id, node.uname, score))
+    return scores
+
+
+def _create_actions(cluster: Cluster) -> None:
+    for rsc in cluster.resources:
+        if rsc.variant == Variant.GROUP:
+            act.create_group_actions(cluster, rsc)
+            rsc.next_role = rsc.children[0].next_role if rsc.children else Role.STOPPED
+        else:
+            act.create_primitive_actions(cluster, rsc)

@@ -1,0 +1,181 @@
+"""What the cluster looks like (nodes, resources, roles) before and after a transition."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hakeeper.model.config import Role
+from hakeeper.scheduler.cluster import Cluster
+from hakeeper.scheduler.working import Rsc, Variant
+
+
+@dataclass(frozen=True, slots=True)
+class NodeView:
+    name: str
+    online: bool
+    unclean: bool
+    standby: bool
+    standby_onfail: bool
+    maintenance: bool
+    pending: bool
+    shutdown: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceView:
+    id: str
+    kind: str  # primitive, group
+    agent: str | None
+    role: Role
+    nodes: tuple[str, ...]
+    failed: bool = False
+    managed: bool = True
+    blocked: bool = False
+    disabled: bool = False
+    orphan: bool = False
+    unclean_nodes: tuple[str, ...] = ()
+    children: tuple[ResourceView, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterView:
+    nodes: tuple[NodeView, ...]
+    resources: tuple[ResourceView, ...]
+
+
+def _node_views(cluster: Cluster) -> tuple[NodeView, ...]:
+    return tuple(
+        NodeView(n.uname, n.online, n.unclean, n.standby, n.standby_onfail, n.maintenance,
+                 n.pending, n.shutdown)
+        for n in cluster.nodes
+    )
+
+
+def _rsc_view(cluster: Cluster, rsc: Rsc, nodes: dict[str, tuple[list[str], Role, bool]]) -> (
+        ResourceView):
+    disabled = rsc.target_role == Role.STOPPED
+    if rsc.variant == Variant.GROUP:
+        children = tuple(_rsc_view(cluster, c, nodes) for c in rsc.children)
+        return ResourceView(rsc.id, "group", None, rsc.role, (), managed=rsc.managed,
+                            disabled=disabled, children=children)
+    placed, role, failed = nodes.get(rsc.id, ([], Role.STOPPED, False))
+    agent = str(rsc.config.agent) if rsc.config else None
+    unclean = tuple(n for n in placed if cluster.node_by_name[n].unclean)
+    return ResourceView(rsc.id, "primitive", agent, role, tuple(placed), failed, rsc.managed,
+                        rsc.block, disabled, rsc.orphan, unclean)
+
+
+def view_of(cluster: Cluster) -> ClusterView:
+    state = {
+        rsc.id: ([n.uname for n in rsc.running_on], rsc.role, rsc.failed)
+        for rsc in cluster.primitives()
+    }
+    resources = tuple(_rsc_view(cluster, r, state) for r in cluster.resources
+                      if not (r.orphan and not r.running_on))
+    return ClusterView(_node_views(cluster), resources)
+
+
+def revised_view(cluster: Cluster, current: ClusterView) -> ClusterView:
+    """Apply the transition's runnable, required actions to the current state."""
+    state: dict[str, tuple[list[str], Role, bool]] = {}
+    for rsc in cluster.primitives():
+        placed = [n.uname for n in rsc.running_on]
+        role = rsc.role if rsc.running_on else Role.STOPPED
+        failed = rsc.failed
+        for action in rsc.actions:
+            if action.optional or not action.runnable or action.node is None:
+                continue
+            if action.interval_ms:
+                continue
+            if action.task == "stop" and action.node.uname in placed:
+                placed.remove(action.node.uname)
+                failed = False
+            elif action.task == "start" and action.node.uname not in placed:
+                placed.append(action.node.uname)
+                role = Role.STARTED
+            elif action.task == "promote":
+                role = Role.PROMOTED
+            elif action.task == "demote":
+                role = Role.UNPROMOTED
+        if not placed:
+            role = Role.STOPPED
+        elif role == Role.STOPPED:
+            role = Role.STARTED
+        state[rsc.id] = (placed, role, failed)
+    resources = tuple(_rsc_view(cluster, r, state) for r in cluster.resources
+                      if not (r.orphan and not state.get(r.id, ([], 0, 0))[0]))
+    del current
+    return ClusterView(_node_views(cluster), resources)
+
+
+# --- text, as crm_mon/crm_simulate print it ------------------------------------------------
+
+
+def render_nodes(view: ClusterView) -> list[str]:
+    lines = ["  * Node List:"]
+    online: list[str] = []
+    offline: list[str] = []
+    for node in view.nodes:
+        if node.unclean:
+            state = "UNCLEAN (online)" if node.online else "UNCLEAN (offline)"
+            lines.append(f"    * Node {node.name}: {state}")
+        elif node.pending and node.online:
+            lines.append(f"    * Node {node.name}: pending")
+        elif node.standby and node.online:
+            extra = " (on-fail)" if node.standby_onfail else ""
+            lines.append(f"    * Node {node.name}: standby{extra}")
+        elif node.maintenance and node.online:
+            lines.append(f"    * Node {node.name}: maintenance")
+        elif node.online:
+            online.append(node.name)
+        else:
+            offline.append(node.name)
+    if online:
+        lines.append(f"    * Online: [ {' '.join(online)} ]")
+    if offline:
+        lines.append(f"    * OFFLINE: [ {' '.join(offline)} ]")
+    return lines
+
+
+def _primitive_line(rsc: ResourceView, indent: str) -> str:
+    flags = []
+    if rsc.orphan:
+        flags.append("ORPHANED")
+    if not rsc.managed:
+        flags.append("unmanaged")
+    if rsc.disabled:
+        flags.append("disabled")
+    if rsc.blocked:
+        flags.append("blocked")
+    if rsc.failed:
+        state = "FAILED"
+    else:
+        state = rsc.role.label if rsc.nodes else "Stopped"
+    where = ""
+    if len(rsc.nodes) == 1:
+        where = f" {rsc.nodes[0]}"
+        if rsc.unclean_nodes:
+            where += " (UNCLEAN)"
+    elif len(rsc.nodes) > 1:
+        where = f" [ {' '.join(rsc.nodes)} ]"
+    suffix = f" ({', '.join(flags)})" if flags else ""
+    return f"{indent}* {rsc.id}\t({rsc.agent}):\t {state}{where}{suffix}"
+
+
+def render_resources(view: ClusterView) -> list[str]:
+    lines = ["  * Full List of Resources:"]
+    if not view.resources:
+        lines.append("    * No resources")
+    for rsc in view.resources:
+        if rsc.kind == "group":
+            suffix = " (unmanaged)" if not rsc.managed else ""
+            lines.append(f"    * Resource Group: {rsc.id}{suffix}:")
+            for child in rsc.children:
+                lines.append(_primitive_line(child, "      "))
+        else:
+            lines.append(_primitive_line(rsc, "    "))
+    return lines
+
+
+def render_view(view: ClusterView) -> list[str]:
+    return [*render_nodes(view), "", *render_resources(view)]

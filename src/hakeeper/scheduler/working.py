@@ -1,0 +1,263 @@
+"""The scheduler's private working set: mutable while one `schedule()` call runs, never shared.
+
+It mirrors Pacemaker's working set closely on purpose, so that each decision can be
+checked against Pacemaker's behaviour step by step.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from hakeeper.model.config import Op, Primitive, Role
+
+
+class Variant(enum.IntEnum):
+    PRIMITIVE = 0
+    GROUP = 1
+    CLONE = 2
+    BUNDLE = 3
+
+
+class OnFail(enum.IntEnum):
+    """How to react to a failed operation, in Pacemaker's order of severity."""
+
+    IGNORE = 0
+    DEMOTE = 1
+    RECOVER = 2
+    MIGRATE = 3
+    BLOCK = 4
+    STOP = 5
+    STANDBY = 6
+    FENCE = 7
+
+
+class AF(enum.IntFlag):
+    """Action flags."""
+
+    NONE = 0
+    OPTIONAL = 1
+    RUNNABLE = 2
+    PSEUDO = 4
+    PRINT_ALWAYS = 8
+    MIGRATE_RUNNABLE = 16
+    DANGLE = 32
+    REQUIRES_ANY = 64
+    IMPLIED_BY_STONITH = 128
+    DC = 256
+
+
+class OF(enum.IntFlag):
+    """Ordering flags (what one action's state implies for the other)."""
+
+    NONE = 0
+    OPTIONAL = 1
+    IMPLIES_THEN = 2
+    IMPLIES_FIRST = 4
+    RUNNABLE_LEFT = 8
+    RESTART = 16
+    ASYMMETRICAL = 32
+    SERIALIZE_ONLY = 64
+    SAME_NODE = 128
+    THEN_CANCELS_FIRST = 256
+    ONE_OR_MORE = 512
+    PRESERVE = 1024
+    IMPLIES_FIRST_PRINTED = 2048
+    IMPLIES_THEN_PRINTED = 4096
+    PROBE = 8192
+    IMPLIES_THEN_ON_NODE = 16384
+    ANTI_COLOCATION = 32768
+
+
+@dataclass(eq=False, slots=True)
+class Node:
+    id: str
+    uname: str
+    kind: str = "member"
+    attrs: dict[str, str] = field(default_factory=dict)
+    online: bool = False
+    unclean: bool = False
+    unseen: bool = True
+    standby: bool = False
+    standby_onfail: bool = False
+    pending: bool = False
+    shutdown: bool = False
+    maintenance: bool = False
+    expected_up: bool = False
+    is_dc: bool = False
+    num_resources: int = 0
+    running: list[Rsc] = field(default_factory=list)
+    has_state: bool = False
+    index: int = 0
+
+    def can_run_resources(self) -> bool:
+        return (self.online and not self.shutdown and not self.unclean and not self.standby
+                and not self.maintenance)
+
+    def __repr__(self) -> str:
+        return f"Node({self.uname})"
+
+
+@dataclass(eq=False, slots=True)
+class FailInfo:
+    """A failed operation seen in the history, for status output."""
+
+    rsc: str
+    node: str
+    op_key: str
+    task: str
+    interval_ms: int
+    rc: int
+    status: int
+    call_id: int
+    last_rc_change: int | None
+    exec_time: int | None
+    exit_reason: str | None
+    queue_time: int | None
+
+
+@dataclass(eq=False, slots=True)
+class Rsc:
+    id: str
+    variant: Variant
+    parent: Rsc | None = None
+    children: list[Rsc] = field(default_factory=list)
+    config: Primitive | None = None
+    meta: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    ops: tuple[Op, ...] = ()
+    # state
+    role: Role = Role.STOPPED
+    next_role: Role = Role.UNKNOWN
+    next_role_reason: str | None = None
+    running_on: list[Node] = field(default_factory=list)
+    known_on: set[str] = field(default_factory=set)
+    allowed: dict[str, int] | None = None  # node id -> score
+    allocated_to: Node | None = None
+    provisional: bool = True
+    allocating: bool = False
+    merging: bool = False
+    managed: bool = True
+    failed: bool = False
+    stop_needed: bool = False  # pe_rsc_stop
+    block: bool = False
+    orphan: bool = False
+    failure_ignored: bool = False
+    start_pending: bool = False
+    needs_fencing: bool = True
+    needs_quorum: bool = True
+    unique: bool = True
+    stickiness: int = 0
+    priority: int = 0
+    migration_threshold: int = 1_000_000
+    failure_timeout: int = 0
+    multiple_active: str = "stop_start"
+    target_role: Role | None = None
+    critical: bool = True
+    restart_type_restart: bool = False
+    exclusive_discover: bool = False
+    # constraints
+    this_with: list[Coloc] = field(default_factory=list)  # rsc_cons (this is dependent)
+    with_this: list[Coloc] = field(default_factory=list)  # rsc_cons_lhs (this is primary)
+    discover_mode: dict[str, str] = field(default_factory=dict)  # node id -> never/exclusive
+    actions: list[Action] = field(default_factory=list)
+    action_index: dict[tuple[str, str | None], Action] = field(default_factory=dict)
+    failures: list[FailInfo] = field(default_factory=list)
+    pending_task: str | None = None
+    pending_node: Node | None = None
+    index: int = 0
+    # group helpers
+    ordered: bool = True
+    colocated: bool = True
+
+    def __repr__(self) -> str:
+        return f"Rsc({self.id})"
+
+    @property
+    def is_group(self) -> bool:
+        return self.variant == Variant.GROUP
+
+    def current_node(self) -> Node | None:
+        return self.running_on[0] if self.running_on else None
+
+    def top(self) -> Rsc:
+        rsc = self
+        while rsc.parent is not None:
+            rsc = rsc.parent
+        return rsc
+
+    def primitives(self) -> list[Rsc]:
+        if self.variant == Variant.PRIMITIVE:
+            return [self]
+        result: list[Rsc] = []
+        for child in self.children:
+            result.extend(child.primitives())
+        return result
+
+
+@dataclass(eq=False, slots=True)
+class Coloc:
+    id: str
+    dependent: Rsc
+    primary: Rsc
+    score: int
+    dependent_role: Role = Role.UNKNOWN
+    primary_role: Role = Role.UNKNOWN
+    node_attribute: str = "#uname"
+    influence: bool = True
+
+
+@dataclass(eq=False, slots=True)
+class Wrapper:
+    action: Action
+    type: OF
+
+
+@dataclass(eq=False, slots=True)
+class Action:
+    id: int
+    uuid: str
+    task: str
+    rsc: Rsc | None
+    node: Node | None
+    flags: AF
+    reason: str | None = None
+    before: list[Wrapper] = field(default_factory=list)
+    after: list[Wrapper] = field(default_factory=list)
+    interval_ms: int = 0
+    needs: str = "quorum"  # nothing, quorum, fencing
+    on_fail: OnFail = OnFail.RECOVER
+    fail_role: Role = Role.STARTED
+    runnable_before: int = 0
+    required_runnable_before: int = 0
+    meta: dict[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        where = f" on {self.node.uname}" if self.node else ""
+        return f"Action({self.uuid}{where} {self.flags!r})"
+
+    @property
+    def optional(self) -> bool:
+        return bool(self.flags & AF.OPTIONAL)
+
+    @property
+    def runnable(self) -> bool:
+        return bool(self.flags & AF.RUNNABLE)
+
+    @property
+    def pseudo(self) -> bool:
+        return bool(self.flags & AF.PSEUDO)
+
+
+@dataclass(eq=False, slots=True)
+class OrderSpec:
+    """An ordering between resources' actions, resolved to actions when they exist."""
+
+    id: int
+    first_rsc: Rsc | None
+    first_task: str | None
+    first_action: Action | None
+    then_rsc: Rsc | None
+    then_task: str | None
+    then_action: Action | None
+    flags: OF
