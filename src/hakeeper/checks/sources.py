@@ -183,11 +183,11 @@ class LiveHostSource:
     def _socket(self, spec: ProbeSpec) -> Capture:
         path, command = spec.argv
         origin = f"echo '{command}' | socat stdio {path}"
-        if not os.path.exists(path):
-            return Capture(spec.key, self.hostname, origin, CaptureStatus.NOT_CAPTURED,
-                           reason=f"no socket at {path}")
         try:
             text = self.socket_query(path, command, self.timeout)
+        except FileNotFoundError:
+            return Capture(spec.key, self.hostname, origin, CaptureStatus.NOT_CAPTURED,
+                           reason=f"no socket at {path}")
         except TimeoutError:
             return Capture(spec.key, self.hostname, origin, CaptureStatus.TIMEOUT,
                            reason=f"no answer within {self.timeout:g} s")
