@@ -6,7 +6,7 @@ import pytest
 
 from hakeeper.checks import codes, redis
 from hakeeper.checks.capture import ProbeOutputError
-from hakeeper.checks.finding import Verdict
+from hakeeper.checks.finding import Finding, Verdict
 from hakeeper.checks.redis import assess_replication, parse_info_replication
 
 from .conftest import captures_of, fixture_text, ok_capture
@@ -16,7 +16,7 @@ def view(name: str, node: str) -> redis.Replication:
     return parse_info_replication(fixture_text(f"redis/{name}.txt"), node)
 
 
-def codes_of(found: tuple[redis.Finding, ...]) -> set[tuple[Verdict, str, str]]:
+def codes_of(found: tuple[Finding, ...]) -> set[tuple[Verdict, str, str]]:
     return {(f.verdict, f.code, f.subject) for f in found}
 
 
