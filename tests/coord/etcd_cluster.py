@@ -106,6 +106,20 @@ class EtcdCluster:
             proc.wait(10)
             self.procs[i] = None
 
+    def leader(self) -> int:
+        """The index of the member that is raft leader now."""
+        for i, port in enumerate(self.client_ports):
+            if self.procs[i] is None:
+                continue
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/v3/maintenance/status", data=b"{}", method="POST"
+            )
+            with urllib.request.urlopen(request, timeout=2) as reply:
+                status = json.load(reply)
+            if status["header"]["member_id"] == status["leader"]:
+                return i
+        raise RuntimeError("no etcd member says it is the leader")
+
     def member_of(self, endpoint: str) -> int:
         return self.client_ports.index(int(endpoint.rpartition(":")[2]))
 

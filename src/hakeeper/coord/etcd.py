@@ -12,10 +12,13 @@ grpc.aio needs an event loop; the Coordinator API is synchronous, so the loop ru
 dedicated daemon thread and every call is submitted to it.
 
 Failover: calls go to one endpoint at a time. UNAVAILABLE (member down, no leader, or
-"request timed out" inside etcd) moves to the next endpoint and retries, once per
-endpoint. A deadline that passes on a write is not retried (the write may have applied):
-it raises CoordTimeout, and the next call goes to the next endpoint. Watches resume on
-the next endpoint from the revision after the last one delivered, so none is lost.
+"request timed out" inside etcd) or a missed deadline moves to the next endpoint and
+retries, round the endpoints for up to `timeout` seconds. Retrying a write is safe here
+because every transaction the Coordinator sends is either guarded by a compare or
+harmless to apply twice; when an earlier attempt may have applied, the result says so
+(TxnResult.ambiguous) so a failed compare can be checked against our own write.
+Watches resume on the next endpoint from the revision after the last one delivered, so
+none is lost.
 """
 
 from __future__ import annotations
@@ -133,7 +136,7 @@ class EtcdKv(KvStore):
             raise CoordUnavailable("etcd store is closed")
         future = asyncio.run_coroutine_threadsafe(coro, self._loop)
         try:
-            return future.result(self.timeout * (len(self._endpoints) + 1) + 5)
+            return future.result(3 * self.timeout + 5)
         except TimeoutError:
             future.cancel()
             raise CoordTimeout("etcd call did not finish") from None
@@ -159,28 +162,39 @@ class EtcdKv(KvStore):
             await failed.channel.close()
 
     async def _call(
-        self, what: str, fn: Callable[[_Stubs], Awaitable[T]], *, idempotent: bool
-    ) -> T:
-        """fn on the current endpoint, moving on to the next ones while they fail."""
-        failure: CoordError | None = None
-        for _ in self._endpoints:
+        self, what: str, fn: Callable[[_Stubs], Awaitable[T]]
+    ) -> tuple[T, bool]:
+        """fn on the current endpoint, moving on through the others while they fail.
+
+        Returns fn's result and whether an earlier attempt may have applied (it reached a
+        member and then failed). Each attempt gets a third of `timeout`, and the call goes
+        round the endpoints until `timeout` has passed: this rides out an etcd leader
+        election, during which a proposal sent to a follower can be lost without an answer.
+        """
+        deadline = time.monotonic() + self.timeout
+        attempts = 0
+        ambiguous = False
+        while True:
             stubs = self._current()
             try:
-                return await fn(stubs)
+                return await fn(stubs), ambiguous
             except grpc.aio.AioRpcError as exc:
                 error = _translate(exc, f"{what} via {stubs.endpoint}")
                 code = exc.code()
-                if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-                    await self._rotate(stubs)
-                    if not idempotent:
-                        raise error from None
-                elif code == grpc.StatusCode.UNAVAILABLE:
-                    await self._rotate(stubs)
-                else:
+                if code not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
                     raise error from None
-                failure = error
-        assert failure is not None
-        raise failure
+                await self._rotate(stubs)
+                if "failed to connect" not in (exc.details() or ""):
+                    ambiguous = True
+                if time.monotonic() >= deadline:
+                    raise error from None
+                attempts += 1
+                if attempts % len(self._endpoints) == 0:
+                    await asyncio.sleep(0.1)
+
+    @property
+    def _attempt_timeout(self) -> float:
+        return self.timeout / 3
 
     def _key(self, key: str) -> bytes:
         return self._ns + key.encode()
@@ -195,14 +209,14 @@ class EtcdKv(KvStore):
         request = rpc.RangeRequest(key=key, range_end=_range_end(key))
 
         async def call(stubs: _Stubs) -> tuple[int, list[Entry]]:
-            response = await stubs.kv.Range(request, timeout=self.timeout)
+            response = await stubs.kv.Range(request, timeout=self._attempt_timeout)
             return int(response.header.revision), [
                 Entry(self._unkey(kv.key), kv.value.decode(), kv.mod_revision,
                       kv.create_revision, kv.lease)
                 for kv in response.kvs
             ]
 
-        return self._submit(self._call("range", call, idempotent=True))
+        return self._submit(self._call("range", call))[0]
 
     def _compare(self, compare: Compare) -> Any:
         if isinstance(compare, ModIs):
@@ -230,27 +244,28 @@ class EtcdKv(KvStore):
         )
 
         async def call(stubs: _Stubs) -> TxnResult:
-            response = await stubs.kv.Txn(request, timeout=self.timeout)
+            response = await stubs.kv.Txn(request, timeout=self._attempt_timeout)
             return TxnResult(bool(response.succeeded), int(response.header.revision))
 
-        return self._submit(self._call("txn", call, idempotent=False))
+        result, ambiguous = self._submit(self._call("txn", call))
+        return TxnResult(result.succeeded, result.revision, ambiguous)
 
     def grant(self, ttl: float) -> tuple[int, float]:
         request = rpc.LeaseGrantRequest(TTL=max(1, math.ceil(ttl)), ID=0)
 
         async def call(stubs: _Stubs) -> tuple[int, float]:
-            response = await stubs.lease.LeaseGrant(request, timeout=self.timeout)
+            response = await stubs.lease.LeaseGrant(request, timeout=self._attempt_timeout)
             if response.error:
                 raise CoordError(f"lease grant: {response.error}")
             return int(response.ID), float(response.TTL)
 
-        return self._submit(self._call("lease grant", call, idempotent=False))
+        return self._submit(self._call("lease grant", call))[0]
 
     def keepalive(self, lease: int) -> None:
         request = rpc.LeaseKeepAliveRequest(ID=lease)
 
         async def call(stubs: _Stubs) -> None:
-            stream = stubs.lease.LeaseKeepAlive(iter([request]), timeout=self.timeout)
+            stream = stubs.lease.LeaseKeepAlive(iter([request]), timeout=self._attempt_timeout)
             try:
                 async for response in stream:
                     if response.TTL <= 0:
@@ -260,16 +275,16 @@ class EtcdKv(KvStore):
                 stream.cancel()
             raise CoordUnavailable("lease keepalive: stream ended without an answer")
 
-        self._submit(self._call("lease keepalive", call, idempotent=True))
+        self._submit(self._call("lease keepalive", call))
 
     def revoke(self, lease: int) -> None:
         request = rpc.LeaseRevokeRequest(ID=lease)
 
         async def call(stubs: _Stubs) -> None:
-            await stubs.lease.LeaseRevoke(request, timeout=self.timeout)
+            await stubs.lease.LeaseRevoke(request, timeout=self._attempt_timeout)
 
         with contextlib.suppress(LeaseExpired):  # already gone: that is what we wanted
-            self._submit(self._call("lease revoke", call, idempotent=True))
+            self._submit(self._call("lease revoke", call))
 
     def watch(self, prefix: str, after_revision: int) -> KvWatch:
         return _EtcdWatch(self, prefix, after_revision)
@@ -300,7 +315,17 @@ class EtcdKv(KvStore):
     async def _watch_stream(
         self, prefix: str, after: int, out: queue.SimpleQueue[list[KvEvent] | CoordError]
     ) -> None:
-        """Feed out with events after `after`, moving endpoints; ends with an error put."""
+        """Feed out with events after `after`; whatever ends it, out hears why."""
+        try:
+            await self._watch_loop(prefix, after, out)
+        except asyncio.CancelledError:
+            raise  # the watch was closed
+        except Exception as exc:  # a watch must never end in silence
+            out.put(CoordError(f"watch failed: {exc!r}"))
+
+    async def _watch_loop(
+        self, prefix: str, after: int, out: queue.SimpleQueue[list[KvEvent] | CoordError]
+    ) -> None:
         key = self._key(prefix)
         next_revision = after + 1
         broken_since: float | None = None
@@ -335,7 +360,10 @@ class EtcdKv(KvStore):
                         next_revision = events[-1].revision + 1
                         out.put(events)
                 raise _Retry("watch stream ended")
-            except (grpc.aio.AioRpcError, _Retry) as exc:
+            except (grpc.aio.AioRpcError, _Retry, asyncio.CancelledError) as exc:
+                task = asyncio.current_task()
+                if isinstance(exc, asyncio.CancelledError) and task and task.cancelling():
+                    raise  # closed by us; otherwise its channel was closed by a failover
                 await self._rotate(stubs)
                 now = time.monotonic()
                 broken_since = broken_since or now

@@ -129,6 +129,8 @@ class KeyspaceCoordinator(Coordinator):
         if result.succeeded:
             return result.revision
         _, entry = self._get(CONFIG)
+        if result.ambiguous and entry is not None and entry.value == xml:
+            return entry.mod_revision  # our own first attempt applied before the retry
         raise Conflict("configuration", expected_revision, entry.mod_revision if entry else 0)
 
     # -- status ----------------------------------------------------------------------------
@@ -175,10 +177,10 @@ class KeyspaceCoordinator(Coordinator):
         except CoordError:
             self._revoke_quietly(lease_id)
             raise
-        if result.succeeded:
-            return lease
-        self._revoke_quietly(lease_id)
         _, holder = self._get(key)
+        if result.succeeded or (holder is not None and holder.lease == lease_id):
+            return lease  # the second: our own first attempt applied before a retry
+        self._revoke_quietly(lease_id)
         raise Conflict(f"member {node}", 0, holder.mod_revision if holder else 0)
 
     def _revoke_quietly(self, lease_id: int) -> None:

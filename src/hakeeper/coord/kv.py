@@ -75,6 +75,9 @@ Op = Put | Delete | DeletePrefix
 class TxnResult:
     succeeded: bool
     revision: int  # after the transaction (unchanged if it failed or changed nothing)
+    # An earlier attempt of this transaction reached the store and may have applied, so a
+    # failed compare may be our own write (etcd retries after a lost member or leader).
+    ambiguous: bool = False
 
 
 class KvWatch(abc.ABC):
@@ -97,6 +100,8 @@ class KvStore(abc.ABC):
         """If every compare holds, apply every op atomically at one new revision.
 
         Raises LeaseExpired if a Put names a lease that is not live (nothing applied).
+        A backend may send it again after a failure that left its outcome unknown, so a
+        transaction must be guarded by a compare or be harmless to apply twice.
         """
 
     @abc.abstractmethod
