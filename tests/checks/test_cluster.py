@@ -174,3 +174,16 @@ def test_facts_give_bundle_sizes_and_members() -> None:
     assert facts.replicas("galera-bundle") == 3
     assert facts.replicas("openstack-cinder-volume") == 1
     assert facts.bundle_hosts["galera-bundle"] == ("controller-1", "controller-2")
+
+
+def test_crm_mon_failing_with_its_xml_reason() -> None:
+    text = ('<pacemaker-result api-version="2.25" request="crm_mon -1 --output-as=xml">\n'
+            '  <status code="102" message="Not connected">\n'
+            '    <errors><error>crm_mon: Connection to cluster failed: Connection refused'
+            '</error></errors>\n  </status>\n</pacemaker-result>\n')
+    capture = Capture(cluster.KEY, "ctl0", "crm_mon -1 --output-as=xml", CaptureStatus.FAILED,
+                      text, reason="exit status 102")
+    (f,) = cluster.assess(captures_of(capture))
+    assert (f.verdict, f.code) == (Verdict.CRITICAL, codes.PROBE_FAILED)
+    assert "Not connected" in f.summary
+    assert any("Connection refused" in line for line in f.evidence)

@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from hakeeper.checks import codes
-from hakeeper.checks.capture import Captures, ProbeOutputError, capture_problem, unparseable
+from hakeeper.checks.capture import (
+    Captures,
+    CaptureStatus,
+    ProbeOutputError,
+    capture_problem,
+    unparseable,
+)
 from hakeeper.checks.crm_mon import CrmMon, PcmkBundle, PcmkNode, PcmkResource, parse_crm_mon
 from hakeeper.checks.finding import Area, Finding, Verdict, finding
 
@@ -259,7 +265,8 @@ def assess_crm_mon(crm: CrmMon) -> tuple[Finding, ...]:
     if crm.status_code != 0 and not crm.nodes:
         return (_f(Verdict.CRITICAL, codes.PROBE_FAILED, "cluster",
                    f"crm_mon cannot read the cluster status: {crm.status_message}"
-                   f" (code {crm.status_code})",
+                   f" (code {crm.status_code}); is Pacemaker running here?",
+                   evidence=crm.errors,
                    next_steps=("pcs cluster status", "pcs cluster start")),)
     return (*_cluster_wide(crm), *_nodes(crm), *_resources(crm), *_failures(crm))
 
@@ -279,11 +286,17 @@ def assess(captures: Captures) -> tuple[Finding, ...]:
     capture = captures.first(KEY)
     if capture is None:
         return ()
-    if not capture.ok:
+    # crm_mon exits non-zero when it cannot reach the cluster, but still prints its
+    # XML status with the reason: read that first.
+    failed_with_xml = capture.status is CaptureStatus.FAILED and capture.text.strip()
+    if not capture.ok and not failed_with_xml:
         return (capture_problem(AREA, capture, subject="cluster",
                                 next_steps=("pcs cluster status",)),)
     try:
         crm = parse_crm_mon(capture.text)
     except ProbeOutputError as err:
+        if failed_with_xml:
+            return (capture_problem(AREA, capture, subject="cluster",
+                                    next_steps=("pcs cluster status",)),)
         return (unparseable(AREA, capture, err),)
     return assess_crm_mon(crm)

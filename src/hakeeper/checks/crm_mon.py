@@ -154,6 +154,7 @@ class CrmMon:
     failures: tuple[PcmkFailure, ...]
     histories: tuple[ResourceHistory, ...]
     fence_events: tuple[FenceEvent, ...]
+    errors: tuple[str, ...] = ()  # <status><errors> lines, when crm_mon failed
 
     def node(self, name: str) -> PcmkNode | None:
         return next((n for n in self.nodes if n.name == name), None)
@@ -243,9 +244,9 @@ def parse_crm_mon(text: str) -> CrmMon:
     code = _int(status.get("code")) if status is not None else 0
     summary = root.find("summary")
     if summary is None:
-        if code:  # crm_mon could not reach the cluster: only a status is printed
-            message = status.get("message", "") if status is not None else ""
-            return _empty(code or 1, message)
+        if code and status is not None:  # crm_mon could not reach the cluster
+            errors = tuple((e.text or "").strip() for e in status.iter("error"))
+            return _empty(code, status.get("message", ""), errors)
         raise ProbeOutputError("crm_mon XML without a <summary>")
     dc = summary.find("current_dc")
     options = summary.find("cluster_options")
@@ -314,6 +315,6 @@ def parse_crm_mon(text: str) -> CrmMon:
     )
 
 
-def _empty(code: int, message: str) -> CrmMon:
+def _empty(code: int, message: str, errors: tuple[str, ...]) -> CrmMon:
     return CrmMon(code, message, False, None, False, True, False, False, "stop",
-                  (), (), (), (), (), ())
+                  (), (), (), (), (), (), errors)
