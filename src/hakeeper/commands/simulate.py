@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import time
 from dataclasses import dataclass
 
 from hakeeper.cib.parse import parse_cib_file
@@ -45,7 +46,9 @@ def simulate(path: str, *, node_fail: tuple[str, ...] = (),
              inject: tuple[str, ...] = ()) -> SimulateDto:
     cib = parse_cib_file(path)
     cib = apply_injections(cib, node_fail, tuple(parse_injection(i) for i in inject))
-    return SimulateDto(cib, schedule(cib))
+    # As crm_simulate: the CIB's execution-date is "now"; without one, the real time.
+    now = cib.execution_date if cib.execution_date is not None else int(time.time())
+    return SimulateDto(cib, schedule(cib, now))
 
 
 def _node_id(cib: Cib, name: str, option: str) -> str:

@@ -765,6 +765,10 @@ def unpack(cib: Cib, now: int | None) -> Cluster:
     for rsc in cluster.primitives():
         if rsc.role == Role.UNKNOWN:
             rsc.role = Role.STOPPED
+        if rsc.target_role is not None and (rsc.next_role == Role.UNKNOWN
+                                            or rsc.target_role < rsc.next_role):
+            rsc.next_role = rsc.target_role
+            rsc.next_role_reason = "target-role"
     for rsc in cluster.resources:
         _derive_group_role(rsc)
     return cluster

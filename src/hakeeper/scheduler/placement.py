@@ -295,7 +295,13 @@ def _can_run_any(cluster: Cluster, scores: dict[str, int]) -> bool:
 
 
 def sort_resources(cluster: Cluster) -> list[Rsc]:
-    """Resources in assignment order: priority, score on current node, best score anywhere."""
+    """Resources in assignment order.
+
+    With the default placement strategy Pacemaker keeps configuration order, sorted
+    (stably) by priority; other strategies also weigh each resource's scores.
+    """
+    if cluster.options.placement_strategy == "default":
+        return sorted(cluster.resources, key=lambda r: -r.priority)
     base = {n.id: 0 for n in cluster.nodes}
     nodes = sort_nodes(cluster, base, None)
     cache: dict[str, dict[str, int]] = {}

@@ -96,8 +96,31 @@ _ISO_RE = re.compile(
 )
 
 
+_ORDINAL_RE = re.compile(r"^(\d{4})-(\d{3})(?:[T ](.*))?$")
+_WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})-(\d)(?:[T ](.*))?$")
+
+
 def parse_datetime(text: str) -> int | None:
-    m = _ISO_RE.match(text.strip())
+    """Parse ISO 8601 as Pacemaker accepts it: calendar, ordinal (2005-001) or week dates."""
+    value = text.strip()
+    for regex, kind in ((_ORDINAL_RE, "ordinal"), (_WEEK_RE, "week")):
+        m = regex.match(value)
+        if m is None:
+            continue
+        year = int(m.group(1))
+        if kind == "ordinal":
+            base = datetime(year, 1, 1, tzinfo=UTC) + timedelta(days=int(m.group(2)) - 1)
+        else:
+            base = datetime.fromisocalendar(year, int(m.group(2)), int(m.group(3)))
+            base = base.replace(tzinfo=UTC)
+        rest = m.groups()[-1]
+        if rest:
+            extra = parse_datetime(f"1970-01-01T{rest}")
+            if extra is None:
+                return None
+            return int(base.timestamp()) + extra
+        return int(base.timestamp())
+    m = _ISO_RE.match(value)
     if not m:
         return None
     year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3))
