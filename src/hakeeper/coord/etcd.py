@@ -294,13 +294,16 @@ class EtcdKv(KvStore):
             return
 
         async def shutdown() -> None:
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
+            # Closing the channel ends its calls; then end what is left (watch loops).
             if self._stubs is not None:
                 with contextlib.suppress(Exception):
                     await self._stubs.channel.close()
                 self._stubs = None
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                await asyncio.wait(tasks, timeout=2)
 
         with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(5)
