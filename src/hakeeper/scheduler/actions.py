@@ -77,7 +77,7 @@ def _update_runnable(cluster: Cluster, action: Action) -> None:
         action.flags &= ~AF.RUNNABLE
     elif action.needs == "nothing":
         action.flags |= AF.RUNNABLE
-    elif not opts.have_quorum and opts.no_quorum_policy == "stop":
+    elif not opts.have_quorum and opts.no_quorum_policy in ("stop", "suicide"):
         set_reason(action, "no quorum", True)
         action.flags &= ~AF.RUNNABLE
     elif not opts.have_quorum and opts.no_quorum_policy == "freeze":
@@ -123,7 +123,7 @@ def _stop_resource(cluster: Cluster, rsc: Rsc, optional: bool) -> bool:
 
 def _start_resource(cluster: Cluster, rsc: Rsc, node: Node | None, optional: bool) -> bool:
     start = start_action(cluster, rsc, node, True)
-    if start.runnable and not optional:
+    if not optional:
         start.flags &= ~AF.OPTIONAL
     return True
 

@@ -55,6 +55,10 @@ class Options:
     stop_all_resources: bool = False
     have_quorum: bool = False
     have_stonith_resource: bool = False
+    health_strategy: str = "none"
+    health_red: str = "0"
+    health_yellow: str = "0"
+    health_green: str = "0"
 
 
 @dataclass(eq=False, slots=True)
@@ -122,6 +126,10 @@ def unpack_options(cluster: Cluster) -> None:
     opts.concurrent_fencing = _flag(values, "concurrent-fencing", False)
     opts.stop_all_resources = _flag(values, "stop-all-resources", False)
     opts.have_quorum = cib.have_quorum
+    opts.health_strategy = values.get("node-health-strategy", "none").lower()
+    opts.health_red = values.get("node-health-red", "0")
+    opts.health_yellow = values.get("node-health-yellow", "0")
+    opts.health_green = values.get("node-health-green", "0")
     if opts.no_quorum_policy == "suicide" and not opts.stonith_enabled:
         opts.no_quorum_policy = "stop"
     cluster.rsc_defaults = resolve_sets(cib.configuration.rsc_defaults, ctx)
@@ -185,10 +193,11 @@ def unpack_node_states(cluster: Cluster) -> None:
             node.online = _online_fencing(cluster, state, node)
         else:
             node.online = _online_no_fencing(cluster, state, node)
-    for node in cluster.nodes:
-        if node.unseen and node.unclean:
-            # never seen: fenced at startup if startup-fencing is on
-            pass
+    opts = cluster.options
+    if not opts.have_quorum and opts.no_quorum_policy == "suicide":
+        for node in cluster.nodes:
+            if node.online:
+                fence_node(cluster, node, "cluster does not have quorum")
 
 
 def _is_peer_online(state: NodeState) -> bool:
@@ -448,6 +457,8 @@ def unpack_status(cluster: Cluster) -> None:
         node = cluster.node_by_id.get(state.id)
         if node is None:
             continue
+        if not node.online and not cluster.options.stonith_enabled:
+            continue  # without fencing, an offline node runs nothing
         for lrm_rsc in state.resources:
             rsc = cluster.rsc_by_id.get(lrm_rsc.id)
             if rsc is None or rsc.variant != Variant.PRIMITIVE:

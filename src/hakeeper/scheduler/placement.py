@@ -41,6 +41,41 @@ def init_allowed(cluster: Cluster) -> None:
         _ensure_allowed(cluster, rsc)
 
 
+def apply_node_health(cluster: Cluster) -> None:
+    """#health-* node attributes become scores for every resource (node-health-strategy)."""
+    opts = cluster.options
+    strategy = opts.health_strategy
+    if strategy in ("none", ""):
+        return
+    if strategy == "migrate-on-red":
+        red, yellow, green = -INFINITY, 0, 0
+    elif strategy == "only-green":
+        red, yellow, green = -INFINITY, -INFINITY, 0
+    else:
+        red = _score_or_zero(opts.health_red)
+        yellow = _score_or_zero(opts.health_yellow)
+        green = _score_or_zero(opts.health_green)
+    for node in cluster.nodes:
+        total = 0
+        for key, value in node.attrs.items():
+            if not key.startswith("#health"):
+                continue
+            try:
+                total = add(total, parse_score(value, red=red, yellow=yellow, green=green))
+            except ScoreError:
+                continue
+        if total != 0:
+            for rsc in cluster.resources:
+                resource_location(cluster, rsc, node, total, "health")
+
+
+def _score_or_zero(value: str) -> int:
+    try:
+        return parse_score(value)
+    except ScoreError:
+        return 0
+
+
 # --- location constraints -----------------------------------------------------------------
 
 
@@ -170,11 +205,18 @@ def unpack_colocations(cluster: Cluster) -> None:
         if cons.sets:
             _unpack_coloc_sets(cluster, cons, score, where)
             continue
-        dependent = cluster.rsc_by_id.get(cons.rsc or "")
-        primary = cluster.rsc_by_id.get(cons.with_rsc or "")
-        if dependent is None or primary is None:
+        dependents = _targets(cluster, cons.rsc, None)
+        primaries = _targets(cluster, cons.with_rsc, None)
+        if len(dependents) > 1 or len(primaries) > 1:
+            # a tag on either side: as a set of its members, colocated in turn
+            for dependent in dependents:
+                for primary in primaries:
+                    new_colocation(cluster, cons.id, dependent, primary, score, cons.rsc_role,
+                                   cons.with_rsc_role, cons.node_attribute, cons.influence)
             continue
-        new_colocation(cluster, cons.id, dependent, primary, score, cons.rsc_role,
+        if not dependents or not primaries:
+            continue
+        new_colocation(cluster, cons.id, dependents[0], primaries[0], score, cons.rsc_role,
                        cons.with_rsc_role, cons.node_attribute, cons.influence)
 
 
@@ -182,7 +224,7 @@ def _unpack_coloc_sets(cluster: Cluster, cons: Colocation, score: int, where: st
     last_members: list[Rsc] | None = None
     for rset in cons.sets:
         set_score = score if rset.score is None else _score_of(cluster, rset.score, where)
-        members = [cluster.rsc_by_id[r] for r in rset.resources if r in cluster.rsc_by_id]
+        members = [m for r in rset.resources for m in _targets(cluster, r, None)]
         sequential = rset.sequential if rset.sequential is not None else True
         if sequential and set_score != 0:
             previous = None

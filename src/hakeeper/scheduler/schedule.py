@@ -73,6 +73,7 @@ def schedule(cib: Cib, now: int | None = None) -> Plan:
 
 def _place(cluster: Cluster) -> list[Score]:
     placement.init_allowed(cluster)
+    placement.apply_node_health(cluster)
     placement.apply_locations(cluster)
     placement.apply_stickiness_and_failures(cluster)
     placement.unpack_colocations(cluster)
