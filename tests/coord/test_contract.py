@@ -138,6 +138,22 @@ def test_status_documents_per_node(coord: Coordinator) -> None:
         StatusKey("ctl/1", OPS, "x")
 
 
+def test_status_write_fenced_by_lease(open_store: Factory) -> None:
+    node, other = open_store(), open_store()
+    key = StatusKey("ctl1", OPS, "redis")
+    lease = node.join("ctl1", 5)
+    revision = node.write_status({key: {"rc": 0}}, lease=lease)
+    assert other.read_status().revision >= revision
+    node.leave(lease)
+    with pytest.raises(LeaseExpired):
+        node.write_status({key: {"rc": 7}}, lease=lease)
+    # Someone else under the same name is not us either.
+    other.join("ctl1", 5)
+    with pytest.raises(LeaseExpired):
+        node.write_status({key: {"rc": 7}}, lease=lease)
+    assert other.read_status().documents == {key: {"rc": 0}}
+
+
 def test_status_snapshot_is_consistent_under_concurrent_writes(open_store: Factory) -> None:
     writer, reader = open_store(), open_store()
     a = StatusKey("ctl1", OPS, "redis")

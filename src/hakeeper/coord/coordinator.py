@@ -89,11 +89,15 @@ class Coordinator(abc.ABC):
         """Every status document, as one consistent snapshot at one revision."""
 
     @abc.abstractmethod
-    def write_status(self, changes: Mapping[StatusKey, JsonDoc | None]) -> int:
+    def write_status(
+        self, changes: Mapping[StatusKey, JsonDoc | None], *, lease: Lease | None = None
+    ) -> int:
         """Put (or delete, for None) documents of one node, atomically; return the revision.
 
         All keys must name the same node (ValueError otherwise): status is written per
-        node, by that node or by the controller. Last writer wins; no compare.
+        node, by that node or by the controller. Last writer wins. With `lease`, the write
+        applies only while that lease still holds its node's membership (compare on the
+        member key): a node that lost its lease cannot report results; LeaseExpired then.
         """
 
     @abc.abstractmethod

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hakeeper.coord.coordinator import Coordinator, Watch
-from hakeeper.coord.errors import Conflict, CoordError
+from hakeeper.coord.errors import Conflict, CoordError, LeaseExpired
 from hakeeper.coord.kv import (
     Delete,
     DeletePrefix,
@@ -68,6 +68,10 @@ def status_key(key: StatusKey) -> str:
 
 def _dumps(doc: Mapping[str, Any]) -> str:
     return json.dumps(doc, sort_keys=True, separators=(",", ":"))
+
+
+def _member_value(lease: Lease) -> str:
+    return _dumps({"lease": lease.id, "ttl": lease.ttl})
 
 
 def _leader_value(lease: Lease) -> str:
@@ -148,7 +152,9 @@ class KeyspaceCoordinator(Coordinator):
                 docs[skey] = json.loads(entry.value)
         return docs
 
-    def write_status(self, changes: Mapping[StatusKey, JsonDoc | None]) -> int:
+    def write_status(
+        self, changes: Mapping[StatusKey, JsonDoc | None], *, lease: Lease | None = None
+    ) -> int:
         nodes = {key.node for key in changes}
         if len(nodes) > 1:
             raise ValueError(f"status changes for several nodes at once: {sorted(nodes)}")
@@ -156,9 +162,13 @@ class KeyspaceCoordinator(Coordinator):
             Delete(status_key(key)) if doc is None else Put(status_key(key), _dumps(doc))
             for key, doc in sorted(changes.items(), key=lambda item: status_key(item[0]))
         ]
-        if not ops:
-            return self._kv.get_prefix(STATUS + "\0")[0]
-        return self._kv.txn([], ops).revision
+        if lease is None:
+            return self._kv.txn([], ops).revision
+        fence = ValueIs(MEMBERS + lease.node, _member_value(lease))
+        result = self._kv.txn([fence], ops)
+        if not result.succeeded:
+            raise LeaseExpired(f"lease {lease.id} of {lease.node} no longer holds membership")
+        return result.revision
 
     def clear_status(self, node: str) -> int:
         check_name("node", node)
@@ -171,7 +181,7 @@ class KeyspaceCoordinator(Coordinator):
         lease_id, granted = self._kv.grant(ttl)
         lease = Lease(node, lease_id, granted)
         key = MEMBERS + node
-        value = _dumps({"lease": lease_id, "ttl": granted})
+        value = _member_value(lease)
         try:
             result = self._kv.txn([ModIs(key, 0)], [Put(key, value, lease_id)])
         except CoordError:
