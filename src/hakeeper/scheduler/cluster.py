@@ -194,7 +194,8 @@ def unpack_node_states(cluster: Cluster) -> None:
         else:
             node.online = _online_no_fencing(cluster, state, node)
     opts = cluster.options
-    if not opts.have_quorum and opts.no_quorum_policy == "suicide":
+    panic = is_true(cluster.cib.root_attr("no-quorum-panic"))
+    if not opts.have_quorum and opts.no_quorum_policy == "suicide" and panic:
         for node in cluster.nodes:
             if node.online:
                 fence_node(cluster, node, "cluster does not have quorum")
@@ -305,8 +306,11 @@ def _build(cluster: Cluster, res: Resource, parent: Rsc | None) -> Rsc:
     if parent is not None:
         for key, value in parent.meta.items():
             meta.setdefault(key, value)
-    for key, value in cluster.rsc_defaults.items():
-        meta.setdefault(key, value)
+    agent = res.agent if isinstance(res, Primitive) else None
+    defaults_ctx = RuleContext(
+        now=cluster.now, rsc_standard=agent.standard if agent else None,
+        rsc_provider=agent.provider if agent else None, rsc_type=agent.type if agent else None)
+    resolve_sets(cluster.cib.configuration.rsc_defaults, defaults_ctx, into=meta)
     rsc.meta = meta
     if rsc.id in cluster.rsc_by_id:
         raise CommandError(Report.error(

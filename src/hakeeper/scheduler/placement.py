@@ -39,6 +39,8 @@ def resource_location(cluster: Cluster, rsc: Rsc, node: Node | None, score: int,
 def init_allowed(cluster: Cluster) -> None:
     for rsc in cluster.all_resources():
         _ensure_allowed(cluster, rsc)
+        if rsc.orphan and rsc.managed:
+            resource_location(cluster, rsc, None, -INFINITY, "__orphan_do_not_run__")
 
 
 def apply_node_health(cluster: Cluster) -> None:
@@ -120,8 +122,8 @@ def apply_locations(cluster: Cluster) -> None:
             continue
         where = f"{source}:{cons.line}"
         if cons.sets:
-            targets = [cluster.rsc_by_id[r] for s in cons.sets for r in s.resources
-                       if r in cluster.rsc_by_id]
+            targets = [t for s in cons.sets for r in s.resources
+                       for t in _targets(cluster, r, None)]
         else:
             targets = _targets(cluster, cons.rsc, cons.rsc_pattern)
         if not targets:
