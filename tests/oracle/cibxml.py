@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 # crm_simulate 2.1.5 aborts -S above this feature set; pacemaker-3.7 is a schema it validates.
@@ -241,7 +241,6 @@ class Cluster:
     now: int = 1_700_000_000
     have_quorum: bool = True
     dc: str | None = None  # node name; default the first online node
-    extra: dict[str, str] = field(default_factory=dict)  # free notes, not rendered
 
     def primitives(self) -> dict[str, Primitive]:
         return {p.id: p for r in self.resources for p in r.primitives()}

@@ -28,6 +28,9 @@ from pathlib import Path
 CRM_SIMULATE = shutil.which("crm_simulate") or "/usr/sbin/crm_simulate"
 CRM_VERIFY = shutil.which("crm_verify") or "/usr/sbin/crm_verify"
 
+# crm_simulate -S exits 1 with this when the simulated execution of its own plan stalls.
+INVALID_TRANSITION = "An invalid transition was produced"
+
 _shadow_dir: str | None = None
 
 
@@ -120,9 +123,9 @@ def crm_simulate(path: str | Path, *args: str, timeout: float = 120.0) -> Run:
     return run([CRM_SIMULATE, "-x", str(path), *(args or ("-S",))], timeout=timeout)
 
 
-def crm_verify(path: str | Path, *, timeout: float = 60.0) -> Run:
-    """`crm_verify -x PATH`: exit 0 when Pacemaker accepts the CIB."""
-    return run([CRM_VERIFY, "-x", str(path)], timeout=timeout)
+def crm_verify(path: str | Path, *args: str, timeout: float = 60.0) -> Run:
+    """`crm_verify -x PATH ARGS...`: exit 0 when Pacemaker finds nothing to warn about."""
+    return run([CRM_VERIFY, "-x", str(path), *args], timeout=timeout)
 
 
 def transition_summary(text: str) -> list[str] | None:
