@@ -4,6 +4,7 @@ from typing import Final
 
 # input files and CIB structure
 FILE_NOT_FOUND: Final = "FILE_NOT_FOUND"
+FILE_WRITE_FAILED: Final = "FILE_WRITE_FAILED"
 XML_MALFORMED: Final = "XML_MALFORMED"
 CIB_INVALID: Final = "CIB_INVALID"
 CIB_DANGLING_IDREF: Final = "CIB_DANGLING_IDREF"
