@@ -54,6 +54,15 @@ FALSE_WORDS = frozenset({"false", "no", "off", "0", "n"})
 _Element = etree._Element
 
 
+def _attrs(el: _Element) -> tuple[tuple[str, str], ...]:
+    return tuple((str(k), str(v)) for k, v in el.attrib.items())
+
+
+def _line(el: _Element) -> int | None:
+    line: object = el.sourceline
+    return line if isinstance(line, int) else None
+
+
 def is_true(value: str | None, default: bool = False) -> bool:
     if value is None:
         return default
@@ -129,7 +138,7 @@ class _Parser:
     # --- helpers ---------------------------------------------------------------------
 
     def where(self, el: _Element) -> str:
-        return f"{self.source}:{el.sourceline}"
+        return f"{self.source}:{_line(el) or 0}"
 
     def error(self, code: str, el: _Element, message: str, hint: str, **payload: object) -> None:
         self.errors.append(Report.error(code, message, where=self.where(el), hint=hint, **payload))
@@ -208,7 +217,7 @@ class _Parser:
                 spec = None
                 duration = None
                 for sub in self.children(child):
-                    fields = tuple((k, v) for k, v in sub.attrib.items() if k != "id")
+                    fields = tuple((k, v) for k, v in _attrs(sub) if k != "id")
                     if sub.tag == "date_spec":
                         spec = DateSpec(sub.get("id", ""), fields)
                     elif sub.tag == "duration":
@@ -245,7 +254,7 @@ class _Parser:
                                f"interval=\"{interval}\" of op {op.get('id')} is not a duration",
                                "use e.g. 10s, 1m or PT10S")
                     interval_ms = 0
-                attrs = tuple((k, v) for k, v in op.attrib.items())
+                attrs = _attrs(op)
                 result.append(Op(
                     op.get("id", ""), self.required(op, "name"), interval, interval_ms,
                     Role.parse(op.get("role")), op.get("timeout"), op.get("on-fail"),
@@ -287,14 +296,14 @@ class _Parser:
         return Primitive(
             ident, Agent(standard or "", provider, rtype or ""),
             self.attr_sets(el, "meta_attributes"), self.attr_sets(el, "instance_attributes"),
-            self.attr_sets(el, "utilization"), self.ops(el), template, el.sourceline,
+            self.attr_sets(el, "utilization"), self.ops(el), template, _line(el),
             el.get("description"),
         )
 
     def group(self, el: _Element) -> Group:
         children = tuple(self.primitive(c) for c in self.children(el, "primitive"))
         return Group(self.required(el, "id"), children, self.attr_sets(el, "meta_attributes"),
-                     el.sourceline, el.get("description"))
+                     _line(el), el.get("description"))
 
     def clone(self, el: _Element) -> Clone:
         inner: Primitive | Group | None = None
@@ -306,7 +315,7 @@ class _Parser:
                        "put a <primitive> or <group> inside it", resource=ident)
             inner = Primitive(ident + "-missing", Agent("ocf", "heartbeat", "Dummy"))
         return Clone(ident, inner, self.attr_sets(el, "meta_attributes"), el.tag == "master",
-                     el.sourceline, el.get("description"))
+                     _line(el), el.get("description"))
 
     def bundle(self, el: _Element) -> Bundle:
         ident = self.required(el, "id")
@@ -318,18 +327,18 @@ class _Parser:
         for sub in self.children(el):
             if sub.tag in ("docker", "podman", "rkt"):
                 engine = sub.tag
-                engine_attrs = tuple(sub.attrib.items())
+                engine_attrs = _attrs(sub)
             elif sub.tag == "network":
-                ports = tuple(tuple(p.attrib.items()) for p in self.children(sub, "port-mapping"))
+                ports = tuple(_attrs(p) for p in self.children(sub, "port-mapping"))
                 network = BundleNetwork(sub.get("ip-range-start"), sub.get("control-port"),
                                         sub.get("host-interface"), sub.get("host-netmask"),
                                         sub.get("add-host"), ports)
             elif sub.tag == "storage":
-                storage.extend(tuple(m.attrib.items()) for m in self.children(sub))
+                storage.extend(_attrs(m) for m in self.children(sub))
             elif sub.tag == "primitive":
                 child = self.primitive(sub)
         return Bundle(ident, engine, engine_attrs, network, tuple(storage), child,
-                      self.attr_sets(el, "meta_attributes"), el.sourceline,
+                      self.attr_sets(el, "meta_attributes"), _line(el),
                       el.get("description"))
 
     def resources(self, el: _Element) -> tuple[Resource, ...]:
@@ -371,7 +380,7 @@ class _Parser:
                 result.append(Location(
                     ident, c.get("rsc"), c.get("rsc-pattern"), c.get("node"),
                     self.check_score(c, "score"), rules, c.get("role"),
-                    c.get("resource-discovery", "always"), self.resource_sets(c), c.sourceline,
+                    c.get("resource-discovery", "always"), self.resource_sets(c), _line(c),
                 ))
             elif c.tag == "rsc_colocation":
                 influence = c.get("influence")
@@ -379,7 +388,7 @@ class _Parser:
                     ident, c.get("rsc"), c.get("with-rsc"), self.check_score(c, "score"),
                     c.get("rsc-role"), c.get("with-rsc-role"),
                     c.get("node-attribute", "#uname"), self.resource_sets(c),
-                    None if influence is None else is_true(influence), c.sourceline,
+                    None if influence is None else is_true(influence), _line(c),
                 ))
             elif c.tag == "rsc_order":
                 sym = c.get("symmetrical")
@@ -387,10 +396,10 @@ class _Parser:
                     ident, c.get("first"), c.get("then"), c.get("first-action"),
                     c.get("then-action"), c.get("kind"), self.check_score(c, "score"),
                     None if sym is None else is_true(sym), is_true(c.get("require-all"), True),
-                    self.resource_sets(c), c.sourceline,
+                    self.resource_sets(c), _line(c),
                 ))
             elif c.tag == "rsc_ticket":
-                result.append(Ticket(ident, c.get("rsc"), c.get("ticket", ""), c.sourceline))
+                result.append(Ticket(ident, c.get("rsc"), c.get("ticket", ""), _line(c)))
         return tuple(result)
 
     # --- configuration ---------------------------------------------------------------
@@ -406,9 +415,9 @@ class _Parser:
         if "nodes" in section:
             for n in self.children(section["nodes"], "node"):
                 nodes.append(NodeConfig(
-                    self.required(n, "id"), n.get("uname") or n.get("id", ""),
+                    self.required(n, "id"), n.get("uname") or n.get("id") or "",
                     n.get("type", "member"), self.attr_sets(n, "instance_attributes"),
-                    self.attr_sets(n, "utilization"), n.sourceline,
+                    self.attr_sets(n, "utilization"), _line(n),
                 ))
         resources: tuple[Resource, ...] = ()
         if "resources" in section:
@@ -427,9 +436,9 @@ class _Parser:
             for t in self.children(section["tags"], "tag"):
                 tags.append(Tag(t.get("id", ""),
                                 tuple(r.get("id", "") for r in self.children(t, "obj_ref"))))
-        topology = ()
+        topology: tuple[tuple[tuple[str, str], ...], ...] = ()
         if "fencing-topology" in section:
-            topology = tuple(tuple(level.attrib.items())
+            topology = tuple(_attrs(level)
                              for level in self.children(section["fencing-topology"]))
         return Configuration(crm_config, tuple(nodes), resources, constraints, rsc_defaults,
                              op_defaults, tuple(tags), topology)
@@ -444,7 +453,7 @@ class _Parser:
         for child in self.children(el):
             if child.tag == "tickets":
                 for t in self.children(child, "ticket_state"):
-                    tickets.append((t.get("id", ""), tuple(t.attrib.items())))
+                    tickets.append((t.get("id", ""), _attrs(t)))
                 continue
             if child.tag != "node_state":
                 continue
@@ -467,7 +476,7 @@ class _Parser:
                 child.get("join"), child.get("expected"), child.get("crm-debug-origin"),
                 child.get("shutdown"), tuple(attrs), tuple(resources),
                 is_true(child.get("remote_node")),
-                tuple((k, v) for k, v in child.attrib.items() if k not in known), lrm_seen,
+                tuple((k, v) for k, v in _attrs(child) if k not in known), lrm_seen,
             ))
         return Status(tuple(nodes), Tickets(tuple(tickets)))
 
@@ -504,7 +513,7 @@ class _Parser:
             el.get("op-digest"), el.get("op-restart-digest"), el.get("op-secure-digest"),
             el.get("on_node"), el.get("exit-reason"), el.get("migrate_source"),
             el.get("migrate_target"), el.get("crm_feature_set"),
-            tuple((k, v) for k, v in el.attrib.items() if k not in known),
+            tuple((k, v) for k, v in _attrs(el) if k not in known),
         )
 
     # --- the whole CIB ---------------------------------------------------------------
@@ -528,7 +537,7 @@ class _Parser:
                        "add <configuration> with <crm_config>, <nodes>, <resources>, "
                        "<constraints>")
         cib = Cib(self.configuration(config), self.status(status),
-                  tuple(root.attrib.items()), self.source)
+                  _attrs(root), self.source)
         if self.errors:
             raise CommandError(self.errors)
         return cib
@@ -552,7 +561,7 @@ class _Parser:
                 continue
             if first is not None:
                 self.error(codes.CIB_DUPLICATE_ID, el,
-                           f"id \"{ident}\" is used twice (first at line {first.sourceline})",
+                           f"id \"{ident}\" is used twice (first at line {_line(first)})",
                            "ids must be unique in the CIB: rename one", id=ident)
             else:
                 seen[ident] = el

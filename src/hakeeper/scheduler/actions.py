@@ -7,6 +7,8 @@ Pacemaker does, and the first cause of each change is kept as the action's reaso
 
 from __future__ import annotations
 
+import itertools
+
 from hakeeper.model.config import Order, Role
 from hakeeper.model.scores import ScoreError, parse_score
 from hakeeper.scheduler.cluster import Cluster, op_on_fail
@@ -44,9 +46,7 @@ def custom_action(cluster: Cluster, rsc: Rsc | None, task: str, node: Node | Non
     if rsc is not None:
         rsc.actions.append(action)
         rsc.action_index[lookup] = action
-        if task in ("stop", "demote"):
-            action.needs = "nothing"
-        elif not rsc.needs_quorum:
+        if task in ("stop", "demote") or not rsc.needs_quorum:
             action.needs = "nothing"
         elif rsc.needs_fencing:
             action.needs = "fencing"
@@ -69,11 +69,7 @@ def _update_runnable(cluster: Cluster, action: Action) -> None:
         action.flags |= AF.RUNNABLE
         return
     node = action.node
-    if node is None:
-        action.flags &= ~AF.RUNNABLE
-    elif not node.online:
-        action.flags &= ~AF.RUNNABLE
-    elif node.pending:
+    if node is None or not node.online or node.pending:
         action.flags &= ~AF.RUNNABLE
     elif action.needs == "nothing":
         action.flags |= AF.RUNNABLE
@@ -428,7 +424,7 @@ def _unpack_order_sets(cluster: Cluster, cons: Order) -> None:
         set_kind = rset.kind.lower() if rset.kind else kind
         sequential = rset.sequential if rset.sequential is not None else True
         if sequential:
-            for (a, a_task), (b, b_task) in zip(members, members[1:], strict=False):
+            for (a, a_task), (b, b_task) in itertools.pairwise(members):
                 _order_pair(cluster, a, a_task, b, b_task, set_kind, symmetrical)
         if previous is not None and members:
             prev_members = previous if not previous_sequential else previous[-1:]
@@ -723,15 +719,15 @@ def _native_update(first: Action, then: Action, flags: AF, filter_: AF, type_: O
     if type_ & OF.ASYMMETRICAL:
         then_rsc = then.rsc
         state = _rsc_state(then_rsc) if then_rsc is not None else Role.UNKNOWN
-        if then_rsc is None:
-            pass
-        elif state == Role.STOPPED and then.task == "stop":
-            pass
-        elif (state >= Role.STARTED and then.task == "start" and then.optional
-              and then.node is not None and len(then_rsc.running_on) == 1
-              and then.node is then_rsc.running_on[0]):
-            pass
-        elif not first.runnable:
+        already_stopped = state == Role.STOPPED and then.task == "stop"
+        already_started = (
+            then_rsc is not None and state >= Role.STARTED and then.task == "start"
+            and then.optional and then.node is not None and len(then_rsc.running_on) == 1
+            and then.node is then_rsc.running_on[0]
+        )
+        # nothing to do for 'then' that already is where the ordering would take it
+        if then_rsc is not None and not already_stopped and not already_started \
+                and not first.runnable:
             implies(then, first, AF.OPTIONAL)
             implies(then, first, AF.RUNNABLE)
     if type_ & OF.IMPLIES_FIRST:

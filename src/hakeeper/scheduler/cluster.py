@@ -203,7 +203,7 @@ def unpack_node_states(cluster: Cluster) -> None:
 
 def _is_peer_online(state: NodeState) -> bool:
     value = (state.crmd or "").lower()
-    return value in ("online", "true") or value.isdigit() and value != "0"
+    return value in ("online", "true") or (value.isdigit() and value != "0")
 
 
 def _in_cluster(state: NodeState) -> bool | None:
@@ -634,9 +634,7 @@ def _remap(cluster: Cluster, node: Node, rsc: Rsc, op: OpRecord, target_rc: int,
         status = EXEC_ERROR_HARD if op.interval_ms == 0 else EXEC_NOT_SUPPORTED
     elif rc in (5, 2, 4):
         status = EXEC_ERROR_HARD
-    elif status == EXEC_DONE and rc != 0:
-        status = EXEC_ERROR
-    elif rc not in (0, 7, 8):
+    elif (status == EXEC_DONE and rc != 0) or rc not in (0, 7, 8):
         status = EXEC_ERROR
     return status, rc
 

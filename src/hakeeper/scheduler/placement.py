@@ -166,7 +166,7 @@ def _apply_location(cluster: Cluster, rsc: Rsc, cons: Location, where: str) -> N
 
 def _set_discovery(rsc: Rsc, node: Node, mode: str) -> None:
     if mode in ("never", "exclusive"):
-        for prim in rsc.primitives() + [rsc]:
+        for prim in [*rsc.primitives(), rsc]:
             prim.discover_mode[node.id] = mode
             if mode == "exclusive":
                 prim.exclusive_discover = True

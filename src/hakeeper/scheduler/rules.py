@@ -61,9 +61,7 @@ def eval_expression(expr: Expression, ctx: RuleContext, params: Mapping[str, str
     if op == "not_defined":
         return value is None
     ref = expr.value
-    if expr.value_source == "param" and ref is not None:
-        ref = params.get(ref)
-    elif expr.value_source == "meta" and ref is not None:
+    if expr.value_source in ("param", "meta") and ref is not None:
         ref = params.get(ref)
     if value is None or ref is None:
         return op == "ne" and not (value is None and ref is None)

@@ -47,8 +47,7 @@ def _first(rsc: Rsc, task: str, node: Node | None) -> Action | None:
 
 def _item(verb: str, rsc: Rsc, origin: Node | None, destination: Node | None,
           action: Action | None, source: Action | None) -> Change:
-    if source is None:
-        source = action
+    source = action if source is None else source
     need_role = rsc.role > Role.STARTED or rsc.next_role > Role.UNPROMOTED
     same_host = origin is not None and destination is not None and origin is destination
     same_role = rsc.role == rsc.next_role
@@ -117,7 +116,7 @@ def resource_changes(rsc: Rsc) -> list[Change]:
                     and not promote.optional:
                 out.append(_item("Re-promote", rsc, current, nxt, promote, demote))
         elif not start.runnable:
-            reason_op = start if stop is None or stop.reason is None else stop
+            reason_op: Action | None = start if stop is None or stop.reason is None else stop
             out.append(_item("Stop", rsc, current, None, stop, reason_op))
         elif moving and current is not None:
             out.append(_item("Recover" if rsc.failed else "Move", rsc, current, nxt, stop,
