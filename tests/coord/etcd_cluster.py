@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -102,6 +103,7 @@ class EtcdCluster:
     def kill(self, i: int) -> None:
         proc = self.procs[i]
         if proc is not None:
+            proc.send_signal(signal.SIGCONT)
             proc.kill()
             proc.wait(10)
             self.procs[i] = None
@@ -119,6 +121,17 @@ class EtcdCluster:
             if status["header"]["member_id"] == status["leader"]:
                 return i
         raise RuntimeError("no etcd member says it is the leader")
+
+    def freeze(self, i: int) -> None:
+        """Stop member i without closing its sockets: like a hung process or a cut link."""
+        proc = self.procs[i]
+        assert proc is not None
+        proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self, i: int) -> None:
+        proc = self.procs[i]
+        if proc is not None:
+            proc.send_signal(signal.SIGCONT)
 
     def member_of(self, endpoint: str) -> int:
         return self.client_ports.index(int(endpoint.rpartition(":")[2]))

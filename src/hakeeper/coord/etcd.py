@@ -61,8 +61,8 @@ T = TypeVar("T")
 # Pings find a member that is gone without closing its TCP connections (a cut link).
 # etcd rejects pings more often than every 5 s by default (--grpc-keepalive-min-time).
 CHANNEL_OPTIONS = [
-    ("grpc.keepalive_time_ms", 10_000),
-    ("grpc.keepalive_timeout_ms", 3_000),
+    ("grpc.keepalive_time_ms", 6_000),
+    ("grpc.keepalive_timeout_ms", 2_000),
     ("grpc.keepalive_permit_without_calls", 0),
 ]
 REQUIRE_LEADER = (("hasleader", "true"),)
@@ -178,6 +178,15 @@ class EtcdKv(KvStore):
             stubs = self._current()
             try:
                 return await fn(stubs), ambiguous
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task and task.cancelling():
+                    raise
+                # Not us: a failover elsewhere closed this channel under the call.
+                if time.monotonic() >= deadline:
+                    raise CoordUnavailable(f"{what} via {stubs.endpoint}: cut") from None
+                ambiguous = True
+                continue
             except grpc.aio.AioRpcError as exc:
                 error = _translate(exc, f"{what} via {stubs.endpoint}")
                 code = exc.code()
@@ -343,8 +352,11 @@ class EtcdKv(KvStore):
                 await asyncio.Event().wait()  # hold the stream open until it is cancelled
 
             stream = stubs.watch.Watch(requests(), metadata=REQUIRE_LEADER)
+            heard = [time.monotonic()]
+            watchdog = asyncio.create_task(self._watchdog(stubs, stream, key, heard))
             try:
                 async for response in stream:
+                    heard[0] = time.monotonic()
                     if response.compact_revision:
                         out.put(Compacted(next_revision, int(response.compact_revision)))
                         return
@@ -375,7 +387,28 @@ class EtcdKv(KvStore):
                     return
                 await asyncio.sleep(0.05)
             finally:
+                watchdog.cancel()
                 stream.cancel()
+
+    async def _watchdog(self, stubs: _Stubs, stream: Any, key: bytes, heard: list[float]) -> None:
+        """Cancel the stream if its member stops answering.
+
+        A frozen member, or one cut off without its TCP connections closing, keeps a watch
+        stream open and silent; etcd cancels it only when the member notices it lost its
+        leader, and keepalive pings take longer. So after `timeout` s of silence, ask the
+        same member a linearizable read: if that fails, the stream is dead too.
+        """
+        probe = rpc.RangeRequest(key=key, range_end=_range_end(key), limit=1, keys_only=True)
+        while True:
+            await asyncio.sleep(self.timeout - (time.monotonic() - heard[0]))
+            if time.monotonic() - heard[0] < self.timeout:
+                continue
+            try:
+                await stubs.kv.Range(probe, timeout=self._attempt_timeout)
+            except grpc.aio.AioRpcError:
+                stream.cancel()
+                return
+            heard[0] = time.monotonic()
 
 
 class _EtcdWatch(KvWatch):
