@@ -25,8 +25,10 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -118,8 +120,24 @@ def _in_process_run(path: Path, timeout: float, s: Series) -> None:
         s.parts.setdefault(k, []).append(got[k])
 
 
+def _find_schedule() -> Callable[..., object] | None:
+    for name in ("hakeeper.scheduler.schedule", "hakeeper.scheduler"):
+        try:
+            mod = importlib.import_module(name)
+        except ImportError:
+            continue
+        fn = getattr(mod, "schedule", None)
+        if callable(fn):
+            return cast(Callable[..., object], fn)
+    return None
+
+
 def child_in_process(path: str) -> int:
-    """Import hakeeper, parse the CIB and schedule it; print timings as one JSON line."""
+    """Import hakeeper, parse the CIB and schedule it; print timings as one JSON line.
+
+    The scheduler's signature is still settling: schedule(cib), schedule(cib, now) and
+    schedule(configuration, status) are all tried by their parameters' names.
+    """
 
     def fail(msg: str) -> int:
         print(json.dumps({"error": msg}))
@@ -127,20 +145,22 @@ def child_in_process(path: str) -> int:
 
     try:
         cib_mod = importlib.import_module("hakeeper.cib.parse")
-        sched_mod = importlib.import_module("hakeeper.scheduler")
     except ImportError as e:
-        return fail(f"hakeeper.cib / hakeeper.scheduler not importable: {e}")
+        return fail(f"hakeeper.cib.parse not importable: {e}")
     parse = getattr(cib_mod, "parse_cib_file", None)
-    schedule = getattr(sched_mod, "schedule", None)
+    schedule = _find_schedule()
     if parse is None or schedule is None:
-        return fail("no hakeeper.cib.parse.parse_cib_file or hakeeper.scheduler.schedule")
+        return fail("no hakeeper.cib.parse.parse_cib_file or hakeeper.scheduler...schedule")
     try:
+        params = list(inspect.signature(schedule).parameters)
         t0 = time.perf_counter()
         cib = parse(path)
         t1 = time.perf_counter()
-        n_args = len(inspect.signature(schedule).parameters)
-        if n_args >= 2 and hasattr(cib, "configuration"):
+        if len(params) >= 2 and params[0].startswith("config"):
             schedule(cib.configuration, cib.status)
+        elif "now" in params:
+            now = getattr(cib, "execution_date", None) or int(time.time())
+            schedule(cib, now)
         else:
             schedule(cib)
         t2 = time.perf_counter()
