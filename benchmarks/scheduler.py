@@ -177,10 +177,13 @@ def _agreement(hk: Series, crm_out: str) -> str:
         return ""
     if got == want:
         return f"  transition summary: same as crm_simulate's ({len(want)} lines)"
-    return (
+    lines = [
         f"  transition summary differs from crm_simulate's: {len(want - got)} missing,"
         f" {len(got - want)} extra (of {len(want)})"
-    )
+    ]
+    lines += [f"    - {ln}" for ln in sorted(want - got)[:5]]
+    lines += [f"    + {ln}" for ln in sorted(got - want)[:5]]
+    return "\n".join(lines)
 
 
 def bench_one(prof: Profile, path: Path, a: argparse.Namespace) -> tuple[Series, Series]:

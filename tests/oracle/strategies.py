@@ -239,19 +239,22 @@ def _history(
     return out
 
 
-@st.composite
 def clusters(
-    draw: st.DrawFn,
     features: Iterable[str] = ALL_FEATURES,
     *,
     max_nodes: int = 5,
     max_primitives: int = 8,
-) -> Cluster:
-    """A small random cluster: configuration plus status, drawing only `features`."""
+) -> st.SearchStrategy[Cluster]:
+    """Small random clusters, configuration plus status, drawing only `features`."""
     f = frozenset(features)
     unknown = f - ALL_FEATURES
     if unknown:
         raise ValueError(f"unknown features {sorted(unknown)}; known: {sorted(ALL_FEATURES)}")
+    return _clusters(f, max_nodes, max_primitives)
+
+
+@st.composite
+def _clusters(draw: st.DrawFn, f: frozenset[str], max_nodes: int, max_primitives: int) -> Cluster:
     nodes = draw(_nodes(f, max_nodes), label="nodes")
     resources = draw(_resources(f, max_primitives), label="resources")
     tops = [r.id for r in resources]

@@ -120,7 +120,7 @@ def test_the_smallest_feature_set_is_valid(cluster: Cluster) -> None:
 
 def test_unknown_feature_is_refused() -> None:
     with pytest.raises(ValueError, match="clones"):
-        clusters({"clones"}).example()
+        clusters({"clones"})
 
 
 def test_a_converged_cluster_needs_no_action() -> None:
