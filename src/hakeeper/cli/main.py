@@ -19,6 +19,7 @@ from hakeeper.reports import CommandError
 SUBCOMMAND_MODULES = [
     "hakeeper.cli.simulate",
     "hakeeper.cli.check",
+    "hakeeper.cli.resource",
 ]
 
 
