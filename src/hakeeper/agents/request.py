@@ -1,0 +1,44 @@
+"""An order to run one action of one resource's agent on one node, and the runner seam."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from hakeeper.agents.result import OpResult
+from hakeeper.model.config import Agent
+
+#: Pacemaker's timeout for an operation that configures none
+DEFAULT_TIMEOUT_MS = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class OpRequest:
+    """One action to run. `resource` is the instance name the agent sees (OCF_RESOURCE_INSTANCE:
+    "galera:0" for a clone instance). `meta` becomes OCF_RESKEY_CRM_meta_* (clone, notify_...).
+    `container` names the container to run the agent in (a bundle replica), None: on the host.
+    """
+
+    resource: str
+    action: str
+    node: str
+    agent: Agent
+    params: Mapping[str, str] = field(default_factory=dict)
+    meta: Mapping[str, str] = field(default_factory=dict)
+    interval_ms: int = 0
+    timeout_ms: int = DEFAULT_TIMEOUT_MS
+    container: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Pacemaker's operation key: galera_monitor_10000."""
+        return f"{self.resource}_{self.action}_{self.interval_ms}"
+
+
+class AgentRunner(Protocol):
+    """What the node executor calls. Never raises for an agent's failure: that is a result."""
+
+    def run(self, request: OpRequest) -> OpResult:
+        """Run the action to its end or its timeout."""
+        ...
