@@ -20,6 +20,7 @@ SUBCOMMAND_MODULES = [
     "hakeeper.cli.simulate",
     "hakeeper.cli.check",
     "hakeeper.cli.resource",
+    "hakeeper.cli.report",
 ]
 
 
