@@ -143,12 +143,13 @@ def _apply_location(cluster: Cluster, rsc: Rsc, cons: Location, where: str) -> N
         if node is None:
             return
         score = _score_of(cluster, cons.score, where)
-        resource_location(cluster, rsc, node, score, cons.id)
+        _constraint_location(cluster, rsc, [(node, score)])
         _set_discovery(rsc, node, discovery)
         return
     if not cons.rules:
         return
     for rule in cons.rules:
+        matched: list[tuple[Node, int]] = []
         for node in cluster.nodes:
             ctx = RuleContext(node_attrs=node.attrs, now=cluster.now)
             if rule.role is not None:
@@ -157,11 +158,24 @@ def _apply_location(cluster: Cluster, rsc: Rsc, cons: Location, where: str) -> N
                     continue
                 ctx = RuleContext(node_attrs=node.attrs, now=cluster.now, role=r)
             if eval_rule(rule, ctx):
-                score = rule_score(rule, node.attrs)
-                resource_location(cluster, rsc, node, score, cons.id)
+                matched.append((node, rule_score(rule, node.attrs)))
                 _set_discovery(rsc, node, discovery)
-            elif discovery == "exclusive":
-                pass
+        _constraint_location(cluster, rsc, matched)
+
+
+def _constraint_location(cluster: Cluster, rsc: Rsc, pairs: list[tuple[Node, int]]) -> None:
+    """A location constraint's scores; in a colocated group only the first member gets them.
+
+    The other members get the same nodes at score 0: they follow the first member anyway.
+    """
+    allowed = _ensure_allowed(cluster, rsc)
+    for node, score in pairs:
+        allowed[node.id] = add(allowed.get(node.id, 0), score)
+    zeroed = False
+    for child in rsc.children:
+        _constraint_location(cluster, child, [(n, 0) for n, _ in pairs] if zeroed else pairs)
+        if rsc.colocated and rsc.variant == Variant.GROUP:
+            zeroed = True
 
 
 def _set_discovery(rsc: Rsc, node: Node, mode: str) -> None:
