@@ -8,6 +8,7 @@ on a real node, FakeAgentRunner in unit tests.
 from hakeeper.agents.fake import Call, FakeAgentRunner, UnexpectedCall
 from hakeeper.agents.metadata import AgentMetadata, MetadataError, parse_metadata
 from hakeeper.agents.ocf import OcfRunner
+from hakeeper.agents.process import NetnsLauncher
 from hakeeper.agents.request import DEFAULT_TIMEOUT_MS, AgentRunner, OpRequest
 from hakeeper.agents.result import OcfRc, OpResult, OpStatus
 from hakeeper.agents.runner import LocalAgentRunner
@@ -23,6 +24,7 @@ __all__ = [
     "FenceResult",
     "LocalAgentRunner",
     "MetadataError",
+    "NetnsLauncher",
     "OcfRc",
     "OcfRunner",
     "OpRequest",

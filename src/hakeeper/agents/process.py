@@ -151,3 +151,27 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 def _text(data: bytes | bytearray) -> str:
     return bytes(data).decode("utf-8", errors="replace")
+
+
+class NetnsLauncher:
+    """A Launcher that runs the agent inside a network namespace (`ip netns exec NS`): a
+    lab node's agents (IPaddr2 and the like) act on that node's interfaces."""
+
+    def __init__(self, netns: str) -> None:
+        self.netns = netns
+
+    def __call__(self, argv: Sequence[str], *, env: Mapping[str, str], timeout: float,
+                 stdin: bytes = b"") -> ProcessOutcome:
+        outcome = run_process(["ip", "netns", "exec", self.netns, *argv],
+                              env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", **env},
+                              timeout=timeout, stdin=stdin)
+        if outcome.exit is not Exit.EXITED:
+            return outcome
+        if outcome.code == 255 and "Cannot open network namespace" in outcome.stderr:
+            return ProcessOutcome(Exit.NOT_EXECUTABLE, None, outcome.stdout, outcome.stderr,
+                                  outcome.duration)
+        if outcome.code == 1 and outcome.stderr.startswith('exec of "'):
+            # ip netns exec could not exec the agent itself
+            return ProcessOutcome(Exit.NOT_FOUND, None, outcome.stdout, outcome.stderr,
+                                  outcome.duration)
+        return outcome
