@@ -223,12 +223,14 @@ class DebugDto:
 # -------------------------------------------------------------------- locating it
 
 
-def container_names(replica: str) -> tuple[str, ...]:
-    """The container names a replica may have: as given, then Pacemaker's for BUNDLE-N."""
+def container_names(replica: str, engine: str = ENGINES[0]) -> tuple[str, ...]:
+    """The container names a replica may have: as given, then Pacemaker's for BUNDLE-N,
+    the name `engine`'s agent gives first."""
     names = [replica]
     m = _BUNDLE_REPLICA.match(replica)
     if m and not _BUNDLE_CONTAINER.match(replica):
-        names += [f"{m['bundle']}-{engine}-{m['n']}" for engine in ENGINES]
+        order = sorted(ENGINES, key=lambda e: e != engine)
+        names += [f"{m['bundle']}-{e}-{m['n']}" for e in order]
     return tuple(names)
 
 
@@ -256,7 +258,7 @@ def locate(env: DebugEnv, replica: str) -> Container:
     """The container of `replica` in podman, else docker; CommandError if none has it."""
     missing: list[str] = []
     for engine in ENGINES:
-        for name in container_names(replica):
+        for name in container_names(replica, engine):
             argv = (engine, "inspect", "--type", "container", name)
             result = env.runner.run(argv, timeout=env.timeout_s)
             if result.missing:
