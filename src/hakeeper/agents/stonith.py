@@ -154,6 +154,11 @@ def _ports(stdout: str) -> tuple[str, ...]:
 
 def _fence_reason(stderr: str, action: str) -> str:
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
-    errors = [ln for ln in lines if "ERROR" in ln or "Failed" in ln]
-    picked = (errors or lines or [f"{action} failed"])[-1]
+    # fencing.py logs the cause ("Failed: ...") first, then advice ("Please use '-h'")
+    failures = [ln for ln in lines if "Failed" in ln]
+    errors = [ln for ln in lines if "ERROR" in ln]
+    if failures:
+        picked = failures[0]
+    else:
+        picked = (errors or lines or [f"{action} failed"])[-1]
     return picked.split("ERROR: ", 1)[-1]
