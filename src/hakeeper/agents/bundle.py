@@ -48,10 +48,12 @@ def replica_spec(bundle: Bundle, index: int, *, netns: str | None = None) -> Con
     for mapping in bundle.storage:
         attrs = dict(mapping)
         source = attrs.get("source-dir")
-        if source is None and attrs.get("source-dir-root"):
+        per_replica = source is None and bool(attrs.get("source-dir-root"))
+        if per_replica:
             source = f"{attrs['source-dir-root'].rstrip('/')}/{remote_name(bundle.id, index)}"
         if source and attrs.get("target-dir"):
-            mounts.append(Mount(source, attrs["target-dir"], attrs.get("options", "")))
+            mounts.append(Mount(source, attrs["target-dir"], attrs.get("options", ""),
+                                create=per_replica))
     run_command = bundle.engine_attr("run-command")
     return ContainerSpec(
         name=container_name(bundle.id, bundle.engine, index),

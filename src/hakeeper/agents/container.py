@@ -47,6 +47,7 @@ class Mount:
     source: str
     target: str
     options: str = ""  # rw, ro, z, ...
+    create: bool = False  # make the source directory if missing (a source-dir-root's)
 
     def volume_arg(self) -> str:
         return f"{self.source}:{self.target}" + (f":{self.options}" if self.options else "")
@@ -65,6 +66,7 @@ class ContainerSpec:
     env: Mapping[str, str] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)
     init: bool = True  # an init as PID 1 reaps and forwards SIGTERM: stop is clean and quick
+    pull: str = "never"  # images are imported locally; a missing one is an error, not a pull
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +110,11 @@ class ContainerEngine:
     def run(self, spec: ContainerSpec) -> str:
         """Create and start the container detached; returns its id. Raises ContainerError
         (also if a container of that name exists: remove it first)."""
-        argv = ["run", "--detach", "--name", spec.name, "--network", spec.network]
+        for mount in spec.mounts:
+            if mount.create:
+                os.makedirs(mount.source, exist_ok=True)
+        argv = ["run", "--detach", "--name", spec.name, "--network", spec.network,
+                f"--pull={spec.pull}"]
         if spec.init:
             argv.append("--init")
         for mount in spec.mounts:
