@@ -70,8 +70,20 @@ def lan(root: None) -> Iterator[Lan]:
         ip("-n", bridge_ns, "link", "add", "br0", "type", "bridge")
         ip("-n", bridge_ns, "link", "set", "br0", "up")
         for i, ns in enumerate(names):
-            ip("link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", f"p{i}",
-               "netns", bridge_ns)
+            ip(
+                "link",
+                "add",
+                "eth0",
+                "netns",
+                ns,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                f"p{i}",
+                "netns",
+                bridge_ns,
+            )
             ip("-n", bridge_ns, "link", "set", f"p{i}", "master", "br0", "up")
             ip("-n", ns, "addr", "add", f"{subnet}.{i + 1}/24", "dev", "eth0")
             ip("-n", ns, "link", "set", "eth0", "up")

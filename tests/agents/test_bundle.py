@@ -19,10 +19,18 @@ GALERA = Bundle(
         ("options", "--user=root --log-driver=k8s-file -e KOLLA_CONFIG_STRATEGY=COPY_ALWAYS"),
     ),
     storage=(
-        (("id", "s0"), ("source-dir", "/var/lib/mysql"), ("target-dir", "/var/lib/mysql"),
-         ("options", "rw,z")),
-        (("id", "s1"), ("source-dir-root", "/var/log/bundles/"), ("target-dir", "/var/log"),
-         ("options", "rw")),
+        (
+            ("id", "s0"),
+            ("source-dir", "/var/lib/mysql"),
+            ("target-dir", "/var/lib/mysql"),
+            ("options", "rw,z"),
+        ),
+        (
+            ("id", "s1"),
+            ("source-dir-root", "/var/log/bundles/"),
+            ("target-dir", "/var/log"),
+            ("options", "rw"),
+        ),
     ),
 )
 
@@ -38,8 +46,12 @@ def test_replica_spec() -> None:
     assert spec.image == "cluster.common.tag/mariadb:pcmklatest"
     assert spec.network == "host"
     assert spec.run_command == ("/bin/bash", "/usr/local/bin/kolla_start")
-    assert spec.options == ("--user=root", "--log-driver=k8s-file", "-e",
-                            "KOLLA_CONFIG_STRATEGY=COPY_ALWAYS")
+    assert spec.options == (
+        "--user=root",
+        "--log-driver=k8s-file",
+        "-e",
+        "KOLLA_CONFIG_STRATEGY=COPY_ALWAYS",
+    )
     assert spec.mounts == (
         Mount("/var/lib/mysql", "/var/lib/mysql", "rw,z"),
         Mount("/var/log/bundles/galera-bundle-1", "/var/log", "rw", create=True),

@@ -46,14 +46,17 @@ esac
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ContainerEngine, str]]:
-    need(shutil.which("podman") is not None and shutil.which("runc") is not None,
-         "podman and runc are not installed")
+    need(
+        shutil.which("podman") is not None and shutil.which("runc") is not None,
+        "podman and runc are not installed",
+    )
     need(Path("/bin/busybox").is_file(), "busybox-static is not installed")
     work = tmp_path_factory.mktemp("podman")
     conf = work / "containers.conf"
     conf.write_text(CONTAINERS_CONF)
-    engine = ContainerEngine("podman", env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-                                            "CONTAINERS_CONF": str(conf)})
+    engine = ContainerEngine(
+        "podman", env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "CONTAINERS_CONF": str(conf)}
+    )
     image = f"localhost/hakeeper-test-busybox:{uuid.uuid4().hex[:8]}"
     engine.import_image(str(_rootfs_tarball(work)), image, cmd=["/bin/sh"])
     try:
@@ -64,8 +67,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Container
 
 def _rootfs_tarball(work: Path) -> Path:
     root = work / "rootfs"
-    for sub in ("bin", "etc", "proc", "sys", "dev", "tmp", "root",
-                "usr/lib/ocf/resource.d/test"):
+    for sub in ("bin", "etc", "proc", "sys", "dev", "tmp", "root", "usr/lib/ocf/resource.d/test"):
         (root / sub).mkdir(parents=True)
     shutil.copy("/bin/busybox", root / "bin" / "busybox")
     for applet in ("sh", "sleep", "cat", "echo", "rm", "ip", "env", "ls", "id"):
@@ -84,10 +86,10 @@ def _rootfs_tarball(work: Path) -> Path:
 def test_replica_lifecycle(engine: tuple[ContainerEngine, str], lan: Lan, tmp_path: Path) -> None:
     podman, image = engine
     bundle = Bundle(
-        id=f"hkt{uuid.uuid4().hex[:6]}-bundle", engine="podman",
+        id=f"hkt{uuid.uuid4().hex[:6]}-bundle",
+        engine="podman",
         engine_attrs=(("image", image), ("network", "host"), ("run-command", "sleep 3600")),
-        storage=((("source-dir-root", str(tmp_path)), ("target-dir", "/data"),
-                  ("options", "rw")),),
+        storage=((("source-dir-root", str(tmp_path)), ("target-dir", "/data"), ("options", "rw")),),
     )
     spec = replica_spec(bundle, 0, netns=lan.names[0])
     assert spec.name == f"{bundle.id}-podman-0"
@@ -102,8 +104,11 @@ def test_replica_lifecycle(engine: tuple[ContainerEngine, str], lan: Lan, tmp_pa
         assert info.labels["hakeeper.bundle"] == bundle.id
 
         # exec: argv, environment, the node's network, the per-replica storage
-        out = podman.exec(spec.name, ["sh", "-c", "echo $GREETING; ip -4 -o addr show eth0; "
-                                      "echo hi > /data/f"], env={"GREETING": "a b $(x)"})
+        out = podman.exec(
+            spec.name,
+            ["sh", "-c", "echo $GREETING; ip -4 -o addr show eth0; echo hi > /data/f"],
+            env={"GREETING": "a b $(x)"},
+        )
         assert (out.exit, out.code) == (Exit.EXITED, 0), out
         assert out.stdout.splitlines()[0] == "a b $(x)"
         assert lan.addr(0) in out.stdout
@@ -116,15 +121,24 @@ def test_replica_lifecycle(engine: tuple[ContainerEngine, str], lan: Lan, tmp_pa
         marker = Agent("ocf", "test", "Marker")
 
         def inner(action: str) -> int:
-            result = runner.run(OpRequest("m:0", action, "ctl0", marker,
-                                          params={"payload": "x"}, container=spec.name))
+            result = runner.run(
+                OpRequest(
+                    "m:0", action, "ctl0", marker, params={"payload": "x"}, container=spec.name
+                )
+            )
             assert result.status is OpStatus.DONE, result
             return result.rc
 
         assert [inner(a) for a in ("monitor", "start", "monitor", "stop", "monitor")] == [
-            OcfRc.NOT_RUNNING, OcfRc.OK, OcfRc.OK, OcfRc.OK, OcfRc.NOT_RUNNING]
-        missing = runner.run(OpRequest("m:0", "start", "ctl0", Agent("ocf", "test", "Nope"),
-                                       container=spec.name))
+            OcfRc.NOT_RUNNING,
+            OcfRc.OK,
+            OcfRc.OK,
+            OcfRc.OK,
+            OcfRc.NOT_RUNNING,
+        ]
+        missing = runner.run(
+            OpRequest("m:0", "start", "ctl0", Agent("ocf", "test", "Nope"), container=spec.name)
+        )
         assert missing.status is OpStatus.NOT_INSTALLED
 
         assert agent.stop(spec.name).rc == OcfRc.OK
@@ -138,7 +152,13 @@ def test_replica_lifecycle(engine: tuple[ContainerEngine, str], lan: Lan, tmp_pa
 def test_engine_errors_are_container_errors(engine: tuple[ContainerEngine, str]) -> None:
     podman, _ = engine
     with pytest.raises(ContainerError):
-        podman.run(replica_spec(Bundle(id="hkt-noimage", engine="podman",
-                                       engine_attrs=(("image", "localhost/nope:0"),)), 0))
+        podman.run(
+            replica_spec(
+                Bundle(
+                    id="hkt-noimage", engine="podman", engine_attrs=(("image", "localhost/nope:0"),)
+                ),
+                0,
+            )
+        )
     with pytest.raises(ContainerError, match="cannot run"):
         ContainerEngine("/nonexistent/podman").inspect("x")

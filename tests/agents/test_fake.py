@@ -15,10 +15,12 @@ def req(action: str, node: str = "ctl1", interval_ms: int = 0) -> OpRequest:
 
 
 def test_answers_expected_calls_in_any_order() -> None:
-    with FakeAgentRunner(expect=[
-        Call("galera", "start", "ctl1"),
-        Call("galera", "monitor", "ctl2", rc=OcfRc.NOT_RUNNING),
-    ]) as runner:
+    with FakeAgentRunner(
+        expect=[
+            Call("galera", "start", "ctl1"),
+            Call("galera", "monitor", "ctl2", rc=OcfRc.NOT_RUNNING),
+        ]
+    ) as runner:
         assert runner.run(req("monitor", "ctl2")).rc == OcfRc.NOT_RUNNING
         assert runner.run(req("start")).rc == OcfRc.OK
     assert [c.action for c in runner.calls] == ["monitor", "start"]
@@ -40,11 +42,14 @@ def test_unconsumed_call_fails_verify() -> None:
 
 
 def test_ordered_times_interval_and_status() -> None:
-    runner = FakeAgentRunner(ordered=True, expect=[
-        Call("galera", "start", "ctl1"),
-        Call("galera", "monitor", "ctl1", interval_ms=10000, times=2),
-        Call("galera", "stop", "ctl1", status=OpStatus.TIMEOUT, rc=OcfRc.ERR_GENERIC),
-    ])
+    runner = FakeAgentRunner(
+        ordered=True,
+        expect=[
+            Call("galera", "start", "ctl1"),
+            Call("galera", "monitor", "ctl1", interval_ms=10000, times=2),
+            Call("galera", "stop", "ctl1", status=OpStatus.TIMEOUT, rc=OcfRc.ERR_GENERIC),
+        ],
+    )
     with pytest.raises(UnexpectedCall):
         runner.run(req("stop"))  # out of order
     runner.errors.clear()

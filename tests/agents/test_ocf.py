@@ -26,15 +26,25 @@ def req(action: str, agent: Agent = DUMMY, **kwargs: object) -> OpRequest:
 def test_dummy_start_monitor_stop(tmp_path: Path) -> None:
     runner = OcfRunner(rsctmp=str(tmp_path))
     params = {"state": str(tmp_path / "dummy1.state")}
-    rcs = [runner.run(req(action, params=params)).rc
-           for action in ("monitor", "start", "monitor", "start", "stop", "monitor", "stop")]
-    assert rcs == [OcfRc.NOT_RUNNING, OcfRc.OK, OcfRc.OK, OcfRc.OK, OcfRc.OK,
-                   OcfRc.NOT_RUNNING, OcfRc.OK]
+    rcs = [
+        runner.run(req(action, params=params)).rc
+        for action in ("monitor", "start", "monitor", "start", "stop", "monitor", "stop")
+    ]
+    assert rcs == [
+        OcfRc.NOT_RUNNING,
+        OcfRc.OK,
+        OcfRc.OK,
+        OcfRc.OK,
+        OcfRc.OK,
+        OcfRc.NOT_RUNNING,
+        OcfRc.OK,
+    ]
 
 
 def test_result_carries_status_duration_and_output(tmp_path: Path) -> None:
-    result = OcfRunner(rsctmp=str(tmp_path)).run(req("monitor", params={
-        "state": str(tmp_path / "s")}))
+    result = OcfRunner(rsctmp=str(tmp_path)).run(
+        req("monitor", params={"state": str(tmp_path / "s")})
+    )
     assert result.status is OpStatus.DONE
     assert result.rc == 7 and result.rc is OcfRc.NOT_RUNNING
     assert not result.running
@@ -52,10 +62,18 @@ def test_parameters_are_environment_values_never_shell(tmp_path: Path) -> None:
 
 
 def test_environment_follows_the_ocf_protocol() -> None:
-    env = OcfRunner(rsctmp="/tmp/x").environment(OpRequest(
-        "galera:0", "monitor", "ctl1", Agent("ocf", "heartbeat", "galera"),
-        params={"wsrep_cluster_address": "gcomm://a,b", "OCF_CHECK_LEVEL": "10"},
-        meta={"clone": "0", "notify-type": "pre"}, interval_ms=10000, timeout_ms=30000))
+    env = OcfRunner(rsctmp="/tmp/x").environment(
+        OpRequest(
+            "galera:0",
+            "monitor",
+            "ctl1",
+            Agent("ocf", "heartbeat", "galera"),
+            params={"wsrep_cluster_address": "gcomm://a,b", "OCF_CHECK_LEVEL": "10"},
+            meta={"clone": "0", "notify-type": "pre"},
+            interval_ms=10000,
+            timeout_ms=30000,
+        )
+    )
     assert env["OCF_ROOT"] == "/usr/lib/ocf"
     assert env["OCF_RESOURCE_INSTANCE"] == "galera:0"
     assert env["OCF_RESOURCE_TYPE"] == "galera"
@@ -78,8 +96,11 @@ def test_a_name_that_cannot_be_an_environment_variable_is_an_error() -> None:
 def test_timeout_kills_the_agent_and_its_children(tmp_path: Path) -> None:
     """ocf:heartbeat:Delay sleeps in a child process; the whole group dies at the deadline."""
     began = time.monotonic()
-    result = OcfRunner(rsctmp=str(tmp_path)).run(req("start", Agent("ocf", "heartbeat", "Delay"),
-                                 params={"startdelay": "30"}, timeout_ms=400))
+    result = OcfRunner(rsctmp=str(tmp_path)).run(
+        req(
+            "start", Agent("ocf", "heartbeat", "Delay"), params={"startdelay": "30"}, timeout_ms=400
+        )
+    )
     elapsed = time.monotonic() - began
     assert result.status is OpStatus.TIMEOUT
     assert result.rc == OcfRc.ERR_GENERIC
@@ -95,8 +116,9 @@ def test_missing_agent_is_not_installed() -> None:
 
 def test_exit_reason_comes_from_stderr(tmp_path: Path) -> None:
     """IPaddr2 rejects a bad address with ocf_exit_reason; we keep that line's text."""
-    result = OcfRunner(rsctmp=str(tmp_path)).run(req(
-        "validate-all", Agent("ocf", "heartbeat", "IPaddr2"), params={"ip": "not-an-ip"}))
+    result = OcfRunner(rsctmp=str(tmp_path)).run(
+        req("validate-all", Agent("ocf", "heartbeat", "IPaddr2"), params={"ip": "not-an-ip"})
+    )
     assert result.status is OpStatus.DONE
     assert result.rc != OcfRc.OK
     assert result.exit_reason and "ocf-exit-reason" not in result.exit_reason

@@ -24,8 +24,9 @@ def _alive(pid: int) -> bool:
 def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     pidfile = tmp_path / "child.pid"
     began = time.monotonic()
-    outcome = run_process(["/bin/sh", "-c", f"sleep 30 & echo $! > {pidfile}; wait"],
-                          env=ENV, timeout=0.3)
+    outcome = run_process(
+        ["/bin/sh", "-c", f"sleep 30 & echo $! > {pidfile}; wait"], env=ENV, timeout=0.3
+    )
     assert outcome.exit is Exit.TIMEOUT
     assert time.monotonic() - began < 2
     child = int(pidfile.read_text())
@@ -38,8 +39,7 @@ def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
 def test_returns_when_the_process_exits_even_if_a_daemon_holds_its_stdout() -> None:
     """An agent that starts a daemon (which keeps the pipe open) must not block us."""
     began = time.monotonic()
-    outcome = run_process(["/bin/sh", "-c", "setsid sleep 5 & echo started"], env=ENV,
-                          timeout=10)
+    outcome = run_process(["/bin/sh", "-c", "setsid sleep 5 & echo started"], env=ENV, timeout=10)
     assert time.monotonic() - began < 2
     assert (outcome.exit, outcome.code) == (Exit.EXITED, 0)
     assert outcome.stdout.strip() == "started"
@@ -51,8 +51,12 @@ def test_environment_is_exactly_the_one_given() -> None:
 
 
 def test_stdin_exit_code_and_tail() -> None:
-    outcome = run_process(["/bin/sh", "-c", "cat; head -c 100000 /dev/zero | tr '\\0' x >&2; "
-                           "exit 3"], env=ENV, timeout=5, stdin=b"hello\n")
+    outcome = run_process(
+        ["/bin/sh", "-c", "cat; head -c 100000 /dev/zero | tr '\\0' x >&2; exit 3"],
+        env=ENV,
+        timeout=5,
+        stdin=b"hello\n",
+    )
     assert (outcome.exit, outcome.code, outcome.stdout) == (Exit.EXITED, 3, "hello\n")
     assert len(outcome.stderr) == TAIL_BYTES
 

@@ -33,8 +33,10 @@ esac
 
 @pytest.fixture
 def fence_dummy() -> str:
-    need(shutil.which("fence_dummy", path="/usr/sbin") is not None,
-         "fence_dummy is not installed (Debian package fence-agents)")
+    need(
+        shutil.which("fence_dummy", path="/usr/sbin") is not None,
+        "fence_dummy is not installed (Debian package fence-agents)",
+    )
     return "fence_dummy"
 
 
@@ -66,13 +68,25 @@ def test_fence_dummy_failure_has_a_reason(fence_dummy: str) -> None:
 
 def test_stdin_protocol_and_host_map(probe: Path) -> None:
     runner = StonithRunner()
-    device = StonithDevice("fence-ipmi", str(probe), {
-        "ip": "192.0.2.10", "username": "admin",
-        "pcmk_host_map": "ctl1:ctl1-ipmi;ctl2:ctl2-ipmi", "pcmk_delay_max": "5"})
+    device = StonithDevice(
+        "fence-ipmi",
+        str(probe),
+        {
+            "ip": "192.0.2.10",
+            "username": "admin",
+            "pcmk_host_map": "ctl1:ctl1-ipmi;ctl2:ctl2-ipmi",
+            "pcmk_delay_max": "5",
+        },
+    )
     assert runner.fence(device, "off", "ctl1").ok
     sent = (probe.parent / "stdin").read_text().splitlines()
-    assert sent == ["action=off", "nodename=ctl1", "port=ctl1-ipmi", "ip=192.0.2.10",
-                    "username=admin"]  # pcmk_* stay Pacemaker's
+    assert sent == [
+        "action=off",
+        "nodename=ctl1",
+        "port=ctl1-ipmi",
+        "ip=192.0.2.10",
+        "username=admin",
+    ]  # pcmk_* stay Pacemaker's
     assert runner.fence(device, "status", "ctl1").power is Power.OFF
     assert runner.fence(device, "status", "ctl2").power is Power.ON
     assert runner.list(device).ports == ("ctl1-ipmi", "ctl2-ipmi")

@@ -44,13 +44,14 @@ def test_missing_interface(lan: Lan) -> None:
 
 def test_as_runner_with_ipaddr2_parameters(lan: Lan) -> None:
     runner = LocalAgentRunner(builtin_ipaddr2=True)
-    params = {"ip": f"{lan.subnet}.202", "cidr_netmask": "24", "nic": "eth0",
-              "netns": lan.names[1]}
+    params = {"ip": f"{lan.subnet}.202", "cidr_netmask": "24", "nic": "eth0", "netns": lan.names[1]}
     ipaddr2 = Agent("ocf", "heartbeat", "IPaddr2")
     assert runner.run(OpRequest("vip", "start", "n", ipaddr2, params=params)).rc == OcfRc.OK
     assert params["ip"] in addrs(lan.names[1])
-    assert runner.run(OpRequest("vip", "stop", "n", Agent("ocf", "hakeeper", "VIP"),
-                                params=params)).rc == OcfRc.OK
+    assert (
+        runner.run(OpRequest("vip", "stop", "n", Agent("ocf", "hakeeper", "VIP"), params=params)).rc
+        == OcfRc.OK
+    )
     bad = runner.run(OpRequest("vip", "start", "n", ipaddr2, params={"ip": "x", "nic": "e"}))
     assert (bad.status, bad.rc) == (OpStatus.ERROR, OcfRc.NOT_CONFIGURED)
 
@@ -90,19 +91,36 @@ def test_vip_moves_and_clients_follow_within_a_second(lan: Lan, arping: str) -> 
     agent = VipAgent()
     on_a = Vip(ip=address, nic="eth0", cidr_netmask=24, netns=a)
     on_b = Vip(ip=address, nic="eth0", cidr_netmask=24, netns=b)
-    server = subprocess.Popen(["ip", "netns", "exec", b, sys.executable, "-c", SERVER, str(port)],
-                              stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        ["ip", "netns", "exec", b, sys.executable, "-c", SERVER, str(port)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert server.stdout is not None and server.stdout.readline().strip() == "listening"
         assert agent.start(on_a).rc == OcfRc.OK
         # the client learns A's MAC (A refuses the port; the ARP entry is what matters)
-        subprocess.run(["ip", "netns", "exec", client, sys.executable, "-c",
-                        "import socket,sys\ntry: socket.create_connection((sys.argv[1], 7777), "
-                        "timeout=1)\nexcept OSError: pass", address], check=True)
+        subprocess.run(
+            [
+                "ip",
+                "netns",
+                "exec",
+                client,
+                sys.executable,
+                "-c",
+                "import socket,sys\ntry: socket.create_connection((sys.argv[1], 7777), "
+                "timeout=1)\nexcept OSError: pass",
+                address,
+            ],
+            check=True,
+        )
         assert lan.mac(0) in ip("-n", client, "neigh", "show", address)
-        probe = subprocess.Popen(["ip", "netns", "exec", client, sys.executable, "-c", CLIENT,
-                                  address, str(port), "5"],
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        probe = subprocess.Popen(
+            ["ip", "netns", "exec", client, sys.executable, "-c", CLIENT, address, str(port), "5"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert probe.stdout is not None and probe.stdin is not None
         assert probe.stdout.readline().strip() == "ready"
         began = time.monotonic()
@@ -116,8 +134,10 @@ def test_vip_moves_and_clients_follow_within_a_second(lan: Lan, arping: str) -> 
         assert (stopped.rc, started.rc) == (OcfRc.OK, OcfRc.OK)
         assert answer != "unreachable", "the client never reached the VIP's new owner"
         reachable = float(answer)
-        print(f"\nVIP move: stop+start {move * 1000:.0f} ms; client reconnected after "
-              f"{reachable * 1000:.0f} ms")
+        print(
+            f"\nVIP move: stop+start {move * 1000:.0f} ms; client reconnected after "
+            f"{reachable * 1000:.0f} ms"
+        )
         assert reachable < 1.0
         assert lan.mac(1) in ip("-n", client, "neigh", "show", address)
     finally:

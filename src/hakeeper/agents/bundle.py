@@ -52,8 +52,9 @@ def replica_spec(bundle: Bundle, index: int, *, netns: str | None = None) -> Con
         if per_replica:
             source = f"{attrs['source-dir-root'].rstrip('/')}/{remote_name(bundle.id, index)}"
         if source and attrs.get("target-dir"):
-            mounts.append(Mount(source, attrs["target-dir"], attrs.get("options", ""),
-                                create=per_replica))
+            mounts.append(
+                Mount(source, attrs["target-dir"], attrs.get("options", ""), create=per_replica)
+            )
     run_command = bundle.engine_attr("run-command")
     return ContainerSpec(
         name=container_name(bundle.id, bundle.engine, index),
@@ -84,9 +85,12 @@ class ContainerAgent:
                 self.engine.rm(spec.name)
             self.engine.run(spec)
             if self.engine.inspect(spec.name).state is not State.RUNNING:
-                return failed(OcfRc.ERR_GENERIC, OpStatus.DONE,
-                              f"container {spec.name} exited right after it started",
-                              time.monotonic() - began)
+                return failed(
+                    OcfRc.ERR_GENERIC,
+                    OpStatus.DONE,
+                    f"container {spec.name} exited right after it started",
+                    time.monotonic() - began,
+                )
         except ContainerError as exc:
             return failed(OcfRc.ERR_GENERIC, OpStatus.ERROR, str(exc), time.monotonic() - began)
         return OpResult(OcfRc.OK, OpStatus.DONE, None, time.monotonic() - began)
@@ -112,5 +116,6 @@ class ContainerAgent:
 
     def inner_runner(self, name: str, *, ocf_root: str = "/usr/lib/ocf") -> OcfRunner:
         """An OcfRunner whose agents run inside container `name` through exec."""
-        return OcfRunner(ocf_root=ocf_root, launcher=ContainerLauncher(self.engine, name),
-                         check_installed=False)
+        return OcfRunner(
+            ocf_root=ocf_root, launcher=ContainerLauncher(self.engine, name), check_installed=False
+        )

@@ -22,8 +22,15 @@ from dataclasses import dataclass, field
 from hakeeper.agents.process import Exit, ProcessOutcome, run_process
 
 ENGINE_TIMEOUT = 60.0
-ENV_KEYS = ("PATH", "HOME", "CONTAINERS_CONF", "CONTAINERS_STORAGE_CONF", "XDG_RUNTIME_DIR",
-            "DOCKER_HOST", "TMPDIR")
+ENV_KEYS = (
+    "PATH",
+    "HOME",
+    "CONTAINERS_CONF",
+    "CONTAINERS_STORAGE_CONF",
+    "XDG_RUNTIME_DIR",
+    "DOCKER_HOST",
+    "TMPDIR",
+)
 # What the engine answers for a name it does not know (podman 4, docker 20+)
 _NO_SUCH = ("no such container", "no such object", "no container with name or id")
 
@@ -96,8 +103,9 @@ class ContainerEngine:
         self.name = os.path.basename(binary)
         self.global_args = tuple(global_args)
         # the engine's own settings (CONTAINERS_CONF, ...) come from the daemon's environment
-        self.env = dict(env) if env is not None else {
-            k: v for k, v in os.environ.items() if k in ENV_KEYS}
+        self.env = (
+            dict(env) if env is not None else {k: v for k, v in os.environ.items() if k in ENV_KEYS}
+        )
         self.env.setdefault("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
         self.timeout = timeout
 
@@ -113,8 +121,15 @@ class ContainerEngine:
         for mount in spec.mounts:
             if mount.create:
                 os.makedirs(mount.source, exist_ok=True)
-        argv = ["run", "--detach", "--name", spec.name, "--network", spec.network,
-                f"--pull={spec.pull}"]
+        argv = [
+            "run",
+            "--detach",
+            "--name",
+            spec.name,
+            "--network",
+            spec.network,
+            f"--pull={spec.pull}",
+        ]
         if spec.init:
             argv.append("--init")
         for mount in spec.mounts:
@@ -136,8 +151,9 @@ class ContainerEngine:
         try:
             data = json.loads(outcome.stdout)[0]
         except (ValueError, IndexError, KeyError) as exc:
-            raise ContainerError(f"{self.name} inspect {name}: unreadable answer",
-                                 outcome.stdout) from exc
+            raise ContainerError(
+                f"{self.name} inspect {name}: unreadable answer", outcome.stdout
+            ) from exc
         state = data.get("State") or {}
         status = str(state.get("Status", "unknown")).lower()
         config = data.get("Config") or {}
@@ -157,10 +173,14 @@ class ContainerEngine:
     def stop(self, name: str, *, grace: float = 10.0) -> None:
         """Stop it: SIGTERM, then SIGKILL after grace seconds. Stopping a container that is
         not running, or absent, succeeds."""
-        outcome = self._call(["stop", "--time", str(max(0, int(grace))), name],
-                             timeout=grace + self.timeout)
-        if outcome.code != 0 and not _absent(outcome) and (
-                self.inspect(name).state is State.RUNNING):
+        outcome = self._call(
+            ["stop", "--time", str(max(0, int(grace))), name], timeout=grace + self.timeout
+        )
+        if (
+            outcome.code != 0
+            and not _absent(outcome)
+            and (self.inspect(name).state is State.RUNNING)
+        ):
             raise ContainerError(f"{self.name} stop {name} failed", outcome.stderr)
 
     def rm(self, name: str) -> None:
@@ -187,12 +207,19 @@ class ContainerEngine:
             args += ["--env", f"{key}={value}"]
         args += [name, *argv]
         outcome = self._call(args, timeout=timeout, stdin=stdin)
-        if outcome.exit is Exit.EXITED and outcome.code in (126, 127) and (
-                "executable file" in outcome.stderr or "no such file" in outcome.stderr.lower()
-                or "permission denied" in outcome.stderr.lower()):
+        if (
+            outcome.exit is Exit.EXITED
+            and outcome.code in (126, 127)
+            and (
+                "executable file" in outcome.stderr
+                or "no such file" in outcome.stderr.lower()
+                or "permission denied" in outcome.stderr.lower()
+            )
+        ):
             kind = Exit.NOT_FOUND if outcome.code == 127 else Exit.NOT_EXECUTABLE
-            return ProcessOutcome(kind, outcome.code, outcome.stdout, outcome.stderr,
-                                  outcome.duration)
+            return ProcessOutcome(
+                kind, outcome.code, outcome.stdout, outcome.stderr, outcome.duration
+            )
         return outcome
 
     # -- images ---------------------------------------------------------------------------
@@ -214,11 +241,15 @@ class ContainerEngine:
 
     # -- plumbing -------------------------------------------------------------------------
 
-    def _call(self, args: Sequence[str], *, timeout: float | None = None,
-              stdin: bytes = b"") -> ProcessOutcome:
-        outcome = run_process([self.binary, *self.global_args, *args], env=self.env,
-                              timeout=self.timeout if timeout is None else timeout,
-                              stdin=stdin)
+    def _call(
+        self, args: Sequence[str], *, timeout: float | None = None, stdin: bytes = b""
+    ) -> ProcessOutcome:
+        outcome = run_process(
+            [self.binary, *self.global_args, *args],
+            env=self.env,
+            timeout=self.timeout if timeout is None else timeout,
+            stdin=stdin,
+        )
         if outcome.exit in (Exit.NOT_FOUND, Exit.NOT_EXECUTABLE):
             raise ContainerError(f"container engine {self.binary} cannot run", outcome.stderr)
         return outcome
@@ -245,10 +276,10 @@ class ContainerLauncher:
         self.engine = engine
         self.container = container
 
-    def __call__(self, argv: Sequence[str], *, env: Mapping[str, str], timeout: float,
-                 stdin: bytes = b"") -> ProcessOutcome:
+    def __call__(
+        self, argv: Sequence[str], *, env: Mapping[str, str], timeout: float, stdin: bytes = b""
+    ) -> ProcessOutcome:
         try:
-            return self.engine.exec(self.container, argv, env=env, timeout=timeout,
-                                    stdin=stdin)
+            return self.engine.exec(self.container, argv, env=env, timeout=timeout, stdin=stdin)
         except ContainerError as exc:
             return ProcessOutcome(Exit.NOT_EXECUTABLE, None, "", str(exc), 0.0)

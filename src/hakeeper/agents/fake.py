@@ -92,7 +92,8 @@ class FakeAgentRunner:
             error = UnexpectedCall(
                 f"unexpected call: {request.resource} {request.action} on {request.node} "
                 f"(interval {request.interval_ms}); expecting "
-                + (", ".join(str(e.call) for e in candidates) or "nothing"))
+                + (", ".join(str(e.call) for e in candidates) or "nothing")
+            )
             self.errors.append(error)
         raise error
 
@@ -112,7 +113,11 @@ class FakeAgentRunner:
     def __enter__(self) -> FakeAgentRunner:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if exc_type is None:
             self.verify()

@@ -95,8 +95,9 @@ def _parameter(el: etree._Element, legacy_reload: bool) -> ParameterInfo:
     content = el.find("content")
     unique = _flag(el.get("unique"))
     reloadable_attr = el.get("reloadable")
-    reloadable = (_flag(reloadable_attr) if reloadable_attr is not None
-                  else legacy_reload and not unique)
+    reloadable = (
+        _flag(reloadable_attr) if reloadable_attr is not None else legacy_reload and not unique
+    )
     return ParameterInfo(
         name=el.get("name", ""),
         type=content.get("type", "string") if content is not None else "string",

@@ -94,18 +94,21 @@ class OcfRunner:
     def run(self, request: OpRequest) -> OpResult:
         """Run request.action; a timeout kills the agent's process group."""
         if request.agent.standard != "ocf":
-            return failed(OcfRc.NOT_CONFIGURED, OpStatus.ERROR,
-                          f"{request.agent} is not an OCF agent")
+            return failed(
+                OcfRc.NOT_CONFIGURED, OpStatus.ERROR, f"{request.agent} is not an OCF agent"
+            )
         path = self.agent_path(request.agent)
         if self.check_installed and not os.path.isfile(path):
-            return failed(OcfRc.NOT_INSTALLED, OpStatus.NOT_INSTALLED,
-                          f"{request.agent} is not installed ({path} does not exist)")
+            return failed(
+                OcfRc.NOT_INSTALLED,
+                OpStatus.NOT_INSTALLED,
+                f"{request.agent} is not installed ({path} does not exist)",
+            )
         try:
             env = self.environment(request)
         except ValueError as exc:
             return failed(OcfRc.NOT_CONFIGURED, OpStatus.ERROR, str(exc))
-        outcome = self.launcher([path, request.action], env=env,
-                                timeout=request.timeout_ms / 1000)
+        outcome = self.launcher([path, request.action], env=env, timeout=request.timeout_ms / 1000)
         return result_of(outcome, f"{request.agent} {request.action}", request.timeout_ms)
 
     def reload(self, request: OpRequest) -> OpResult:
@@ -116,8 +119,11 @@ class OcfRunner:
         except MetadataError as exc:
             return failed(OcfRc.ERR_GENERIC, OpStatus.ERROR, str(exc))
         if action is None:
-            return failed(OcfRc.UNIMPLEMENTED, OpStatus.DONE,
-                          f"{request.agent} offers neither reload-agent nor reload")
+            return failed(
+                OcfRc.UNIMPLEMENTED,
+                OpStatus.DONE,
+                f"{request.agent} offers neither reload-agent nor reload",
+            )
         return self.run(replace(request, action=action, interval_ms=0))
 
     def metadata(self, agent: Agent) -> AgentMetadata:
@@ -130,14 +136,22 @@ class OcfRunner:
         path = self.agent_path(agent)
         if self.check_installed and not os.path.isfile(path):
             raise MetadataError(f"{agent} is not installed ({path} does not exist)")
-        env = {"PATH": self.path, "LC_ALL": "C", "OCF_ROOT": self.ocf_root,
-               "OCF_RA_VERSION_MAJOR": "1", "OCF_RA_VERSION_MINOR": "1",
-               "OCF_RESOURCE_TYPE": agent.type, "OCF_RESOURCE_PROVIDER": agent.provider or "",
-               "HA_LOGFACILITY": "none"}
+        env = {
+            "PATH": self.path,
+            "LC_ALL": "C",
+            "OCF_ROOT": self.ocf_root,
+            "OCF_RA_VERSION_MAJOR": "1",
+            "OCF_RA_VERSION_MINOR": "1",
+            "OCF_RESOURCE_TYPE": agent.type,
+            "OCF_RESOURCE_PROVIDER": agent.provider or "",
+            "HA_LOGFACILITY": "none",
+        }
         outcome = self.launcher([path, "meta-data"], env=env, timeout=METADATA_TIMEOUT)
         if outcome.exit is not Exit.EXITED or outcome.code != 0:
-            raise MetadataError(f"{agent} meta-data failed ({outcome.exit.value}, "
-                                f"code {outcome.code}): {outcome.stderr.strip()[-500:]}")
+            raise MetadataError(
+                f"{agent} meta-data failed ({outcome.exit.value}, "
+                f"code {outcome.code}): {outcome.stderr.strip()[-500:]}"
+            )
         parsed = parse_metadata(outcome.stdout)
         with self._lock:
             self._metadata[key] = parsed
@@ -149,20 +163,38 @@ def result_of(outcome: ProcessOutcome, what: str, timeout_ms: int) -> OpResult:
     output = _tail(outcome)
     reason = exit_reason(outcome.stderr)
     if outcome.exit is Exit.TIMEOUT:
-        return OpResult(OcfRc.ERR_GENERIC, OpStatus.TIMEOUT,
-                        reason or f"{what} timed out after {timeout_ms} ms",
-                        outcome.duration, output)
+        return OpResult(
+            OcfRc.ERR_GENERIC,
+            OpStatus.TIMEOUT,
+            reason or f"{what} timed out after {timeout_ms} ms",
+            outcome.duration,
+            output,
+        )
     if outcome.exit is Exit.NOT_FOUND:
-        return OpResult(OcfRc.NOT_INSTALLED, OpStatus.NOT_INSTALLED,
-                        f"{what}: {outcome.stderr.strip()}", outcome.duration, output)
+        return OpResult(
+            OcfRc.NOT_INSTALLED,
+            OpStatus.NOT_INSTALLED,
+            f"{what}: {outcome.stderr.strip()}",
+            outcome.duration,
+            output,
+        )
     if outcome.exit is Exit.NOT_EXECUTABLE:
-        return OpResult(OcfRc.ERR_PERM, OpStatus.ERROR, f"{what}: {outcome.stderr.strip()}",
-                        outcome.duration, output)
+        return OpResult(
+            OcfRc.ERR_PERM,
+            OpStatus.ERROR,
+            f"{what}: {outcome.stderr.strip()}",
+            outcome.duration,
+            output,
+        )
     code = outcome.code if outcome.code is not None else OcfRc.ERR_GENERIC
     if code < 0:  # killed by a signal someone else sent
-        return OpResult(OcfRc.ERR_GENERIC, OpStatus.ERROR,
-                        reason or f"{what} was killed by signal {-code}", outcome.duration,
-                        output)
+        return OpResult(
+            OcfRc.ERR_GENERIC,
+            OpStatus.ERROR,
+            reason or f"{what} was killed by signal {-code}",
+            outcome.duration,
+            output,
+        )
     return OpResult(as_rc(code), OpStatus.DONE, reason, outcome.duration, output)
 
 
@@ -172,7 +204,7 @@ def exit_reason(stderr: str) -> str | None:
     for line in stderr.splitlines():
         at = line.find(EXIT_REASON_PREFIX)
         if at >= 0:
-            reason = line[at + len(EXIT_REASON_PREFIX):].strip() or reason
+            reason = line[at + len(EXIT_REASON_PREFIX) :].strip() or reason
     return reason
 
 

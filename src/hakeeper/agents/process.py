@@ -75,8 +75,7 @@ def run_process(
         return ProcessOutcome(Exit.NOT_FOUND, None, "", str(exc), time.monotonic() - started)
     except (PermissionError, OSError) as exc:
         # ENOEXEC (no #! line), EACCES (mode): the file is there but will not run
-        return ProcessOutcome(Exit.NOT_EXECUTABLE, None, "", str(exc),
-                              time.monotonic() - started)
+        return ProcessOutcome(Exit.NOT_EXECUTABLE, None, "", str(exc), time.monotonic() - started)
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     try:
         if stdin:
@@ -160,18 +159,24 @@ class NetnsLauncher:
     def __init__(self, netns: str) -> None:
         self.netns = netns
 
-    def __call__(self, argv: Sequence[str], *, env: Mapping[str, str], timeout: float,
-                 stdin: bytes = b"") -> ProcessOutcome:
-        outcome = run_process(["ip", "netns", "exec", self.netns, *argv],
-                              env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", **env},
-                              timeout=timeout, stdin=stdin)
+    def __call__(
+        self, argv: Sequence[str], *, env: Mapping[str, str], timeout: float, stdin: bytes = b""
+    ) -> ProcessOutcome:
+        outcome = run_process(
+            ["ip", "netns", "exec", self.netns, *argv],
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", **env},
+            timeout=timeout,
+            stdin=stdin,
+        )
         if outcome.exit is not Exit.EXITED:
             return outcome
         if outcome.code == 255 and "Cannot open network namespace" in outcome.stderr:
-            return ProcessOutcome(Exit.NOT_EXECUTABLE, None, outcome.stdout, outcome.stderr,
-                                  outcome.duration)
+            return ProcessOutcome(
+                Exit.NOT_EXECUTABLE, None, outcome.stdout, outcome.stderr, outcome.duration
+            )
         if outcome.code == 1 and outcome.stderr.startswith('exec of "'):
             # ip netns exec could not exec the agent itself
-            return ProcessOutcome(Exit.NOT_FOUND, None, outcome.stdout, outcome.stderr,
-                                  outcome.duration)
+            return ProcessOutcome(
+                Exit.NOT_FOUND, None, outcome.stdout, outcome.stderr, outcome.duration
+            )
         return outcome

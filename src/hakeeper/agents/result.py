@@ -45,8 +45,7 @@ class OpStatus(enum.Enum):
         return _PCMK_EXEC[self]
 
 
-_PCMK_EXEC = {OpStatus.DONE: 0, OpStatus.TIMEOUT: 2, OpStatus.ERROR: 4,
-              OpStatus.NOT_INSTALLED: 7}
+_PCMK_EXEC = {OpStatus.DONE: 0, OpStatus.TIMEOUT: 2, OpStatus.ERROR: 4, OpStatus.NOT_INSTALLED: 7}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +62,11 @@ class OpResult:
     def running(self) -> bool:
         """The answer of a monitor or probe: the resource is active (in any role)."""
         return self.status is OpStatus.DONE and self.rc in (
-            OcfRc.OK, OcfRc.RUNNING_PROMOTED, OcfRc.DEGRADED, OcfRc.DEGRADED_PROMOTED)
+            OcfRc.OK,
+            OcfRc.RUNNING_PROMOTED,
+            OcfRc.DEGRADED,
+            OcfRc.DEGRADED_PROMOTED,
+        )
 
 
 def failed(rc: int, status: OpStatus, reason: str, duration: float = 0.0) -> OpResult:

@@ -42,20 +42,31 @@ class LocalAgentRunner:
     def run(self, request: OpRequest) -> OpResult:
         agent = request.agent
         if request.container is not None:
-            return self._inner_runner(request.container).run(request) if self.engine else (
-                failed(OcfRc.NOT_CONFIGURED, OpStatus.ERROR,
-                       f"{request.resource} runs in container {request.container}, "
-                       "but this node has no container engine"))
+            return (
+                self._inner_runner(request.container).run(request)
+                if self.engine
+                else (
+                    failed(
+                        OcfRc.NOT_CONFIGURED,
+                        OpStatus.ERROR,
+                        f"{request.resource} runs in container {request.container}, "
+                        "but this node has no container engine",
+                    )
+                )
+            )
         if agent.standard == "stonith":
             return self.stonith.run(request)
         if agent.standard == "ocf":
             if (agent.provider, agent.type) == (VIP_PROVIDER, VIP_TYPE) or (
-                    self.builtin_ipaddr2 and (agent.provider, agent.type) == (
-                        "heartbeat", "IPaddr2")):
+                self.builtin_ipaddr2 and (agent.provider, agent.type) == ("heartbeat", "IPaddr2")
+            ):
                 return self.vip.run(request)
             return self.ocf.run(request)
-        return failed(OcfRc.NOT_INSTALLED, OpStatus.NOT_INSTALLED,
-                      f"agents of class {agent.standard} are not supported ({agent})")
+        return failed(
+            OcfRc.NOT_INSTALLED,
+            OpStatus.NOT_INSTALLED,
+            f"agents of class {agent.standard} are not supported ({agent})",
+        )
 
     def _inner_runner(self, container: str) -> OcfRunner:
         assert self.engine is not None
@@ -63,6 +74,7 @@ class LocalAgentRunner:
             runner = self._inner.get(container)
             if runner is None:
                 runner = ContainerAgent(self.engine).inner_runner(
-                    container, ocf_root=self.ocf.ocf_root)
+                    container, ocf_root=self.ocf.ocf_root
+                )
                 self._inner[container] = runner
             return runner

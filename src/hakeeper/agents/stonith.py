@@ -91,16 +91,26 @@ class StonithRunner:
                 raise ValueError(f"stonith parameter {key!r} cannot be passed on a line")
         return "".join(f"{k}={v}\n" for k, v in lines.items()).encode()
 
-    def fence(self, device: StonithDevice, action: str, target: str | None = None,
-              *, timeout: float = DEFAULT_TIMEOUT) -> FenceResult:
+    def fence(
+        self,
+        device: StonithDevice,
+        action: str,
+        target: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> FenceResult:
         """Run one action (list, status, monitor, reboot, off, on) against the device;
         reboot/off/on/status need a target node."""
         if action not in ACTIONS:
             return FenceResult(False, None, OpStatus.ERROR, reason=f"unknown action {action}")
         path = self.agent_path(device.agent)
         if not os.path.isfile(path):
-            return FenceResult(False, None, OpStatus.NOT_INSTALLED,
-                               reason=f"fence agent {device.agent} is not installed ({path})")
+            return FenceResult(
+                False,
+                None,
+                OpStatus.NOT_INSTALLED,
+                reason=f"fence agent {device.agent} is not installed ({path})",
+            )
         try:
             stdin = self.stdin_for(device, action, target)
         except ValueError as exc:
@@ -109,8 +119,14 @@ class StonithRunner:
         outcome = self.launcher([path], env=ENV, timeout=timeout, stdin=stdin)
         common = result_of(outcome, f"{device.agent} {action}", int(timeout * 1000))
         if outcome.exit is not Exit.EXITED or outcome.code is None or outcome.code < 0:
-            return FenceResult(False, outcome.code, common.status, reason=common.exit_reason,
-                               duration=time.monotonic() - began, output=common.output)
+            return FenceResult(
+                False,
+                outcome.code,
+                common.status,
+                reason=common.exit_reason,
+                duration=time.monotonic() - began,
+                output=common.output,
+            )
         code = outcome.code
         power = None
         ok = code == 0
@@ -118,9 +134,16 @@ class StonithRunner:
             power = {0: Power.ON, 2: Power.OFF}.get(code, Power.UNKNOWN)
             ok = power is not Power.UNKNOWN
         ports = _ports(outcome.stdout) if action == "list" and ok else ()
-        return FenceResult(ok, code, OpStatus.DONE, power, ports,
-                           None if ok else _fence_reason(outcome.stderr, action),
-                           time.monotonic() - began, common.output)
+        return FenceResult(
+            ok,
+            code,
+            OpStatus.DONE,
+            power,
+            ports,
+            None if ok else _fence_reason(outcome.stderr, action),
+            time.monotonic() - began,
+            common.output,
+        )
 
     def list(self, device: StonithDevice, *, timeout: float = DEFAULT_TIMEOUT) -> FenceResult:
         return self.fence(device, "list", timeout=timeout)
@@ -131,12 +154,18 @@ class StonithRunner:
         if request.action == "stop":
             return OpResult(OcfRc.OK, OpStatus.DONE)
         if request.action not in ("start", "monitor"):
-            return failed(OcfRc.UNIMPLEMENTED, OpStatus.DONE,
-                          f"a stonith resource has no {request.action} operation")
+            return failed(
+                OcfRc.UNIMPLEMENTED,
+                OpStatus.DONE,
+                f"a stonith resource has no {request.action} operation",
+            )
         result = self.fence(device, "monitor", timeout=request.timeout_ms / 1000)
         if result.status is not OpStatus.DONE:
-            rc = OcfRc.NOT_INSTALLED if result.status is OpStatus.NOT_INSTALLED else (
-                OcfRc.ERR_GENERIC)
+            rc = (
+                OcfRc.NOT_INSTALLED
+                if result.status is OpStatus.NOT_INSTALLED
+                else (OcfRc.ERR_GENERIC)
+            )
             return OpResult(rc, result.status, result.reason, result.duration, result.output)
         rc = OcfRc.OK if result.ok else OcfRc.ERR_GENERIC
         return OpResult(rc, OpStatus.DONE, result.reason, result.duration, result.output)

@@ -64,8 +64,11 @@ class Vip:
 
     @property
     def cidr(self) -> str:
-        bits = self.cidr_netmask if self.cidr_netmask is not None else (
-            32 if self.version == 4 else 128)
+        bits = (
+            self.cidr_netmask
+            if self.cidr_netmask is not None
+            else (32 if self.version == 4 else 128)
+        )
         return f"{self.ip}/{bits}"
 
 
@@ -83,23 +86,35 @@ class VipAgent:
             return failed(OcfRc.NOT_CONFIGURED, OpStatus.ERROR, str(exc))
         actions = {"start": self.start, "stop": self.stop, "monitor": self.monitor}
         if request.action not in actions:
-            return failed(OcfRc.UNIMPLEMENTED, OpStatus.DONE,
-                          f"the built-in VIP agent has no {request.action} action")
+            return failed(
+                OcfRc.UNIMPLEMENTED,
+                OpStatus.DONE,
+                f"the built-in VIP agent has no {request.action} action",
+            )
         return actions[request.action](vip)
 
     def start(self, vip: Vip) -> OpResult:
         began = time.monotonic()
         present = self._present(vip)
         if present is None:
-            return failed(OcfRc.NOT_CONFIGURED, OpStatus.DONE,
-                          f"interface {vip.nic} not found" + _where(vip), _since(began))
+            return failed(
+                OcfRc.NOT_CONFIGURED,
+                OpStatus.DONE,
+                f"interface {vip.nic} not found" + _where(vip),
+                _since(began),
+            )
         if not present:
-            outcome = run_process(self._ip(vip, "addr", "add", vip.cidr, "dev", vip.nic),
-                                  env=ENV, timeout=IP_TIMEOUT)
+            outcome = run_process(
+                self._ip(vip, "addr", "add", vip.cidr, "dev", vip.nic), env=ENV, timeout=IP_TIMEOUT
+            )
             if outcome.exit is not Exit.EXITED or outcome.code != 0:
-                return failed(OcfRc.ERR_GENERIC, OpStatus.DONE,
-                              f"ip addr add {vip.cidr} dev {vip.nic}{_where(vip)} failed: "
-                              f"{outcome.stderr.strip()}", _since(began))
+                return failed(
+                    OcfRc.ERR_GENERIC,
+                    OpStatus.DONE,
+                    f"ip addr add {vip.cidr} dev {vip.nic}{_where(vip)} failed: "
+                    f"{outcome.stderr.strip()}",
+                    _since(began),
+                )
         if vip.version == 4:
             self._announce(vip)
         return OpResult(OcfRc.OK, OpStatus.DONE, None, _since(began))
@@ -108,12 +123,17 @@ class VipAgent:
         began = time.monotonic()
         if not self._present(vip):  # no address, or no interface: nothing to stop
             return OpResult(OcfRc.OK, OpStatus.DONE, None, _since(began))
-        outcome = run_process(self._ip(vip, "addr", "del", vip.cidr, "dev", vip.nic),
-                              env=ENV, timeout=IP_TIMEOUT)
+        outcome = run_process(
+            self._ip(vip, "addr", "del", vip.cidr, "dev", vip.nic), env=ENV, timeout=IP_TIMEOUT
+        )
         if (outcome.exit is not Exit.EXITED or outcome.code != 0) and self._present(vip):
-            return failed(OcfRc.ERR_GENERIC, OpStatus.DONE,
-                          f"ip addr del {vip.cidr} dev {vip.nic}{_where(vip)} failed: "
-                          f"{outcome.stderr.strip()}", _since(began))
+            return failed(
+                OcfRc.ERR_GENERIC,
+                OpStatus.DONE,
+                f"ip addr del {vip.cidr} dev {vip.nic}{_where(vip)} failed: "
+                f"{outcome.stderr.strip()}",
+                _since(began),
+            )
         return OpResult(OcfRc.OK, OpStatus.DONE, None, _since(began))
 
     def monitor(self, vip: Vip) -> OpResult:
@@ -125,8 +145,9 @@ class VipAgent:
     def _present(self, vip: Vip) -> bool | None:
         """Whether the address is on the interface; None if the interface does not exist."""
         family = "-4" if vip.version == 4 else "-6"
-        outcome = run_process(self._ip(vip, "-o", family, "addr", "show", "dev", vip.nic),
-                              env=ENV, timeout=IP_TIMEOUT)
+        outcome = run_process(
+            self._ip(vip, "-o", family, "addr", "show", "dev", vip.nic), env=ENV, timeout=IP_TIMEOUT
+        )
         if outcome.exit is not Exit.EXITED or outcome.code != 0:
             return None
         wanted = ipaddress.ip_address(vip.ip)
@@ -146,9 +167,14 @@ class VipAgent:
         if vip.netns:
             argv = ["ip", "netns", "exec", vip.netns, *argv]
         try:
-            proc = subprocess.Popen(argv, env=ENV, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                argv,
+                env=ENV,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         except OSError:
             return  # announcing is best effort: the address is up either way
         threading.Thread(target=proc.wait, name=f"arping {vip.ip}", daemon=True).start()
