@@ -595,20 +595,11 @@ def _group_node(rsc: Rsc) -> Node | None:
 
 
 def update_action(cluster: Cluster, then: Action) -> None:
-    stack = [then]
-    queued = {then.id}
-    while stack:
-        action = stack.pop()
-        queued.discard(action.id)
-        for changed in _update_one(cluster, action):
-            if changed.id not in queued:
-                queued.add(changed.id)
-                stack.append(changed)
+    """Apply every ordering into `then`, and follow each change to what it affects.
 
-
-def _update_one(cluster: Cluster, then: Action) -> list[Action]:
-    """Apply every ordering into `then`; return the actions whose inputs changed."""
-    to_revisit: list[Action] = []
+    The recursion (and its order) is Pacemaker's: the reason an action keeps is the first
+    cause that reached it, so the order of visits shows in the transition summary.
+    """
     then_changed = False
     for wrapper in list(then.before):
         first = wrapper.action
@@ -632,23 +623,36 @@ def _update_one(cluster: Cluster, then: Action) -> list[Action]:
         if expanded is not first:
             if order_actions(expanded, then, wrapper.type):
                 wrapper.type = OF.NONE
-                to_revisit.append(then)
-            else:
-                wrapper.type = OF.NONE
+                then_changed = True
             continue
         first_flags = _action_flags(first, then_node)
-        then_flags_before = then.flags
-        first_flags_before = first.flags
+        watched = _watched(then)
+        before_then = [a.flags for a in watched]
+        before_first = first.flags
         _graph_update(cluster, first, then, then.node, first_flags, wrapper)
-        if then.flags != then_flags_before:
+        if [a.flags for a in watched] != before_then:
             then_changed = True
-        if first.flags != first_flags_before:
-            to_revisit.extend(w.action for w in first.after)
-            to_revisit.append(first)
+        if first.flags != before_first:
+            for after in list(first.after):
+                update_action(cluster, after.action)
+            update_action(cluster, first)
     if then_changed:
-        to_revisit.append(then)
-        to_revisit.extend(w.action for w in then.after)
-    return to_revisit
+        update_action(cluster, then)
+        for after in list(then.after):
+            update_action(cluster, after.action)
+
+
+def _watched(then: Action) -> list[Action]:
+    """`then`, and for a group's action the members' actions it updates too."""
+    rsc = then.rsc
+    if rsc is None or rsc.variant != Variant.GROUP:
+        return [then]
+    result = [then]
+    for child in rsc.children:
+        for candidate in child.actions:
+            if candidate.task == then.task and candidate.interval_ms == 0:
+                result.append(candidate)
+    return result
 
 
 def _is_parent(child: Rsc, maybe_parent: Rsc) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 from hakeeper.model.cib import Cib
@@ -52,6 +53,8 @@ def schedule(cib: Cib, now: int | None = None) -> Plan:
     """
     if now is None:
         now = cib.execution_date
+    # action updates recurse along ordering chains, as Pacemaker's do
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 100_000))
     cluster = unpack(cib, now)
     current = view_of(cluster)
     scores = _place(cluster)
