@@ -38,6 +38,8 @@ def schedule_fencing(cluster: Cluster) -> list[Action]:
             stonith = fence_op(cluster, node, False, reason)
             fenced.append(stonith)
             for rsc in cluster.primitives():
+                if not rsc.managed:
+                    continue  # fencing implies nothing for what the cluster does not manage
                 _stop_constraints(cluster, rsc, stonith)
                 _start_constraints(rsc, stonith)
     return fenced
