@@ -278,8 +278,9 @@ def order_actions(first: Action, then: Action, flags: OF) -> bool:
     for wrapper in first.after:
         if wrapper.action is then and (wrapper.type & flags):
             return False
-    first.after.append(Wrapper(then, flags))
-    then.before.append(Wrapper(first, flags))
+    # prepended, as Pacemaker's lists are: the visit order decides which reason sticks
+    first.after.insert(0, Wrapper(then, flags))
+    then.before.insert(0, Wrapper(first, flags))
     return True
 
 
