@@ -34,6 +34,13 @@ def custom_action(cluster: Cluster, rsc: Rsc | None, task: str, node: Node | Non
     uuid = key or op_key(rsc.id if rsc else "", task, interval_ms)
     lookup = (uuid, node.id if node else None)
     existing = rsc.action_index.get(lookup) if rsc is not None else cluster.singletons.get(uuid)
+    if existing is None and rsc is not None and node is not None:
+        # an action scheduled before placement (node unknown) takes the node asked for
+        existing = rsc.action_index.pop((uuid, None), None)
+        if existing is not None:
+            existing.node = node
+            rsc.action_index[lookup] = existing
+            _update_runnable(cluster, existing)
     if existing is not None:
         if not optional:
             existing.flags &= ~AF.OPTIONAL
@@ -89,6 +96,41 @@ def _update_runnable(cluster: Cluster, action: Action) -> None:
 def set_reason(action: Action, reason: str | None, overwrite: bool) -> None:
     if action.reason is None or overwrite:
         action.reason = reason
+
+
+def handle_config_changes(cluster: Cluster) -> None:
+    """Restart (or reload) resources whose definition changed since they started there."""
+    from hakeeper.scheduler.digest import Change, definition_change
+
+    for rsc in cluster.primitives():
+        for node in rsc.running_on:
+            if not node.online or node.unclean:
+                continue
+            config = rsc.config
+            seen = rsc.lrm_agent.get(node.id)
+            if config is not None and seen is not None and seen != (
+                    config.agent.standard, config.agent.provider, config.agent.type):
+                # the agent itself changed: restart, and skip the digests
+                stop_action(cluster, rsc, node, optional=False)
+                continue
+            ops = rsc.history.get(node.id, [])
+            start_index = None
+            for index, op in enumerate(ops):
+                if op.operation in ("start", "migrate_from") and op.rc_code == 0:
+                    start_index = index
+                elif op.operation == "stop" and op.rc_code == 0:
+                    start_index = None
+            if start_index is None:
+                continue
+            for op in ops[start_index:]:
+                if op.interval_ms != 0 or op.operation not in ("start", "promote"):
+                    continue
+                change = definition_change(rsc, node, op, cluster.op_defaults, cluster.now)
+                if change is Change.RESTART:
+                    action = custom_action(cluster, rsc, op.operation, None, False)
+                    set_reason(action, "resource definition change", True)
+                elif change is Change.RELOAD:
+                    rsc.reload = True
 
 
 def stop_action(cluster: Cluster, rsc: Rsc, node: Node | None, optional: bool) -> Action:

@@ -510,7 +510,10 @@ def _unpack_lrm_resource(cluster: Cluster, node: Node, rsc: Rsc, lrm: LrmResourc
     saved_role = rsc.role
     rsc.role = Role.UNKNOWN
     state = _OpState()
-    for op in sorted(ops, key=_sort_key):
+    ordered = sorted(ops, key=_sort_key)
+    rsc.history[node.id] = ordered
+    rsc.lrm_agent[node.id] = (lrm.standard, lrm.provider, lrm.type)
+    for op in ordered:
         _unpack_op(cluster, node, rsc, op, state)
     _process_rsc_state(cluster, node, rsc, state.on_fail)
     if rsc.target_role is not None and (rsc.next_role == Role.UNKNOWN

@@ -82,6 +82,7 @@ def _place(cluster: Cluster) -> list[Score]:
     placement.unpack_colocations(cluster)
     act.unpack_orderings(cluster)
     act.internal_constraints(cluster)
+    act.handle_config_changes(cluster)
     scores: list[Score] = []
     for rsc in placement.sort_resources(cluster):
         placement.assign(cluster, rsc, None)

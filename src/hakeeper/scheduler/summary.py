@@ -111,7 +111,9 @@ def resource_changes(rsc: Rsc) -> list[Change]:
     if rsc.role == rsc.next_role:
         if nxt is None:
             return out
-        if start is None or start.optional:
+        if rsc.reload and not moving and (start is None or start.optional):
+            out.append(_item("Reload", rsc, current, nxt, start, None))
+        elif start is None or start.optional:
             if demote is not None and promote is not None and not demote.optional \
                     and not promote.optional:
                 out.append(_item("Re-promote", rsc, current, nxt, promote, demote))

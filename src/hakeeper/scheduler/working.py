@@ -10,6 +10,7 @@ import enum
 from dataclasses import dataclass, field
 
 from hakeeper.model.config import Op, Primitive, Role
+from hakeeper.model.status import OpRecord
 
 
 class Variant(enum.IntEnum):
@@ -163,6 +164,10 @@ class Rsc:
     actions: list[Action] = field(default_factory=list)
     action_index: dict[tuple[str, str | None], Action] = field(default_factory=dict)
     failures: list[FailInfo] = field(default_factory=list)
+    history: dict[str, list[OpRecord]] = field(default_factory=dict)  # node id -> ops
+    reload: bool = False
+    lrm_agent: dict[str, tuple[str | None, str | None, str | None]] = field(
+        default_factory=dict)  # node id -> (class, provider, type) as the history says
     pending_task: str | None = None
     pending_node: Node | None = None
     index: int = 0

@@ -1,0 +1,74 @@
+"""Has a resource's definition changed since it started? Pacemaker's operation digests.
+
+An operation's op-digest is the MD5 of `<parameters .../>` (attributes sorted by name,
+one line, a leading space, a trailing newline) over the resource's parameters, the
+operation's own parameters and, for recurring operations, CRM_meta_timeout.
+op-restart-digest covers only the parameters named in op-force-restart.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from collections.abc import Mapping
+from xml.sax.saxutils import quoteattr
+
+from hakeeper.cib.parse import parse_interval_ms
+from hakeeper.model.status import OpRecord
+from hakeeper.scheduler.rules import RuleContext, resolve_sets
+from hakeeper.scheduler.working import Node, Rsc
+
+DEFAULT_TIMEOUT_MS = 20_000
+
+
+class Change(enum.Enum):
+    NONE = "none"
+    RELOAD = "reload"  # only reloadable parameters changed
+    RESTART = "restart"
+
+
+def digest(params: Mapping[str, str]) -> str:
+    attrs = "".join(f" {k}={quoteattr(v)}" for k, v in sorted(params.items()))
+    return hashlib.md5(f" <parameters{attrs}/>\n".encode()).hexdigest()
+
+
+def _op_params(rsc: Rsc, task: str, interval_ms: int, node: Node,
+               op_defaults: Mapping[str, str], now: int | None) -> dict[str, str]:
+    ctx = RuleContext(node_attrs=node.attrs, now=now)
+    config = rsc.config
+    params: dict[str, str] = {}
+    if config is not None:
+        params = resolve_sets(config.params, ctx)
+    op = next((o for o in rsc.ops if o.name == task and o.interval_ms == interval_ms), None)
+    if op is not None:
+        resolve_sets(op.params, ctx, into=params, overwrite=True)
+    if interval_ms:
+        timeout = (op.timeout if op is not None else None) or op_defaults.get("timeout")
+        ms = parse_interval_ms(timeout) if timeout else DEFAULT_TIMEOUT_MS
+        params["CRM_meta_timeout"] = str(ms if ms else DEFAULT_TIMEOUT_MS)
+    return params
+
+
+def definition_change(rsc: Rsc, node: Node, record: OpRecord,
+                      op_defaults: Mapping[str, str], now: int | None) -> Change:
+    """Compare the digests recorded with record against the current definition."""
+    if record.op_digest is None:
+        return Change.NONE
+    params = _op_params(rsc, record.operation, record.interval_ms, node, op_defaults, now)
+    if digest(params) == record.op_digest:
+        return Change.NONE
+    if record.interval_ms == 0 and record.op_restart_digest is not None:
+        listed = set(dict(record.extra).get("op-force-restart", "").split())
+        op_specific = _op_specific(rsc, record.operation, record.interval_ms, node, now)
+        restart = {k: v for k, v in params.items() if k in listed or k in op_specific}
+        if digest(restart) == record.op_restart_digest:
+            return Change.RELOAD
+    return Change.RESTART
+
+
+def _op_specific(rsc: Rsc, task: str, interval_ms: int, node: Node,
+                 now: int | None) -> set[str]:
+    op = next((o for o in rsc.ops if o.name == task and o.interval_ms == interval_ms), None)
+    if op is None:
+        return set()
+    return set(resolve_sets(op.params, RuleContext(node_attrs=node.attrs, now=now)))
