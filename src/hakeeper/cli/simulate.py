@@ -103,7 +103,8 @@ def as_json(dto: SimulateDto) -> dict[str, Any]:
                 for c in plan.changes
             ],
             "actions": [
-                {"task": a.task, "resource": a.resource, "node": a.node,
+                {"id": a.id, "after": list(a.after),
+                 "task": a.task, "resource": a.resource, "node": a.node,
                  "interval_ms": a.interval_ms, "required": not a.optional,
                  "runnable": a.runnable, "pseudo": a.pseudo, "reason": a.reason}
                 for a in plan.actions if not a.optional

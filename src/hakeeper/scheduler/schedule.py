@@ -13,11 +13,14 @@ from hakeeper.scheduler.cluster import Cluster, unpack
 from hakeeper.scheduler.fencing import schedule_fencing
 from hakeeper.scheduler.summary import Change, Fence, fence_changes, resource_changes
 from hakeeper.scheduler.view import ClusterView, revised_view, view_of
-from hakeeper.scheduler.working import Variant
+from hakeeper.scheduler.working import OF, Action, Variant
 
 
 @dataclass(frozen=True, slots=True)
 class PlannedAction:
+    """One action of the transition; `after` holds the ids of actions it must wait for."""
+
+    id: int
     task: str
     resource: str | None
     node: str | None
@@ -26,6 +29,7 @@ class PlannedAction:
     runnable: bool
     pseudo: bool
     reason: str | None
+    after: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +70,23 @@ def schedule(cib: Cib, now: int | None = None) -> Plan:
     for rsc in cluster.resources:
         changes.extend(resource_changes(rsc))
     planned = tuple(
-        PlannedAction(a.task, a.rsc.id if a.rsc else None, a.node.uname if a.node else None,
-                      a.interval_ms, a.optional, a.runnable, a.pseudo, a.reason)
+        PlannedAction(a.id, a.task, a.rsc.id if a.rsc else None,
+                      a.node.uname if a.node else None, a.interval_ms, a.optional, a.runnable,
+                      a.pseudo, a.reason, _waits_for(a))
         for a in cluster.actions
     )
     return Plan(tuple(changes), tuple(fence_changes(cluster)), planned, tuple(scores),
                 current, revised_view(cluster, current))
+
+
+def _waits_for(action: Action) -> tuple[int, ...]:
+    """The required, runnable actions this one is ordered after (the transition graph)."""
+    if action.optional or not action.runnable:
+        return ()
+    return tuple(sorted({
+        w.action.id for w in action.before
+        if w.type != OF.NONE and not w.action.optional and w.action.runnable
+    }))
 
 
 def _place(cluster: Cluster) -> list[Score]:
