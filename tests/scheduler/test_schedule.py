@@ -63,8 +63,20 @@ def _node(nid: int, name: str, lrm: str, *, up: bool = True, attrs: str = "") ->
 
 
 def _running(rsc: str, call: int = 1) -> str:
-    return f'<lrm_resource id="{rsc}" class="ocf" provider="heartbeat" type="Dummy">' + \
-        _op(rsc, "start", 0, call) + "</lrm_resource>"
+    kind = "IPaddr2" if rsc.startswith("ip-") else "Dummy"
+    if rsc.startswith("fence-"):
+        return (f'<lrm_resource id="{rsc}" class="stonith" type="fence_ipmilan">'
+                + _op(rsc, "start", 0, call) + "</lrm_resource>")
+    return (f'<lrm_resource id="{rsc}" class="ocf" provider="heartbeat" type="{kind}">'
+            + _op(rsc, "start", 0, call) + "</lrm_resource>")
+
+
+def test_changed_agent_restarts_the_resource() -> None:
+    status = CONVERGED.replace('type="Dummy"><lrm_rsc_op id="cinder-fs',
+                               'type="Filesystem"><lrm_rsc_op id="cinder-fs')
+    plan = schedule(parse_cib_text(_cluster(stonith=False, status=status)))
+    # a new agent means a restart of the member, and of the member ordered after it
+    assert _lines(plan) == {"Restart cinder-fs ctl0", "Restart cinder-svc ctl0"}
 
 
 def _lines(plan: Plan) -> set[str]:
