@@ -508,7 +508,8 @@ def apply_orderings(cluster: Cluster) -> None:
             _order_after(cluster, spec.first_action, spec.then_rsc, spec)
         elif spec.first_action is not None and spec.then_action is not None:
             order_actions(spec.first_action, spec.then_action, spec.flags)
-    for action in list(cluster.actions):
+    # newest first: Pacemaker prepends each new action to its list
+    for action in reversed(list(cluster.actions)):
         update_action(cluster, action)
 
 

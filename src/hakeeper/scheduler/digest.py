@@ -53,7 +53,7 @@ def definition_change(rsc: Rsc, node: Node, record: OpRecord,
                       op_defaults: Mapping[str, str], now: int | None) -> Change:
     """Compare the digests recorded with record against the current definition."""
     if record.op_digest is None:
-        return Change.NONE
+        return Change.RESTART  # what it started with is unknown: assume it changed
     params = _op_params(rsc, record.operation, record.interval_ms, node, op_defaults, now)
     if digest(params) == record.op_digest:
         return Change.NONE
