@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from hakeeper.cib.parse import is_true, parse_interval_ms
@@ -83,6 +84,10 @@ class Cluster:
     op_defaults: dict[str, str] = field(default_factory=dict)
     dc_node: Node | None = None
     config_warnings: list[str] = field(default_factory=list)
+
+    @property
+    def legacy_failcounts(self) -> bool:
+        return _version_tuple(self.cib.root_attr("crm_feature_set")) < (3, 0, 13)
 
     def primitives(self) -> list[Rsc]:
         result: list[Rsc] = []
@@ -376,15 +381,19 @@ def _apply_meta(cluster: Cluster, rsc: Rsc) -> None:
 
 
 def fail_count(cluster: Cluster, node: Node, rsc: Rsc, *, effective: bool = True) -> int:
-    """Sum of fail-count-RSC#op_interval attributes on node, honouring failure-timeout."""
+    """Sum of the fail-count attributes of rsc on node, honouring failure-timeout.
+
+    Clusters whose DC speaks feature set 3.0.13 or later keep one count per operation
+    (fail-count-RSC#monitor_10000); older ones one per resource (fail-count-RSC). Each
+    reads only its own form, as Pacemaker does.
+    """
+    legacy = cluster.legacy_failcounts
     total = 0
     last_failure = 0
-    prefix_new = f"fail-count-{rsc.id}#"
-    prefix_old = f"fail-count-{rsc.id}"
     for key, value in node.attrs.items():
-        if key.startswith(prefix_new) or key == prefix_old:
+        if _failure_key(key, "fail-count-", rsc.id, legacy):
             total = _add_counts(total, value)
-        elif key.startswith(f"last-failure-{rsc.id}#") or key == f"last-failure-{rsc.id}":
+        elif _failure_key(key, "last-failure-", rsc.id, legacy):
             try:
                 last_failure = max(last_failure, int(value))
             except ValueError:
@@ -393,6 +402,26 @@ def fail_count(cluster: Cluster, node: Node, rsc: Rsc, *, effective: bool = True
             and cluster.now is not None and cluster.now >= last_failure + rsc.failure_timeout):
         return 0
     return total
+
+
+_OP_SUFFIX = re.compile(r"#.+_[0-9]+")
+
+
+def _failure_key(key: str, prefix: str, rsc_id: str, legacy: bool) -> bool:
+    head = prefix + rsc_id
+    if not key.startswith(head):
+        return False
+    rest = key[len(head):]
+    if legacy:
+        return rest == ""
+    return _OP_SUFFIX.fullmatch(rest) is not None
+
+
+def _version_tuple(text: str | None) -> tuple[int, ...]:
+    try:
+        return tuple(int(p) for p in (text or "0").split("."))
+    except ValueError:
+        return (0,)
 
 
 def _add_counts(total: int, value: str) -> int:
