@@ -358,7 +358,8 @@ def _apply_meta(cluster: Cluster, rsc: Rsc) -> None:
     target = meta.get("target-role")
     if target is not None:
         role = Role.parse(target)
-        if role is not None and role != Role.UNKNOWN:
+        # Unpromoted and Promoted mean nothing outside a promotable clone: ignored
+        if role is not None and role not in (Role.UNKNOWN, Role.UNPROMOTED, Role.PROMOTED):
             rsc.target_role = role
     rsc.critical = is_true(meta.get("critical"), True)
     rsc.restart_type_restart = meta.get("restart-type") == "restart"

@@ -74,7 +74,9 @@ def eval_expression(expr: Expression, ctx: RuleContext, params: Mapping[str, str
             kind = "string"
     cmp = _compare_typed(value, ref, kind)
     if cmp is None:
-        return False
+        # a side that does not parse as the type: Pacemaker compares the strings
+        cmp = _compare_typed(value, ref, "string")
+        assert cmp is not None
     return {
         "eq": cmp == 0, "ne": cmp != 0, "lt": cmp < 0, "lte": cmp <= 0, "gt": cmp > 0,
         "gte": cmp >= 0,
