@@ -6,8 +6,10 @@ one CommandError; nothing is returned half-parsed.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from pathlib import Path
+from typing import cast
 
 from lxml import etree
 
@@ -54,8 +56,33 @@ FALSE_WORDS = frozenset({"false", "no", "off", "0", "n"})
 _Element = etree._Element
 
 
+# Attributes of <node_state> and <lrm_rsc_op> that have fields; the others go to `extra`.
+_NODE_STATE_KNOWN = frozenset({"id", "uname", "in_ccm", "crmd", "join", "expected",
+                               "crm-debug-origin", "shutdown", "remote_node"})
+_OP_RECORD_KNOWN = frozenset({
+    "id", "operation", "call-id", "rc-code", "op-status", "interval", "operation_key",
+    "transition-key", "transition-magic", "last-rc-change", "last-run", "exec-time",
+    "queue-time", "op-digest", "op-restart-digest", "op-secure-digest", "on_node",
+    "exit-reason", "migrate_source", "migrate_target", "crm_feature_set",
+})
+# lrm_rsc_op's numbers: (attribute, value when absent), in the order errors are reported.
+_OP_NUMBERS = (("call-id", 0), ("rc-code", 0), ("op-status", 0), ("interval", 0),
+               ("last-rc-change", None), ("last-run", None), ("exec-time", None),
+               ("queue-time", None))
+
+
 def _attrs(el: _Element) -> tuple[tuple[str, str], ...]:
-    return tuple((str(k), str(v)) for k, v in el.attrib.items())
+    # lxml gives attribute names and values as str already ("{ns}name" when namespaced).
+    return tuple(cast("list[tuple[str, str]]", el.items()))
+
+
+def _extra(items: list[tuple[str, str]], attrib: dict[str, str],
+           known: frozenset[str]) -> tuple[tuple[str, str], ...]:
+    """The (name, value) pairs of `items` whose name is not in `known`, in document order."""
+    others = attrib.keys() - known
+    if not others:
+        return ()
+    return tuple(item for item in items if item[0] in others)
 
 
 def _line(el: _Element) -> int | None:
@@ -74,6 +101,13 @@ def is_true(value: str | None, default: bool = False) -> bool:
     return default
 
 
+# Interval units and their factors to milliseconds (0: microseconds), longest suffix first.
+_INTERVAL_UNITS = sorted(
+    [("ms", 1), ("msec", 1), ("us", 0), ("usec", 0), ("sec", 1000), ("s", 1000),
+     ("min", 60_000), ("m", 60_000), ("hr", 3_600_000), ("h", 3_600_000)],
+    key=lambda u: -len(u[0]))
+
+
 def parse_interval_ms(text: str | None) -> int | None:
     """Parse an interval ("10", "10s", "1m", "500ms", "PT10S", "1h") into milliseconds."""
     if text is None:
@@ -83,9 +117,7 @@ def parse_interval_ms(text: str | None) -> int | None:
         return 0
     if value.startswith("pt") or value.startswith("p"):
         return _parse_iso_duration_ms(value.upper())
-    units = [("ms", 1), ("msec", 1), ("us", 0), ("usec", 0), ("sec", 1000), ("s", 1000),
-             ("min", 60_000), ("m", 60_000), ("hr", 3_600_000), ("h", 3_600_000)]
-    for suffix, factor in sorted(units, key=lambda u: -len(u[0])):
+    for suffix, factor in _INTERVAL_UNITS:
         if value.endswith(suffix):
             number = value[: -len(suffix)].strip()
             try:
@@ -126,14 +158,22 @@ class _Parser:
     def __init__(self, root: _Element, source: str) -> None:
         self.root = root
         self.source = source
-        self.by_id: dict[str, _Element] = {}
+        self._by_id: dict[str, _Element] | None = None
         self.errors: list[Report] = []
-        for el in root.iter():
-            if not isinstance(el.tag, str):
-                continue
-            ident = el.get("id")
-            if ident is not None and el.get("id-ref") is None:
-                self.by_id.setdefault(ident, el)
+
+    @property
+    def by_id(self) -> dict[str, _Element]:
+        """Every element with an id (and no id-ref), the first one per id; built on first use
+        (an id-ref or a template), as most CIBs have neither."""
+        if self._by_id is None:
+            by_id: dict[str, _Element] = {}
+            matches = self.root.xpath("//*[@id and not(@id-ref)]")  # in document order
+            assert isinstance(matches, list)
+            for el in matches:
+                assert isinstance(el, _Element)
+                by_id.setdefault(el.get("id", ""), el)
+            self._by_id = by_id
+        return self._by_id
 
     # --- helpers ---------------------------------------------------------------------
 
@@ -159,9 +199,10 @@ class _Parser:
         return target
 
     def children(self, el: _Element, *tags: str) -> Iterable[_Element]:
-        for child in el:
-            if isinstance(child.tag, str) and (not tags or child.tag in tags):
-                yield child
+        """Child elements (no comments, PIs or entities), only those named `tags` if given."""
+        if tags:
+            return el.iterchildren(*tags)
+        return el.iterchildren(etree.Element)
 
     def required(self, el: _Element, name: str) -> str:
         value = el.get(name)
@@ -450,71 +491,88 @@ class _Parser:
             return Status()
         nodes = []
         tickets: list[tuple[str, tuple[tuple[str, str], ...]]] = []
-        for child in self.children(el):
+        lrm_resource = self.lrm_resource
+        for child in el.iterchildren("tickets", "node_state"):
             if child.tag == "tickets":
-                for t in self.children(child, "ticket_state"):
+                for t in child.iterchildren("ticket_state"):
                     tickets.append((t.get("id", ""), _attrs(t)))
                 continue
-            if child.tag != "node_state":
-                continue
             attrs: list[tuple[str, str]] = []
-            for ta in self.children(child, "transient_attributes"):
-                for iset in self.children(ta, "instance_attributes"):
-                    for pair in self.children(iset, "nvpair"):
+            for ta in child.iterchildren("transient_attributes"):
+                for iset in ta.iterchildren("instance_attributes"):
+                    for pair in iset.iterchildren("nvpair"):
                         attrs.append((pair.get("name", ""), pair.get("value", "")))
-            resources = []
+            resources: list[LrmResource] = []
             lrm_seen = False
-            for lrm in self.children(child, "lrm"):
+            for lrm in child.iterchildren("lrm"):
                 lrm_seen = True
-                for lrs in self.children(lrm, "lrm_resources"):
-                    for lr in self.children(lrs, "lrm_resource"):
-                        resources.append(self.lrm_resource(lr))
-            known = {"id", "uname", "in_ccm", "crmd", "join", "expected", "crm-debug-origin",
-                     "shutdown", "remote_node"}
+                for lrs in lrm.iterchildren("lrm_resources"):
+                    resources.extend(map(lrm_resource, lrs.iterchildren("lrm_resource")))
+            items = cast("list[tuple[str, str]]", child.items())
+            attrib = dict(items)
+            get = attrib.get
             nodes.append(NodeState(
-                child.get("id", ""), child.get("uname"), child.get("in_ccm"), child.get("crmd"),
-                child.get("join"), child.get("expected"), child.get("crm-debug-origin"),
-                child.get("shutdown"), tuple(attrs), tuple(resources),
-                is_true(child.get("remote_node")),
-                tuple((k, v) for k, v in _attrs(child) if k not in known), lrm_seen,
+                get("id", ""), get("uname"), get("in_ccm"), get("crmd"), get("join"),
+                get("expected"), get("crm-debug-origin"), get("shutdown"), tuple(attrs),
+                tuple(resources), is_true(get("remote_node")),
+                _extra(items, attrib, _NODE_STATE_KNOWN), lrm_seen,
             ))
         return Status(tuple(nodes), Tickets(tuple(tickets)))
 
     def lrm_resource(self, el: _Element) -> LrmResource:
-        ops = []
-        for op in self.children(el, "lrm_rsc_op"):
-            ops.append(self.op_record(op))
-        return LrmResource(el.get("id", ""), el.get("class"), el.get("provider"), el.get("type"),
-                           tuple(ops), el.get("container"))
+        get = el.get
+        return LrmResource(get("id", ""), get("class"), get("provider"), get("type"),
+                           tuple(map(self.op_record, el.iterchildren("lrm_rsc_op"))),
+                           get("container"))
 
     def op_record(self, el: _Element) -> OpRecord:
-        def num(name: str, default: int | None = None) -> int | None:
-            value = el.get(name)
+        # The hottest loop of parsing (one call per operation in the history): one copy of
+        # the attributes, plain dict look-ups, and the numbers converted in one go.
+        items = cast("list[tuple[str, str]]", el.items())
+        attrib = dict(items)
+        get = attrib.get
+        call_id: int | None
+        rc_code: int | None
+        op_status: int | None
+        interval: int | None
+        try:
+            call_id = 0 if (v := get("call-id")) is None else int(v)
+            rc_code = 0 if (v := get("rc-code")) is None else int(v)
+            op_status = 0 if (v := get("op-status")) is None else int(v)
+            interval = 0 if (v := get("interval")) is None else int(v)
+            last_rc_change = None if (v := get("last-rc-change")) is None else int(v)
+            last_run = None if (v := get("last-run")) is None else int(v)
+            exec_time = None if (v := get("exec-time")) is None else int(v)
+            queue_time = None if (v := get("queue-time")) is None else int(v)
+        except ValueError:
+            (call_id, rc_code, op_status, interval, last_rc_change, last_run, exec_time,
+             queue_time) = self.op_numbers(el, attrib)
+        return OpRecord(
+            get("id", ""), get("operation", ""), call_id or 0, rc_code or 0, op_status or 0,
+            interval or 0, get("operation_key"), get("transition-key"),
+            get("transition-magic"), last_rc_change, last_run, exec_time, queue_time,
+            get("op-digest"), get("op-restart-digest"), get("op-secure-digest"),
+            get("on_node"), get("exit-reason"), get("migrate_source"), get("migrate_target"),
+            get("crm_feature_set"), _extra(items, attrib, _OP_RECORD_KNOWN),
+        )
+
+    def op_numbers(self, el: _Element, attrib: dict[str, str]) -> list[int | None]:
+        """The numbers of an lrm_rsc_op with at least one bad one: each bad one reported, in
+        attribute order, and read as its default."""
+        numbers: list[int | None] = []
+        for name, default in _OP_NUMBERS:
+            value = attrib.get(name)
             if value is None:
-                return default
+                numbers.append(default)
+                continue
             try:
-                return int(value)
+                numbers.append(int(value))
             except ValueError:
                 self.error(codes.CIB_BAD_VALUE, el,
-                           f"{name}=\"{value}\" on lrm_rsc_op {el.get('id')} is not a number",
+                           f"{name}=\"{value}\" on lrm_rsc_op {attrib.get('id')} is not a number",
                            "fix or remove the operation history entry")
-                return default
-
-        known = {"id", "operation", "call-id", "rc-code", "op-status", "interval",
-                 "operation_key", "transition-key", "transition-magic", "last-rc-change",
-                 "last-run", "exec-time", "queue-time", "op-digest", "op-restart-digest",
-                 "op-secure-digest", "on_node", "exit-reason", "migrate_source",
-                 "migrate_target", "crm_feature_set"}
-        return OpRecord(
-            el.get("id", ""), el.get("operation", ""), num("call-id", 0) or 0,
-            num("rc-code", 0) or 0, num("op-status", 0) or 0, num("interval", 0) or 0,
-            el.get("operation_key"), el.get("transition-key"), el.get("transition-magic"),
-            num("last-rc-change"), num("last-run"), num("exec-time"), num("queue-time"),
-            el.get("op-digest"), el.get("op-restart-digest"), el.get("op-secure-digest"),
-            el.get("on_node"), el.get("exit-reason"), el.get("migrate_source"),
-            el.get("migrate_target"), el.get("crm_feature_set"),
-            tuple((k, v) for k, v in _attrs(el) if k not in known),
-        )
+                numbers.append(default)
+        return numbers
 
     # --- the whole CIB ---------------------------------------------------------------
 
@@ -568,6 +626,18 @@ class _Parser:
 
 
 def parse_cib_text(text: str | bytes, source: str = "<cib>") -> Cib:
+    # Parsing makes hundreds of thousands of objects and no reference cycles: the cyclic
+    # garbage collector, run again and again as they pile up, would cost a fifth of the time.
+    gc_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse_cib_text(text, source)
+    finally:
+        if gc_enabled:
+            gc.enable()
+
+
+def _parse_cib_text(text: str | bytes, source: str) -> Cib:
     data = text.encode() if isinstance(text, str) else text
     parser = etree.XMLParser(remove_comments=True, resolve_entities=False, no_network=True,
                              huge_tree=True)

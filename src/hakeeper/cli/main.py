@@ -33,20 +33,38 @@ class _Handler(Protocol):
     def __call__(self, args: argparse.Namespace) -> int: ...
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with `command`, only that sub-command's parser if it can.
+
+    Importing a sub-command module imports everything its command runs, so start-up only
+    imports the one module named like the command (hakeeper.cli.COMMAND) when it registers
+    that command; anything else (help, typos, other names) gets every sub-command.
+    """
+    modules = SUBCOMMAND_MODULES
+    if command is not None:
+        modules = [m for m in SUBCOMMAND_MODULES if m.rpartition(".")[2] == command]
+    parser, subparsers = _root_parser()
+    for name in modules:
+        cast(_Registrar, importlib.import_module(name)).register(subparsers)
+    if command is not None and (not modules or command not in subparsers.choices):
+        return build_parser()
+    return parser
+
+
+def _root_parser() -> tuple[argparse.ArgumentParser,
+                            argparse._SubParsersAction[argparse.ArgumentParser]]:
     parser = argparse.ArgumentParser(
         prog="hakeeper",
         description="Keep a cloud's control plane highly available (Pacemaker-compatible).",
     )
     parser.add_argument("--version", action="version", version=f"hakeeper {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in SUBCOMMAND_MODULES:
-        cast(_Registrar, importlib.import_module(name)).register(subparsers)
-    return parser
+    return parser, parser.add_subparsers(dest="command", metavar="COMMAND")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # The sub-command comes first unless a top-level option (-h, --version) does.
+    parser = build_parser(argv[0] if argv and not argv[0].startswith("-") else None)
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
     if func is None:
