@@ -750,6 +750,20 @@ def _unpack_failure(cluster: Cluster, node: Node, rsc: Rsc, op: OpRecord, rc: in
             resource_location(cluster, rsc, other, -INFINITY, "on-fail=stop")
 
 
+def _multiply_active(rsc: Rsc) -> None:
+    """multiple-active: stop_only keeps it down everywhere; block leaves it alone."""
+    if rsc.multiple_active == "stop_only":
+        rsc.banned_everywhere = True
+    elif rsc.multiple_active == "block":
+        members = [rsc]
+        parent = rsc.parent
+        if parent is not None and parent.multiple_active == "block":
+            members = parent.children
+        for member in members:
+            member.managed = False
+            member.block = True
+
+
 def _process_rsc_state(cluster: Cluster, node: Node, rsc: Rsc, on_fail: OnFail) -> None:
     from hakeeper.scheduler.actions import stop_action
     from hakeeper.scheduler.placement import resource_location
@@ -785,6 +799,8 @@ def _process_rsc_state(cluster: Cluster, node: Node, rsc: Rsc, on_fail: OnFail) 
         if node not in rsc.running_on:
             rsc.running_on.append(node)
             node.running.append(rsc)
+            if len(rsc.running_on) == 2:
+                _multiply_active(rsc)
             parent = rsc.parent
             while parent is not None:
                 if node not in parent.running_on:

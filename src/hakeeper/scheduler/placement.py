@@ -41,6 +41,8 @@ def init_allowed(cluster: Cluster) -> None:
         _ensure_allowed(cluster, rsc)
         if rsc.orphan and rsc.managed:
             resource_location(cluster, rsc, None, -INFINITY, "__orphan_do_not_run__")
+        if rsc.banned_everywhere:
+            resource_location(cluster, rsc, None, -INFINITY, "multiple-active=stop_only")
 
 
 def apply_node_health(cluster: Cluster) -> None:

@@ -166,6 +166,7 @@ class Rsc:
     failures: list[FailInfo] = field(default_factory=list)
     history: dict[str, list[OpRecord]] = field(default_factory=dict)  # node id -> ops
     reload: bool = False
+    banned_everywhere: bool = False  # multiple-active=stop_only found it active twice
     lrm_agent: dict[str, tuple[str | None, str | None, str | None]] = field(
         default_factory=dict)  # node id -> (class, provider, type) as the history says
     pending_task: str | None = None
