@@ -1,0 +1,214 @@
+"""The node daemon's loop: the I/O around hakeeper.node.machine.
+
+Threads: the main loop (feeds events to handle() and carries out its orders), one that
+keeps the lease alive, one that turns the store's watch into events, and a pool that runs
+agent actions. Only the main loop touches the state.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+from hakeeper.agents.request import AgentRunner, OpRequest
+from hakeeper.coord import (
+    ClusterSnapshot,
+    Conflict,
+    CoordError,
+    Coordinator,
+    LeaseExpired,
+    MemberChange,
+    StatusKey,
+    StatusKind,
+    Watch,
+)
+from hakeeper.coord import model as cm
+from hakeeper.node import machine
+from hakeeper.node.events import (
+    Campaign,
+    ConfigChanged,
+    Event,
+    Instruction,
+    LeaderElected,
+    LeaseLost,
+    MemberJoined,
+    MemberLost,
+    OpCompleted,
+    PublishTransition,
+    RunOp,
+    Say,
+    StatusChanged,
+    Ticked,
+    WriteStatus,
+)
+
+log = logging.getLogger("hakeeper.node")
+
+
+def snapshot_events(snap: ClusterSnapshot) -> Iterator[Event]:
+    """The events that bring an empty state up to a snapshot of the store."""
+    if snap.config is not None:
+        yield ConfigChanged(snap.config.xml, snap.config.revision)
+    for key, doc in sorted(snap.status.documents.items(),
+                           key=lambda kv: (kv[0].node, kv[0].kind.value, kv[0].name)):
+        yield StatusChanged(key, doc)
+    for node in sorted(snap.members):
+        yield MemberJoined(node)
+    leader = snap.leader
+    yield LeaderElected(leader.node if leader else None, leader.since if leader else snap.revision)
+
+
+def watch_event(event: cm.WatchEvent) -> Event:
+    """The store's change as the state machine's event."""
+    if isinstance(event, cm.ConfigChanged):
+        return ConfigChanged(event.xml, event.revision)
+    if isinstance(event, cm.StatusChanged):
+        return StatusChanged(event.key, event.doc)
+    if isinstance(event, cm.MemberChanged):
+        if event.change is MemberChange.JOINED:
+            return MemberJoined(event.node)
+        return MemberLost(event.node)
+    leader = event.leader
+    return LeaderElected(leader.node if leader else None,
+                         leader.since if leader else event.revision)
+
+
+class NodeDaemon:
+    """One node: holds its lease, follows (or leads) the cluster, runs its actions."""
+
+    def __init__(self, coord: Coordinator, name: str, runner: AgentRunner, *,
+                 ttl: float = 2.0, recheck_s: float = 60.0, workers: int = 8,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.coord = coord
+        self.name = name
+        self.runner = runner
+        self.ttl = ttl
+        self.recheck_s = recheck_s
+        self.clock = clock
+        self.events: queue.Queue[Event] = queue.Queue()
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"op-{name}")
+        self.stopping = threading.Event()
+        self.log = logging.LoggerAdapter(log, {"node": name})
+
+    def run(self) -> int:
+        """Join, then loop until stop() or the loss of the lease; 0 on stop, 1 on loss."""
+        self.coord.clear_status(self.name)
+        self.log.info("%s: cleared this node's old status, so the leader schedules from "
+                      "what this daemon runs (resources left running are not adopted yet)",
+                      self.name)
+        lease = self._join()
+        snap = self.coord.snapshot()
+        watch = self.coord.watch(snap.revision)
+        threads = [threading.Thread(target=self._keepalive, args=(lease,), daemon=True),
+                   threading.Thread(target=self._watch, args=(watch,), daemon=True)]
+        for thread in threads:
+            thread.start()
+        state = machine.State(self.name, recheck_s=self.recheck_s, now=self.clock())
+        pending: list[Event] = list(snapshot_events(snap))
+        try:
+            while not self.stopping.is_set():
+                state, orders = machine.handle(state, Ticked(self.clock()), *pending)
+                for order in orders:
+                    self._carry_out(order, lease)
+                if not state.member:
+                    self.pool.shutdown(wait=True)  # the self-fencing stops
+                    return 1
+                wait = max(0.0, min(machine.next_wakeup(state) - self.clock(), 0.5))
+                pending = self._next_events(wait)
+            return 0
+        finally:
+            self.stopping.set()
+            watch.close()
+            self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    # -- the orders ----------------------------------------------------------------------
+
+    def _carry_out(self, order: Instruction, lease: cm.Lease) -> None:
+        if isinstance(order, Say):
+            self.log.info("%s: %s", self.name, order.text)
+        elif isinstance(order, RunOp):
+            self.pool.submit(self._run_op, order.run_id, order.request)
+        elif isinstance(order, WriteStatus):
+            self._write(dict(order.changes), lease)
+        elif isinstance(order, PublishTransition):
+            key = StatusKey(self.name, StatusKind.ATTRIBUTES, machine.TRANSITION)
+            self._write({key: order.transition.to_doc()}, lease)
+        elif isinstance(order, Campaign):
+            try:
+                self.coord.campaign(lease)
+            except LeaseExpired:
+                self.events.put(LeaseLost())
+            except CoordError as err:
+                self.log.warning("%s: campaign failed (%s): retrying on the next change",
+                                 self.name, err)
+
+    def _write(self, changes: dict[StatusKey, cm.JsonDoc | None], lease: cm.Lease) -> None:
+        try:
+            self.coord.write_status(changes, lease=lease)
+        except LeaseExpired:
+            self.events.put(LeaseLost())
+        except CoordError as err:
+            self.log.error("%s: writing status failed (%s)", self.name, err)
+
+    def _run_op(self, run_id: str, request: OpRequest) -> None:
+        try:
+            result = self.runner.run(request)
+            event = OpCompleted(run_id, int(result.rc), result.status.pacemaker_code,
+                                result.exit_reason, int(result.duration * 1000))
+        except Exception as err:
+            event = OpCompleted(run_id, 1, 4, f"the runner failed: {err}")
+        self.events.put(event)
+
+    # -- the threads ---------------------------------------------------------------------
+
+    def _join(self) -> cm.Lease:
+        while True:
+            try:
+                lease = self.coord.join(self.name, self.ttl)
+                self.log.info("%s: joined with a lease of %.1f s", self.name, self.ttl)
+                return lease
+            except Conflict:
+                self.log.info("%s: an earlier lease still holds this name: waiting for it "
+                              "to lapse", self.name)
+                time.sleep(self.ttl / 4)
+
+    def _keepalive(self, lease: cm.Lease) -> None:
+        while not self.stopping.wait(self.ttl / 4):
+            try:
+                self.coord.keepalive(lease)
+            except LeaseExpired:
+                self.events.put(LeaseLost())
+                return
+            except CoordError as err:
+                self.log.warning("%s: keepalive failed (%s): retrying", self.name, err)
+
+    def _watch(self, watch: Watch) -> None:
+        try:
+            while not self.stopping.is_set():
+                event = watch.next(0.2)
+                if event is not None:
+                    self.events.put(watch_event(event))
+        except CoordError as err:
+            if not self.stopping.is_set():
+                self.log.error("%s: the watch ended (%s): stopping as if the lease were lost",
+                               self.name, err)
+                self.events.put(LeaseLost())
+
+    def _next_events(self, wait: float) -> list[Event]:
+        try:
+            events = [self.events.get(timeout=wait)]
+        except queue.Empty:
+            return []
+        while len(events) < 1000:
+            try:
+                events.append(self.events.get_nowait())
+            except queue.Empty:
+                break
+        return events

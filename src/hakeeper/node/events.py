@@ -1,0 +1,110 @@
+"""What the node state machine hears (events: facts, past tense) and orders (instructions)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from hakeeper.agents.request import OpRequest
+from hakeeper.coord.model import JsonDoc, StatusKey
+from hakeeper.node.transition import Transition
+
+# -- events ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Ticked:
+    """Time passed; `now` is seconds since the epoch. Every handle() call starts with one."""
+
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigChanged:
+    xml: str
+    revision: int
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChanged:
+    """A status document was written (doc) or deleted (None)."""
+
+    key: StatusKey
+    doc: JsonDoc | None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberJoined:
+    node: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemberLost:
+    node: str
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderElected:
+    """The leadership changed hands; node None: the post is vacant."""
+
+    node: str | None
+    since: int
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseLost:
+    """This node's lease lapsed: it is no longer a member."""
+
+
+@dataclass(frozen=True, slots=True)
+class OpCompleted:
+    """The agent run ordered by RunOp(run_id) ended."""
+
+    run_id: str
+    rc: int
+    op_status: int  # Pacemaker's op-status number (0: done, 2: timeout, 4: error ...)
+    exit_reason: str | None = None
+    duration_ms: int = 0
+
+
+Event = (Ticked | ConfigChanged | StatusChanged | MemberJoined | MemberLost | LeaderElected
+         | LeaseLost | OpCompleted)
+
+# -- instructions ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RunOp:
+    """Run this agent action; report the end as OpCompleted(run_id)."""
+
+    run_id: str
+    request: OpRequest
+
+
+@dataclass(frozen=True, slots=True)
+class WriteStatus:
+    """Write (None: delete) these status documents of this node, under its lease."""
+
+    changes: Mapping[StatusKey, JsonDoc | None]
+
+
+@dataclass(frozen=True, slots=True)
+class PublishTransition:
+    """Write the leader's graph where every node reads it."""
+
+    transition: Transition
+
+
+@dataclass(frozen=True, slots=True)
+class Campaign:
+    """Try to become the leader (the post is vacant)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Say:
+    """One sentence for the log: what was decided and why."""
+
+    text: str
+
+
+Instruction = RunOp | WriteStatus | PublishTransition | Campaign | Say

@@ -1,0 +1,471 @@
+"""The node daemon's decisions, as a pure function: `handle(state, *events) -> (state, orders)`.
+
+Every node executes the actions of the current leader's graph that are addressed to it, in
+graph order (an action runs once every action it waits for is done, on whichever node), and
+runs the recurring monitors of what it started. The leader also turns the cluster (stored
+configuration + status documents + membership) into a plan with the scheduler, and
+publishes it as a graph; it computes the next graph only when no action of the current one
+can still run, so that every decision is made on results, never on actions in flight.
+
+No I/O, no clock, no logging here: time comes in as Ticked(now), decisions go out as Say.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from hakeeper.agents.request import OpRequest
+from hakeeper.coord.model import JsonDoc, StatusKey, StatusKind
+from hakeeper.model.config import Agent
+from hakeeper.node import records
+from hakeeper.node.events import (
+    Campaign,
+    ConfigChanged,
+    Event,
+    Instruction,
+    LeaderElected,
+    LeaseLost,
+    MemberJoined,
+    MemberLost,
+    OpCompleted,
+    PublishTransition,
+    RunOp,
+    Say,
+    StatusChanged,
+    Ticked,
+    WriteStatus,
+)
+from hakeeper.node.transition import Action, Transition, build_transition
+from hakeeper.reports import CommandError
+from hakeeper.scheduler.schedule import schedule
+
+TRANSITION = "transition"  # ATTRIBUTES document of the leader: its current graph
+PROGRESS = "progress"  # ATTRIBUTES document of each node: what it did of that graph
+RC_TEXT = {0: "ok", 1: "generic error", 2: "bad arguments", 3: "unimplemented",
+           5: "not installed", 6: "not configured", 7: "not running"}
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """An agent action in flight: a graph action, or a recurring monitor's next run."""
+
+    action: Action
+    transition_key: str
+    graph: tuple[str, int] | None  # (uuid, seq) for a graph action; None for a monitor
+
+
+@dataclass(frozen=True, slots=True)
+class Monitor:
+    """A recurring monitor this node runs; its result is written only when the rc changes."""
+
+    action: Action
+    transition_key: str
+    due: float
+    last_rc: int
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    node: str
+    recheck_s: float = 60.0
+    now: float = 0.0
+    member: bool = True
+    leader: str | None = None
+    leader_since: int = 0
+    config_xml: str | None = None
+    members: frozenset[str] = frozenset()
+    docs: Mapping[StatusKey, JsonDoc] = field(default_factory=dict)
+    call_id: int = 0
+    # what this node does of the graph it follows
+    following: tuple[str, int] | None = None
+    done: frozenset[int] = frozenset()
+    failed: frozenset[int] = frozenset()
+    running: Mapping[str, Run] = field(default_factory=dict)
+    monitors: Mapping[str, Monitor] = field(default_factory=dict)
+    started: Mapping[str, Action] = field(default_factory=dict)  # resource -> its start
+    # the leader's side
+    published: Transition | None = None
+    seq: int = 0
+    dirty: str | None = None  # why the cluster must be scheduled again, if it must
+    next_recheck: float = 0.0
+
+    @property
+    def leading(self) -> bool:
+        return self.member and self.leader == self.node
+
+
+def handle(state: State, *events: Event) -> tuple[State, list[Instruction]]:
+    """Apply events in order, then decide; return the new state and the orders."""
+    out: list[Instruction] = []
+    for event in events:
+        state = _apply(state, event, out)
+    if state.member:
+        state = _lead(state, out)
+        state = _execute(state, out)
+        state = _run_monitors(state, out)
+    return state, out
+
+
+# -- facts -----------------------------------------------------------------------------------
+
+
+def _apply(state: State, event: Event, out: list[Instruction]) -> State:
+    if isinstance(event, Ticked):
+        return replace(state, now=event.now)
+    if isinstance(event, ConfigChanged):
+        return replace(state, config_xml=event.xml,
+                       dirty=f"the configuration changed (revision {event.revision})")
+    if isinstance(event, StatusChanged):
+        return _status_changed(state, event)
+    if isinstance(event, MemberJoined):
+        if event.node in state.members:
+            return state
+        return replace(state, members=state.members | {event.node},
+                       dirty=f"node {event.node} joined")
+    if isinstance(event, MemberLost):
+        if event.node == state.node:
+            return _lease_lost(state, out)
+        return replace(state, members=state.members - {event.node},
+                       dirty=f"node {event.node} left (its lease lapsed)")
+    if isinstance(event, LeaderElected):
+        return _leader_elected(state, event, out)
+    if isinstance(event, LeaseLost):
+        return _lease_lost(state, out)
+    if isinstance(event, OpCompleted):
+        return _op_completed(state, event, out)
+    raise TypeError(f"unknown event {event!r}")
+
+
+def _status_changed(state: State, event: StatusChanged) -> State:
+    docs = dict(state.docs)
+    if event.doc is None:
+        docs.pop(event.key, None)
+    else:
+        docs[event.key] = event.doc
+    state = replace(state, docs=docs)
+    if event.key.node == state.node or event.doc is None:
+        return state
+    if event.key.kind is StatusKind.OP_HISTORY:
+        changed = event.doc.get("ops", {}).get(event.doc.get("changed", ""))
+        if changed is not None and not _expected(changed):
+            return replace(state, dirty=f"{event.key.name} on {event.key.node} returned "
+                                        f"{_rc(changed['rc-code'])} to {changed['operation']}")
+    elif event.key.name == PROGRESS and event.doc.get("failed"):
+        graph = (event.doc.get("uuid"), event.doc.get("seq"))
+        if state.published and graph == (state.published.uuid, state.published.seq):
+            return replace(state, dirty=f"an action of graph {state.published.seq} failed "
+                                        f"on {event.key.node}")
+    return state
+
+
+def _leader_elected(state: State, event: LeaderElected, out: list[Instruction]) -> State:
+    state = replace(state, leader=event.node, leader_since=event.since)
+    if event.node is None:
+        if state.member:
+            out.append(Say("the leader post is vacant: campaigning for it"))
+            out.append(Campaign())
+        return state
+    if event.node == state.node:
+        out.append(Say(f"elected leader at revision {event.since}: scheduling the cluster"))
+        return replace(state, published=None, seq=0, dirty="this node was elected leader")
+    return state
+
+
+def _lease_lost(state: State, out: list[Instruction]) -> State:
+    if not state.member:
+        return state
+    out.append(Say("lost my lease: stopping every resource here before another node "
+                   "could be given it"))
+    for resource, start in sorted(state.started.items()):
+        stop = replace(start, task="stop", interval_ms=0, after=(), id=-1)
+        out.append(RunOp(f"self-fence:{resource}", _request(state, stop)))
+    return replace(state, member=False, monitors={}, started={}, published=None)
+
+
+def _op_completed(state: State, event: OpCompleted, out: list[Instruction]) -> State:
+    run = state.running.get(event.run_id)
+    running = {k: v for k, v in state.running.items() if k != event.run_id}
+    state = replace(state, running=running)
+    if run is None or not state.member:
+        return state
+    action = run.action
+    expected = event.rc == action.target_rc and event.op_status == records.EXEC_DONE
+    if run.graph is None:  # a recurring monitor
+        monitor = state.monitors.get(event.run_id)
+        if monitor is None:
+            return state  # cancelled while it ran
+        monitors = dict(state.monitors)
+        monitors[event.run_id] = replace(monitor, due=state.now + action.interval_ms / 1000,
+                                         last_rc=event.rc)
+        state = replace(state, monitors=monitors)
+        if event.rc == monitor.last_rc:
+            return state
+        out.append(Say(f"monitor of {action.resource} returned {_rc(event.rc)} after "
+                       f"{_rc(monitor.last_rc)}: recording it for the leader"))
+        return _record(state, action, run.transition_key, event, expected, out)
+    if not expected:
+        out.append(Say(f"{action.task} of {action.resource} failed with {_rc(event.rc)}"
+                       f"{': ' + event.exit_reason if event.exit_reason else ''}; expected "
+                       f"{_rc(action.target_rc)}: the leader will recover it"))
+    started = dict(state.started)
+    monitors = dict(state.monitors)
+    if action.task == "start" and expected:
+        started[action.resource] = action
+    elif action.task == "stop" and expected:
+        started.pop(action.resource, None)
+    if action.task == "monitor" and action.interval_ms and expected:
+        monitors[_monitor_id(action)] = Monitor(
+            action, run.transition_key, state.now + action.interval_ms / 1000, event.rc)
+    state = replace(state, started=started, monitors=monitors)
+    if run.graph == state.following:
+        if expected:
+            state = replace(state, done=state.done | {action.id})
+        else:
+            state = replace(state, failed=state.failed | {action.id})
+    return _record(state, action, run.transition_key, event, expected, out)
+
+
+def _record(state: State, action: Action, transition_key: str, event: OpCompleted,
+            expected: bool, out: list[Instruction]) -> State:
+    """Write the result into this node's op history (and its progress) for everyone."""
+    call_id = state.call_id + 1
+    key = StatusKey(state.node, StatusKind.OP_HISTORY, action.resource)
+    old = state.docs.get(key) or {}
+    ops: dict[str, Any] = dict(old.get("ops", {}))
+    if action.task == "stop" and expected:  # its recurring monitors are cancelled
+        ops = {k: v for k, v in ops.items() if not int(v.get("interval", 0))}
+    ids = records.record_ids(action.resource, action.task, action.interval_ms, expected)
+    for record_id in ids:
+        ops[record_id] = records.op_fields(
+            record_id=record_id, resource=action.resource, task=action.task,
+            interval_ms=action.interval_ms, call_id=call_id, rc=event.rc,
+            op_status=event.op_status, transition_key=transition_key, node=state.node,
+            now=int(state.now), exec_ms=event.duration_ms, digest=action.digest,
+            exit_reason=event.exit_reason)
+    doc = {"agent": list(action.agent), "ops": ops, "changed": ids[-1]}
+    docs = dict(state.docs)
+    docs[key] = doc
+    state = replace(state, call_id=call_id, docs=docs)
+    if not expected:  # seen by the leader's watch too, unless the leader is this node
+        state = replace(state, dirty=f"{action.resource} on {state.node} returned "
+                                     f"{_rc(event.rc)} to {action.task}")
+    out.append(WriteStatus({key: doc, _progress_key(state): _progress_doc(state)}))
+    return state
+
+
+# -- the leader ------------------------------------------------------------------------------
+
+
+def _lead(state: State, out: list[Instruction]) -> State:
+    if not state.leading:
+        return state
+    graph = state.published
+    if graph is not None and not _graph_over(state, graph):
+        if state.dirty and not graph.aborted:
+            out.append(Say(f"aborting graph {graph.seq} because {state.dirty}; the next one "
+                           f"is computed when its actions in flight are over"))
+            graph = replace(graph, aborted=True)
+            out.append(PublishTransition(graph))
+            return replace(state, published=graph)
+        return state
+    reason = state.dirty
+    if reason is None and graph is not None and graph.actions:
+        reason = f"graph {graph.seq} is complete"
+    if reason is None and state.now >= state.next_recheck:
+        reason = "the recheck interval passed"
+    if reason is None:
+        return state
+    state = replace(state, dirty=None, next_recheck=state.now + state.recheck_s)
+    if state.config_xml is None:
+        out.append(Say(f"nothing to schedule ({reason}): no configuration stored yet"))
+        return state
+    try:
+        cib = records.cluster_cib(state.config_xml, _cluster_docs(state), state.members,
+                                  state.node)
+        plan = schedule(cib, int(state.now))
+    except CommandError as err:
+        text = "; ".join(r.render() for r in err.reports)
+        out.append(Say(f"not scheduling ({reason}): the configuration is invalid: {text}"))
+        return state
+    seq = state.seq + 1
+    new = build_transition(f"{state.node}-{state.leader_since}", seq, plan.actions,
+                           cib.configuration)
+    if not new.actions:
+        if graph is None or graph.actions:
+            out.append(Say(f"the cluster is settled ({reason}): the plan has no actions"))
+            out.append(PublishTransition(new))
+            return replace(state, published=new, seq=seq)
+        return state
+    listed = ", ".join(_describe(a) for a in new.actions[:8])
+    more = f" and {len(new.actions) - 8} more" if len(new.actions) > 8 else ""
+    out.append(Say(f"publishing graph {seq} because {reason}: {listed}{more}"))
+    out.append(PublishTransition(new))
+    return replace(state, published=new, seq=seq)
+
+
+def _graph_over(state: State, graph: Transition) -> bool:
+    """No action of the graph is running, and none can start any more."""
+    for action in graph.actions:
+        if action.node not in state.members:
+            continue  # lost with its node
+        done, failed, running = _progress(state, action.node, graph)
+        if action.id in running:
+            return False
+        if graph.aborted or action.id in done or action.id in failed:
+            continue
+        if _blocked(state, graph, action) is None:
+            return False  # it is waiting for its turn
+    return True
+
+
+def _blocked(state: State, graph: Transition, action: Action) -> str | None:
+    """Why the action can never run in this graph; None if it still may."""
+    for ident in action.after:
+        before = graph.action(ident)
+        if before is None:
+            continue
+        if before.node not in state.members:
+            return f"{_describe(before)} was lost with its node"
+        if ident in _progress(state, before.node, graph)[1]:
+            return f"{_describe(before)} failed"
+    return None
+
+
+def _ready(state: State, graph: Transition, action: Action) -> bool:
+    for ident in action.after:
+        before = graph.action(ident)
+        if before is not None and ident not in _progress(state, before.node, graph)[0]:
+            return False
+    return True
+
+
+def _progress(state: State, node: str, graph: Transition
+              ) -> tuple[frozenset[int], frozenset[int], frozenset[int]]:
+    """(done, failed, running) action ids of the graph on node, as far as we know."""
+    if node == state.node:
+        if state.following != (graph.uuid, graph.seq):
+            return frozenset(), frozenset(), frozenset()
+        running = frozenset(r.action.id for r in state.running.values()
+                            if r.graph == state.following)
+        return state.done, state.failed, running
+    doc = state.docs.get(StatusKey(node, StatusKind.ATTRIBUTES, PROGRESS))
+    if doc is None or (doc.get("uuid"), doc.get("seq")) != (graph.uuid, graph.seq):
+        return frozenset(), frozenset(), frozenset()
+    return (frozenset(doc.get("done", ())), frozenset(doc.get("failed", ())),
+            frozenset(doc.get("running", ())))
+
+
+def _cluster_docs(state: State) -> dict[StatusKey, JsonDoc]:
+    return {k: v for k, v in state.docs.items() if k.kind is StatusKind.OP_HISTORY}
+
+
+# -- every node: executing the graph and the monitors ------------------------------------------
+
+
+def _current_graph(state: State) -> Transition | None:
+    if state.leader is None:
+        return None
+    if state.leader == state.node:
+        return state.published
+    doc = state.docs.get(StatusKey(state.leader, StatusKind.ATTRIBUTES, TRANSITION))
+    if doc is None or doc.get("uuid") != f"{state.leader}-{state.leader_since}":
+        return None  # a graph of an earlier leader: never follow it
+    return Transition.from_doc(doc)
+
+
+def _execute(state: State, out: list[Instruction]) -> State:
+    graph = _current_graph(state)
+    if graph is None:
+        return state
+    ident = (graph.uuid, graph.seq)
+    if state.following != ident:
+        state = replace(state, following=ident, done=frozenset(), failed=frozenset())
+        out.append(WriteStatus({_progress_key(state): _progress_doc(state)}))
+    if graph.aborted:
+        return state
+    busy = {r.action.resource for r in state.running.values() if r.graph is not None}
+    in_flight = {r.action.id for r in state.running.values() if r.graph == ident}
+    started = False
+    for action in graph.actions:
+        if (action.node != state.node or action.id in state.done or action.id in state.failed
+                or action.id in in_flight or action.resource in busy
+                or not _ready(state, graph, action)):
+            continue
+        if action.task in ("start", "stop", "promote", "demote"):
+            # its recurring monitors end before the resource changes
+            state = replace(state, monitors={
+                k: m for k, m in state.monitors.items()
+                if m.action.resource != action.resource})
+        run_id = f"{graph.uuid}:{graph.seq}:{action.id}"
+        running = dict(state.running)
+        running[run_id] = Run(action, graph.key(action), ident)
+        state = replace(state, running=running)
+        busy.add(action.resource)
+        out.append(Say(f"running {_describe(action)} (action {action.id} of graph "
+                       f"{graph.seq}){': ' + action.reason if action.reason else ''}"))
+        out.append(RunOp(run_id, _request(state, action)))
+        started = True
+    if started:
+        out.append(WriteStatus({_progress_key(state): _progress_doc(state)}))
+    return state
+
+
+def _run_monitors(state: State, out: list[Instruction]) -> State:
+    for run_id, monitor in sorted(state.monitors.items()):
+        if monitor.due > state.now or run_id in state.running:
+            continue
+        running = dict(state.running)
+        running[run_id] = Run(monitor.action, monitor.transition_key, None)
+        state = replace(state, running=running)
+        out.append(RunOp(run_id, _request(state, monitor.action)))
+    return state
+
+
+def next_wakeup(state: State) -> float:
+    """When handle() wants a Ticked at the latest (a monitor is due, or the recheck)."""
+    times = [m.due for k, m in state.monitors.items() if k not in state.running]
+    if state.leading:
+        times.append(state.next_recheck)
+    return min(times, default=state.now + 1.0)
+
+
+# -- small helpers ---------------------------------------------------------------------------
+
+
+def _request(state: State, action: Action) -> OpRequest:
+    standard, provider, kind = action.agent
+    return OpRequest(action.resource, action.task, state.node, Agent(standard, provider, kind),
+                     dict(action.params), {}, action.interval_ms, action.timeout_ms)
+
+
+def _monitor_id(action: Action) -> str:
+    return f"monitor:{action.resource}:{action.interval_ms}"
+
+
+def _progress_key(state: State) -> StatusKey:
+    return StatusKey(state.node, StatusKind.ATTRIBUTES, PROGRESS)
+
+
+def _progress_doc(state: State) -> dict[str, Any]:
+    uuid, seq = state.following or ("", 0)
+    running = sorted(r.action.id for r in state.running.values() if r.graph == state.following)
+    return {"uuid": uuid, "seq": seq, "done": sorted(state.done),
+            "failed": sorted(state.failed), "running": running}
+
+
+def _expected(fields: Mapping[str, Any]) -> bool:
+    key = str(fields.get("transition-key") or "")
+    parts = key.split(":")
+    target = int(parts[2]) if len(parts) >= 4 and parts[2].isdigit() else 0
+    return int(fields["rc-code"]) == target and int(fields["op-status"]) == 0
+
+
+def _rc(rc: int) -> str:
+    return f"rc {rc} ({RC_TEXT[rc]})" if rc in RC_TEXT else f"rc {rc}"
+
+
+def _describe(action: Action) -> str:
+    task = f"{action.task}/{action.interval_ms // 1000}s" if action.interval_ms else action.task
+    return f"{task} {action.resource} on {action.node}"

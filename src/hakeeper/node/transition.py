@@ -1,0 +1,177 @@
+"""A published transition: the plan's actions that a node must execute, as JSON-ready data.
+
+The scheduler's graph holds pseudo and optional actions too; a node only runs real ones, so
+each published action waits for the real actions reached through the unpublished ones.
+The leader also resolves what a node needs to run an action without reading the
+configuration: agent, parameters, timeout, the expected rc and the op digest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hakeeper.cib.parse import parse_interval_ms
+from hakeeper.model.config import AttrSet, Configuration, Primitive
+from hakeeper.scheduler.digest import digest
+from hakeeper.scheduler.schedule import PlannedAction
+
+DEFAULT_TIMEOUT_MS = 20_000
+OCF_NOT_RUNNING = 7
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One action of a transition, with everything its node needs to run it."""
+
+    id: int
+    task: str
+    resource: str
+    node: str
+    interval_ms: int
+    after: tuple[int, ...]
+    target_rc: int
+    agent: tuple[str, str | None, str]  # standard, provider, type
+    params: tuple[tuple[str, str], ...]
+    timeout_ms: int
+    digest: str
+    reason: str | None = None
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "task": self.task, "resource": self.resource, "node": self.node,
+            "interval_ms": self.interval_ms, "after": list(self.after),
+            "target_rc": self.target_rc, "agent": list(self.agent),
+            "params": dict(self.params), "timeout_ms": self.timeout_ms,
+            "digest": self.digest, "reason": self.reason,
+        }
+
+    @staticmethod
+    def from_doc(doc: Mapping[str, Any]) -> Action:
+        standard, provider, kind = doc["agent"]
+        return Action(
+            int(doc["id"]), str(doc["task"]), str(doc["resource"]), str(doc["node"]),
+            int(doc["interval_ms"]), tuple(int(i) for i in doc["after"]),
+            int(doc["target_rc"]), (str(standard), provider, str(kind)),
+            tuple(sorted((str(k), str(v)) for k, v in doc["params"].items())),
+            int(doc["timeout_ms"]), str(doc["digest"]), doc.get("reason"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """The leader's current graph. `uuid` names the leader's term; `seq` counts its graphs."""
+
+    uuid: str
+    seq: int
+    actions: tuple[Action, ...]
+    aborted: bool = False
+
+    def action(self, action_id: int) -> Action | None:
+        return next((a for a in self.actions if a.id == action_id), None)
+
+    def key(self, action: Action) -> str:
+        """Pacemaker's transition-key: action:transition:expected-rc:uuid."""
+        return f"{action.id}:{self.seq}:{action.target_rc}:{self.uuid}"
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"uuid": self.uuid, "seq": self.seq, "aborted": self.aborted,
+                "actions": [a.to_doc() for a in self.actions]}
+
+    @staticmethod
+    def from_doc(doc: Mapping[str, Any]) -> Transition:
+        return Transition(str(doc["uuid"]), int(doc["seq"]),
+                          tuple(Action.from_doc(a) for a in doc["actions"]),
+                          bool(doc.get("aborted", False)))
+
+
+def primitives(config: Configuration) -> dict[str, Primitive]:
+    """Every primitive by id, inside groups and clones too."""
+    found: dict[str, Primitive] = {}
+
+    def visit(rsc: object) -> None:
+        if isinstance(rsc, Primitive):
+            found[rsc.id] = rsc
+            return
+        for child in getattr(rsc, "children", ()) or ():
+            visit(child)
+        child = getattr(rsc, "child", None)
+        if child is not None:
+            visit(child)
+
+    for rsc in config.resources:
+        visit(rsc)
+    return found
+
+
+def _plain_values(sets: Iterable[AttrSet]) -> dict[str, str]:
+    """Values of the sets without rules; the first set naming a value wins, as Pacemaker's."""
+    values: dict[str, str] = {}
+    for attr_set in sets:
+        if attr_set.rule is None:
+            for name, value in attr_set.values().items():
+                values.setdefault(name, value)
+    return values
+
+
+def _timeout_ms(prim: Primitive, task: str, interval_ms: int,
+                op_defaults: Mapping[str, str]) -> tuple[int, Mapping[str, str]]:
+    op = next((o for o in prim.ops if o.name == task and o.interval_ms == interval_ms), None)
+    timeout = (op.timeout if op is not None else None) or op_defaults.get("timeout")
+    ms = parse_interval_ms(timeout) if timeout else None
+    return (ms or DEFAULT_TIMEOUT_MS), (_plain_values(op.params) if op is not None else {})
+
+
+def build_transition(uuid: str, seq: int, planned: Iterable[PlannedAction],
+                     config: Configuration) -> Transition:
+    """The real actions of a plan (required, runnable, not pseudo, on a node, of a known
+    primitive), each waiting for the real actions it reaches through the others."""
+    planned = tuple(planned)
+    by_id = {a.id: a for a in planned}
+    prims = primitives(config)
+    op_defaults = _plain_values(config.op_defaults)
+
+    def base(resource: str) -> str:
+        return resource.split(":", 1)[0]  # clone instance "rsc:0" runs rsc's definition
+
+    def real(a: PlannedAction) -> bool:
+        return (not a.optional and a.runnable and not a.pseudo and a.node is not None
+                and a.resource is not None and base(a.resource) in prims)
+
+    def waits_for(a: PlannedAction) -> tuple[int, ...]:
+        found: set[int] = set()
+        seen: set[int] = set()
+        stack = list(a.after)
+        while stack:
+            ident = stack.pop()
+            if ident in seen or ident not in by_id:
+                continue
+            seen.add(ident)
+            before = by_id[ident]
+            if real(before):
+                found.add(ident)
+            else:
+                stack.extend(before.after)
+        return tuple(sorted(found))
+
+    actions = []
+    for a in planned:
+        if not real(a):
+            continue
+        assert a.resource is not None and a.node is not None
+        prim = prims[base(a.resource)]
+        params = _plain_values(prim.params)
+        timeout_ms, op_params = _timeout_ms(prim, a.task, a.interval_ms, op_defaults)
+        digest_params = {**params, **op_params}
+        if a.interval_ms:
+            digest_params["CRM_meta_timeout"] = str(timeout_ms)
+        probe = a.task == "monitor" and a.interval_ms == 0
+        actions.append(Action(
+            a.id, a.task, a.resource, a.node, a.interval_ms, waits_for(a),
+            OCF_NOT_RUNNING if probe else 0,
+            (prim.agent.standard, prim.agent.provider, prim.agent.type),
+            tuple(sorted({**params, **op_params}.items())), timeout_ms,
+            digest(digest_params), a.reason,
+        ))
+    return Transition(uuid, seq, tuple(actions))
