@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES = [
     "hakeeper.cli.check",
     "hakeeper.cli.resource",
     "hakeeper.cli.report",
+    "hakeeper.cli.node",
 ]
 
 
