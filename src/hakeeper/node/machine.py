@@ -235,7 +235,8 @@ def _record(state: State, action: Action, transition_key: str, event: OpComplete
     old = state.docs.get(key) or {}
     ops: dict[str, Any] = dict(old.get("ops", {}))
     if action.task == "stop" and expected:  # its recurring monitors are cancelled
-        ops = {k: v for k, v in ops.items() if not int(v.get("interval", 0))}
+        ops = {k: v for k, v in ops.items()
+               if not int(v.get("interval", 0)) or k.endswith("_last_failure_0")}
     ids = records.record_ids(action.resource, action.task, action.interval_ms, expected)
     for record_id in ids:
         ops[record_id] = records.op_fields(

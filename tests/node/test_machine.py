@@ -1,0 +1,149 @@
+"""The node state machine on plain data: no store, no agents, no clock."""
+
+from __future__ import annotations
+
+from hakeeper.agents.request import OpRequest
+from hakeeper.coord.model import StatusKey, StatusKind
+from hakeeper.node import machine
+from hakeeper.node.events import LeaseLost, OpCompleted, RunOp, Ticked, WriteStatus
+
+from .sim import Sim, dummy_config
+
+ORDERED = ('<rsc_location id="l1" rsc="d1" node="a" score="INFINITY"/>'
+           '<rsc_location id="l2" rsc="d2" node="b" score="INFINITY"/>'
+           '<rsc_order id="o1" first="d1" then="d2" kind="Mandatory"/>')
+
+
+def test_vacant_leadership_is_campaigned_for_and_the_leader_settles_the_cluster() -> None:
+    sim = Sim(("a", "b"))
+    sim.settle()
+    assert sim.leader == "a"
+    sim.configure(dummy_config("d1", "d2"))
+    sim.settle()
+    assert sim.started() == {"d1": "a", "d2": "b"}
+    # each resource started once, then its monitor: nothing restarted after the results
+    assert sorted(sim.ops) == [("a", "d1", "monitor", 10000), ("a", "d1", "start", 0),
+                               ("b", "d2", "monitor", 10000), ("b", "d2", "start", 0)]
+    assert any("the cluster is settled (graph 1 is complete)" in s for s in sim.said)
+
+
+def test_results_are_op_history_records_with_the_expected_rc() -> None:
+    sim = Sim(("a",))
+    sim.configure(dummy_config("d1"))
+    sim.settle()
+    doc = sim.states["a"].docs[StatusKey("a", StatusKind.OP_HISTORY, "d1")]
+    assert doc["agent"] == ["ocf", "heartbeat", "Dummy"]
+    start, monitor = doc["ops"]["d1_last_0"], doc["ops"]["d1_monitor_10000"]
+    assert (start["operation"], start["rc-code"], start["op-status"], start["interval"]) == (
+        "start", 0, 0, 0)
+    assert start["transition-key"].split(":")[1:3] == ["1", "0"]  # graph 1, expects rc 0
+    assert monitor["interval"] == 10000 and monitor["call-id"] > start["call-id"]
+    assert start["op-digest"] and start["last-rc-change"] == int(sim.now)
+
+
+def test_an_action_waits_for_what_it_follows_on_its_own_node() -> None:
+    sim = Sim(("a",))
+    sim.configure(dummy_config("d1"))
+    sim.step("a")  # campaign
+    sim.step("a")  # elected: publish, run the start only
+    assert [(r.request.action, r.request.interval_ms) for r in sim.runs["a"]] == [("start", 0)]
+
+
+def test_an_action_waits_for_an_action_of_another_node() -> None:
+    sim = Sim(("a", "b"))
+    sim.settle()
+    sim.configure(dummy_config("d1", "d2", constraints=ORDERED))
+    sim.step("a")  # the leader publishes and starts d1
+    assert [r.request.resource for r in sim.runs["a"]] == ["d1"]
+    sim.step("b")
+    assert sim.runs["b"] == []  # d2 waits for d1's start on a
+    sim.finish_runs("a")
+    sim.step("a")  # records d1's start: progress goes out
+    sim.step("b")
+    assert [(r.request.resource, r.request.action) for r in sim.runs["b"]] == [("d2", "start")]
+    sim.settle()
+    assert sim.started() == {"d1": "a", "d2": "b"}
+
+
+def test_an_unchanged_monitor_result_is_not_written_again() -> None:
+    sim = Sim(("a",))
+    sim.configure(dummy_config("d1"))
+    sim.settle()
+    sim.now += 10
+    state, orders = machine.handle(sim.states["a"], Ticked(sim.now))
+    runs = [o for o in orders if isinstance(o, RunOp)]
+    assert [(r.request.action, r.request.interval_ms) for r in runs] == [("monitor", 10000)]
+    state, orders = machine.handle(state, Ticked(sim.now), OpCompleted(runs[0].run_id, 0, 0))
+    assert not [o for o in orders if isinstance(o, WriteStatus)]
+
+
+def test_a_failed_monitor_is_recorded_and_the_resource_recovered() -> None:
+    failing = {"on": False}
+
+    def agent(request: OpRequest) -> int:
+        if failing["on"] and request.action == "monitor" and request.resource == "d1":
+            failing["on"] = False  # fails once; the restart brings it back
+            return 7
+        return 0
+
+    sim = Sim(("a", "b"), agent=agent)
+    sim.configure(dummy_config("d1", "d2"))
+    sim.settle()
+    sim.ops.clear()
+    failing["on"] = True
+    sim.now += 10
+    sim.settle()
+    assert ("a", "d1", "stop", 0) in sim.ops and ("a", "d1", "start", 0) in sim.ops
+    doc = sim.states["a"].docs[StatusKey("a", StatusKind.OP_HISTORY, "d1")]
+    assert doc["ops"]["d1_last_failure_0"]["rc-code"] == 7
+    assert any("monitor of d1 returned rc 7 (not running) after rc 0" in s for s in sim.said)
+    assert any("publishing graph" in s and "returned rc 7" in s for s in sim.said)
+
+
+def test_the_resources_of_a_lost_node_start_on_a_survivor() -> None:
+    sim = Sim(("a", "b", "c"))
+    sim.configure(dummy_config("d1", "d2"))
+    sim.settle()
+    lost = sim.started()["d2"]
+    assert lost != sim.leader
+    sim.lose(lost)
+    sim.settle()
+    assert set(sim.started()) == {"d1", "d2"} and lost not in sim.started().values()
+    assert any(f"node {lost} left" in s for s in sim.said)
+
+
+def test_a_new_leader_takes_over_when_the_leader_is_lost() -> None:
+    sim = Sim(("a", "b", "c"))
+    sim.configure(dummy_config("d1", "d2"))
+    sim.settle()
+    sim.lose("a")
+    sim.settle()
+    assert sim.leader in ("b", "c")
+    assert set(sim.started()) == {"d1", "d2"}
+    assert any("elected leader" in s and s.startswith(sim.leader) for s in sim.said)
+
+
+def test_a_node_that_loses_its_lease_stops_what_it_started() -> None:
+    sim = Sim(("a",))
+    sim.configure(dummy_config("d1", "d2"))
+    sim.settle()
+    state, orders = machine.handle(sim.states["a"], LeaseLost())
+    stops = sorted((o.request.resource, o.request.action) for o in orders
+                   if isinstance(o, RunOp))
+    assert stops == [("d1", "stop"), ("d2", "stop")]
+    assert not state.member and not state.monitors
+
+
+def test_a_config_change_aborts_a_graph_in_flight() -> None:
+    sim = Sim(("a", "b"))
+    sim.settle()
+    sim.configure(dummy_config("d1", "d2", constraints=ORDERED))
+    sim.step("a")  # graph 1 runs d1's start on a
+    sim.configure(dummy_config("d1"))
+    sim.step("a")
+    assert any("aborting graph 1 because the configuration changed" in s for s in sim.said)
+    sim.step("b")
+    sim.finish_runs("a")
+    sim.settle()
+    assert sim.started() == {"d1": "a"}
+    assert ("b", "d2", "start", 0) not in sim.ops
