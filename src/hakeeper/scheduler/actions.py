@@ -328,7 +328,11 @@ def order_actions(first: Action, then: Action, flags: OF) -> bool:
 
 def internal_constraints(cluster: Cluster) -> None:
     for rsc in cluster.resources:
-        if rsc.variant == Variant.GROUP:
+        if rsc.variant == Variant.CLONE:
+            from hakeeper.scheduler.clone import clone_internal
+
+            clone_internal(cluster, rsc)
+        elif rsc.variant == Variant.GROUP:
             _group_internal(cluster, rsc)
         else:
             _primitive_internal(cluster, rsc)
@@ -603,6 +607,10 @@ def implies(action: Action, reason: Action | None, flag: AF, text: str | None = 
 
 def _action_flags(action: Action, node: Node | None) -> AF:
     rsc = action.rsc
+    if rsc is not None and rsc.variant == Variant.CLONE:
+        from hakeeper.scheduler.clone import clone_action_flags
+
+        return clone_action_flags(action, node)
     if rsc is None or rsc.variant != Variant.GROUP:
         return action.flags
     flags = AF.OPTIONAL | AF.RUNNABLE | AF.PSEUDO
@@ -689,7 +697,7 @@ def update_action(cluster: Cluster, then: Action) -> None:
 def _watched(then: Action) -> list[Action]:
     """`then`, and for a group's action the members' actions it updates too."""
     rsc = then.rsc
-    if rsc is None or rsc.variant != Variant.GROUP:
+    if rsc is None or rsc.variant not in (Variant.GROUP, Variant.CLONE):
         return [then]
     result = [then]
     for child in rsc.children:
@@ -753,6 +761,12 @@ def _rsc_update(cluster: Cluster, first: Action, then: Action, node: Node | None
     rsc = then.rsc
     assert rsc is not None
     _native_update(first, then, flags, filter_, type_)
+    if rsc.variant == Variant.CLONE:
+        from hakeeper.scheduler.clone import clone_children_for
+
+        for child_action in clone_children_for(then, node):
+            _native_update(first, child_action, flags, filter_, type_)
+        return
     if rsc.variant == Variant.GROUP:
         child_task = then.task
         for child in rsc.children:

@@ -83,6 +83,7 @@ class Cluster:
     rsc_defaults: dict[str, str] = field(default_factory=dict)
     op_defaults: dict[str, str] = field(default_factory=dict)
     dc_node: Node | None = None
+    clone_of: dict[str, Rsc] = field(default_factory=dict)  # primitive id -> its clone
     config_warnings: list[str] = field(default_factory=list)
 
     @property
@@ -291,14 +292,19 @@ def unpack_resources(cluster: Cluster) -> None:
                 cluster.options.have_stonith_resource = True
 
 
-def _build(cluster: Cluster, res: Resource, parent: Rsc | None) -> Rsc:
+def _build(cluster: Cluster, res: Resource, parent: Rsc | None,
+           instance: int | None = None) -> Rsc:
     if isinstance(res, Clone):
-        raise _unsupported("clones and promotable clones", f"resource {res.id}")
+        return _build_clone(cluster, res)
     if isinstance(res, Bundle):
         raise _unsupported("bundles", f"resource {res.id}")
     ctx = RuleContext(now=cluster.now)
     if isinstance(res, Primitive):
-        rsc = Rsc(res.id, Variant.PRIMITIVE, parent=parent, config=res)
+        ident = res.id if instance is None else f"{res.id}:{instance}"
+        rsc = Rsc(ident, Variant.PRIMITIVE, parent=parent, config=res)
+        if instance is not None:
+            rsc.base_id = res.id
+            rsc.unique = False
         meta = resolve_sets(res.meta, ctx)
         rsc.params = resolve_sets(res.params, ctx)
         rsc.ops = res.ops
@@ -330,6 +336,37 @@ def _build(cluster: Cluster, res: Resource, parent: Rsc | None) -> Rsc:
         for child_cfg in res.children:
             child = _build(cluster, child_cfg, rsc)
             rsc.children.append(child)
+    return rsc
+
+
+def _build_clone(cluster: Cluster, res: Clone) -> Rsc:
+    ctx = RuleContext(now=cluster.now)
+    meta = resolve_sets(res.meta, ctx)
+    resolve_sets(cluster.cib.configuration.rsc_defaults, ctx, into=meta)
+    if res.promotable_tag or is_true(meta.get("promotable")):
+        raise _unsupported("promotable clones", f"resource {res.id}")
+    if is_true(meta.get("globally-unique")):
+        raise _unsupported("globally unique clones", f"resource {res.id}")
+    if not isinstance(res.child, Primitive):
+        raise _unsupported("cloned groups", f"resource {res.id}")
+    if res.id in cluster.rsc_by_id:
+        raise CommandError(Report.error(
+            codes.CIB_DUPLICATE_ID, f"resource id {res.id} is used twice",
+            where=f"{cluster.cib.source}:{res.line or 0}", hint="rename one of the resources"))
+    rsc = Rsc(res.id, Variant.CLONE)
+    rsc.meta = meta
+    cluster.rsc_by_id[rsc.id] = rsc
+    _apply_meta(cluster, rsc)
+    nodes = len(cluster.cib.configuration.nodes)
+    rsc.clone_max = max(0, _meta_score(meta.get("clone-max"), nodes))
+    rsc.clone_node_max = max(0, _meta_score(meta.get("clone-node-max"), 1))
+    rsc.interleave = is_true(meta.get("interleave"))
+    rsc.ordered = is_true(meta.get("ordered"))
+    rsc.unique = False
+    for index in range(rsc.clone_max):
+        child = _build(cluster, res.child, rsc, index)
+        rsc.children.append(child)
+    cluster.clone_of[res.child.id] = rsc
     return rsc
 
 
@@ -391,10 +428,11 @@ def fail_count(cluster: Cluster, node: Node, rsc: Rsc, *, effective: bool = True
     legacy = cluster.legacy_failcounts
     total = 0
     last_failure = 0
+    ident = rsc.base_id or rsc.id
     for key, value in node.attrs.items():
-        if _failure_key(key, "fail-count-", rsc.id, legacy):
+        if _failure_key(key, "fail-count-", ident, legacy):
             total = _add_counts(total, value)
-        elif _failure_key(key, "last-failure-", rsc.id, legacy):
+        elif _failure_key(key, "last-failure-", ident, legacy):
             try:
                 last_failure = max(last_failure, int(value))
             except ValueError:
@@ -413,6 +451,9 @@ def _failure_key(key: str, prefix: str, rsc_id: str, legacy: bool) -> bool:
     if not key.startswith(head):
         return False
     rest = key[len(head):]
+    instance = re.match(r":[0-9]+", rest)
+    if instance:
+        rest = rest[instance.end():]
     if legacy:
         return rest == ""
     return _OP_SUFFIX.fullmatch(rest) is not None
@@ -495,11 +536,25 @@ def unpack_status(cluster: Cluster) -> None:
             continue  # without fencing, an offline node runs nothing
         for lrm_rsc in state.resources:
             rsc = cluster.rsc_by_id.get(lrm_rsc.id)
+            base = lrm_rsc.id.split(":", 1)[0]
+            if base in cluster.clone_of and (rsc is None or rsc.parent is not None):
+                rsc = _anonymous_instance(cluster.clone_of[base], node)
             if rsc is None or rsc.variant != Variant.PRIMITIVE:
                 if rsc is not None:
                     continue
                 rsc = _orphan(cluster, lrm_rsc)
             _unpack_lrm_resource(cluster, node, rsc, lrm_rsc, resource_location)
+
+
+def _anonymous_instance(clone: Rsc, node: Node) -> Rsc:
+    """Which instance of an anonymous clone a node's history belongs to."""
+    for child in clone.children:
+        if node in child.running_on or node.id in child.known_on:
+            return child
+    for child in clone.children:
+        if not child.running_on and not child.pending_task:
+            return child
+    return clone.children[-1]
 
 
 def _orphan(cluster: Cluster, lrm: LrmResource) -> Rsc:
@@ -841,3 +896,5 @@ def _derive_group_role(rsc: Rsc) -> None:
         for child in rsc.children:
             _derive_group_role(child)
         rsc.role = rsc.children[0].role
+    elif rsc.variant == Variant.CLONE and rsc.children:
+        rsc.role = max(child.role for child in rsc.children)

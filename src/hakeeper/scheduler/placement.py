@@ -206,7 +206,7 @@ def _check_migration_threshold(cluster: Cluster, rsc: Rsc, node: Node) -> None:
     if count <= 0:
         return
     if max(rsc.migration_threshold - count, 0) == 0:
-        failed = rsc
+        failed = rsc if rsc.unique else rsc.top()
         resource_location(cluster, failed, node, -INFINITY, "__fail_limit__")
 
 
@@ -524,6 +524,10 @@ def colocation_match(cluster: Cluster, dependent: Rsc, primary: Rsc, coloc: Colo
 
 def apply_colocation_lh(cluster: Cluster, dependent: Rsc, primary: Rsc, coloc: Coloc) -> None:
     """dependent is placed relative to primary (which is assigned already)."""
+    if dependent.variant == Variant.CLONE:
+        for child in dependent.children:
+            apply_colocation_lh(cluster, child, primary, coloc)
+        return
     if dependent.variant == Variant.GROUP:
         if dependent.colocated and dependent.children:
             apply_colocation_lh(cluster, dependent.children[0], primary, coloc)
@@ -537,6 +541,11 @@ def apply_colocation_lh(cluster: Cluster, dependent: Rsc, primary: Rsc, coloc: C
 
 
 def _apply_colocation_rh(cluster: Cluster, dependent: Rsc, primary: Rsc, coloc: Coloc) -> None:
+    if primary.variant == Variant.CLONE:
+        from hakeeper.scheduler.clone import colocation_with_clone
+
+        colocation_with_clone(cluster, dependent, primary, coloc)
+        return
     if primary.variant == Variant.GROUP:
         if primary.provisional:
             return
@@ -552,6 +561,10 @@ def _apply_colocation_rh(cluster: Cluster, dependent: Rsc, primary: Rsc, coloc: 
 
 
 def assign(cluster: Cluster, rsc: Rsc, prefer: Node | None = None) -> Node | None:
+    if rsc.variant == Variant.CLONE:
+        from hakeeper.scheduler.clone import assign_clone
+
+        return assign_clone(cluster, rsc)
     if rsc.variant == Variant.GROUP:
         return _assign_group(cluster, rsc, prefer)
     return _assign_primitive(cluster, rsc, prefer)

@@ -112,7 +112,11 @@ def _place(cluster: Cluster) -> list[Score]:
 
 def _create_actions(cluster: Cluster) -> None:
     for rsc in cluster.resources:
-        if rsc.variant == Variant.GROUP:
+        if rsc.variant == Variant.CLONE:
+            from hakeeper.scheduler.clone import create_clone_actions
+
+            create_clone_actions(cluster, rsc)
+        elif rsc.variant == Variant.GROUP:
             act.create_group_actions(cluster, rsc)
             rsc.next_role = rsc.children[0].next_role if rsc.children else Role.STOPPED
         else:

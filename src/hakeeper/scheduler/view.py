@@ -54,9 +54,13 @@ def _node_views(cluster: Cluster) -> tuple[NodeView, ...]:
 def _rsc_view(cluster: Cluster, rsc: Rsc, nodes: dict[str, tuple[list[str], Role, bool]]) -> (
         ResourceView):
     disabled = rsc.target_role == Role.STOPPED
-    if rsc.variant == Variant.GROUP:
+    if rsc.variant in (Variant.GROUP, Variant.CLONE):
         children = tuple(_rsc_view(cluster, c, nodes) for c in rsc.children)
-        return ResourceView(rsc.id, "group", None, rsc.role, (), managed=rsc.managed,
+        kind = "group" if rsc.variant == Variant.GROUP else "clone"
+        agent = None
+        if rsc.variant == Variant.CLONE and rsc.children and rsc.children[0].config:
+            agent = rsc.children[0].config.id
+        return ResourceView(rsc.id, kind, agent, rsc.role, (), managed=rsc.managed,
                             disabled=disabled, children=children)
     placed, role, failed = nodes.get(rsc.id, ([], Role.STOPPED, False))
     agent = str(rsc.config.agent) if rsc.config else None
@@ -162,12 +166,30 @@ def _primitive_line(rsc: ResourceView, indent: str) -> str:
     return f"{indent}* {rsc.id}\t({rsc.agent}):\t {state}{where}{suffix}"
 
 
+def _clone_lines(rsc: ResourceView, view: ClusterView) -> list[str]:
+    suffix = " (unmanaged)" if not rsc.managed else ""
+    lines = [f"    * Clone Set: {rsc.id} [{rsc.agent}]{suffix}:"]
+    started: list[str] = []
+    for child in rsc.children:
+        if child.failed or not child.managed or len(child.nodes) > 1:
+            lines.append(_primitive_line(child, "      "))
+        else:
+            started.extend(child.nodes)
+    if started:
+        order = [n.name for n in view.nodes]
+        started.sort(key=lambda n: order.index(n) if n in order else len(order))
+        lines.append(f"      * Started: [ {' '.join(started)} ]")
+    return lines
+
+
 def render_resources(view: ClusterView) -> list[str]:
     lines = ["  * Full List of Resources:"]
     if not view.resources:
         lines.append("    * No resources")
     for rsc in view.resources:
-        if rsc.kind == "group":
+        if rsc.kind == "clone":
+            lines.extend(_clone_lines(rsc, view))
+        elif rsc.kind == "group":
             suffix = " (unmanaged)" if not rsc.managed else ""
             lines.append(f"    * Resource Group: {rsc.id}{suffix}:")
             for child in rsc.children:

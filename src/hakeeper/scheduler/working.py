@@ -175,6 +175,12 @@ class Rsc:
     # group helpers
     ordered: bool = True
     colocated: bool = True
+    # clone helpers
+    base_id: str | None = None  # an anonymous clone instance's primitive id
+    clone_max: int = 0
+    clone_node_max: int = 1
+    interleave: bool = False
+    count: dict[str, int] = field(default_factory=dict)  # node id -> instances assigned
 
     def __repr__(self) -> str:
         return f"Rsc({self.id})"

@@ -1,0 +1,282 @@
+"""Anonymous clones: instance placement, colocation with instances, clone actions.
+
+Promotable and globally unique clones, and cloned groups, are refused at unpack time.
+"""
+
+from __future__ import annotations
+
+from functools import cmp_to_key
+
+from hakeeper.model.config import Role
+from hakeeper.model.scores import INFINITY
+from hakeeper.scheduler.cluster import Cluster
+from hakeeper.scheduler.working import AF, OF, Action, Coloc, Node, Rsc, Variant
+
+
+def assign_clone(cluster: Cluster, rsc: Rsc) -> Node | None:
+    from hakeeper.scheduler import placement
+
+    if not rsc.provisional or rsc.allocating:
+        return None
+    rsc.allocating = True
+    for coloc in list(rsc.this_with):
+        placement.assign(cluster, coloc.primary, None)
+        rsc.allowed = placement.merge_weights(
+            cluster, coloc.primary, rsc.id, rsc.allowed, coloc.node_attribute,
+            coloc.score / INFINITY, rollback=True)
+    for coloc in list(rsc.with_this):
+        if not placement.has_influence(coloc):
+            continue
+        rsc.allowed = placement.merge_weights(
+            cluster, coloc.dependent, rsc.id, rsc.allowed, coloc.node_attribute,
+            coloc.score / INFINITY, rollback=True, only_positive=True)
+    allowed = rsc.allowed or {}
+    nodes = placement.sort_nodes(cluster, allowed, None)
+    rsc.children.sort(key=cmp_to_key(lambda a, b: _cmp_instances(a, b)))
+    _distribute(cluster, rsc, nodes)
+    rsc.children.sort(key=lambda c: _instance_number(c))
+    rsc.provisional = False
+    rsc.allocating = False
+    rsc.next_role = Role.STARTED if any(c.allocated_to for c in rsc.children) else Role.STOPPED
+    return None
+
+
+def _instance_number(rsc: Rsc) -> int:
+    try:
+        return int(rsc.id.rsplit(":", 1)[1])
+    except (IndexError, ValueError):
+        return 0
+
+
+def _current(rsc: Rsc) -> Node | None:
+    return rsc.running_on[0] if rsc.running_on else None
+
+
+def _cmp_instances(a: Rsc, b: Rsc) -> int:
+    """Instances in assignment order: active ones where they may stay, then the rest."""
+    na, nb = len(a.running_on), len(b.running_on)
+    if na and nb and na != nb:
+        return -1 if na < nb else 1
+    node_a, node_b = _current(a), _current(b)
+    can_a = can_b = True
+    if node_a is not None and (a.allowed or {}).get(node_a.id, -INFINITY) < 0:
+        node_a, can_a = None, False
+    if node_b is not None and (b.allowed or {}).get(node_b.id, -INFINITY) < 0:
+        node_b, can_b = None, False
+    if can_a != can_b:
+        return -1 if can_a else 1
+    if a.priority != b.priority:
+        return -1 if a.priority > b.priority else 1
+    if node_a is None and node_b is None:
+        return 0
+    if node_a is None:
+        return 1
+    if node_b is None:
+        return -1
+    run_a, run_b = node_a.can_run_resources(), node_b.can_run_resources()
+    if run_a != run_b:
+        return -1 if run_a else 1
+    if a.failed != b.failed:
+        return 1 if a.failed else -1
+    return (a.id > b.id) - (a.id < b.id)
+
+
+def _append_parent_colocations(parent: Rsc, child: Rsc, all_coloc: bool) -> None:
+    from hakeeper.scheduler.placement import _cmp_this_with, _cmp_with_this, insert_sorted
+
+    for coloc in parent.this_with:
+        if coloc not in child.this_with:
+            insert_sorted(child.this_with, coloc, _cmp_this_with)
+    for coloc in parent.with_this:
+        if (all_coloc or coloc.score < 0 or coloc.score >= INFINITY) \
+                and coloc not in child.with_this:
+            insert_sorted(child.with_this, coloc, _cmp_with_this)
+
+
+def _can_run_instance(cluster: Cluster, parent: Rsc, child: Rsc, limit: int) -> None:
+    allowed = child.allowed if child.allowed is not None else {}
+    parent_allowed = parent.allowed or {}
+    for nid in list(allowed):
+        node = cluster.node_by_id[nid]
+        ok = node.can_run_resources() and not child.orphan
+        if ok and nid not in parent_allowed:
+            ok = False
+        if ok and parent_allowed[nid] < 0:
+            allowed[nid] = min(allowed[nid], parent_allowed[nid])
+            continue
+        if ok and parent.count.get(nid, 0) >= limit:
+            ok = False
+        if not ok:
+            allowed[nid] = -INFINITY
+
+
+def _allocate_instance(cluster: Cluster, parent: Rsc, child: Rsc, prefer: Node | None,
+                       all_coloc: bool, limit: int) -> Node | None:
+    from hakeeper.scheduler import placement
+
+    if not child.provisional or child.allocating:
+        return child.allocated_to
+    _append_parent_colocations(parent, child, all_coloc)
+    if prefer is not None:
+        score = (child.allowed or {}).get(prefer.id)
+        if score is None or score < 0:
+            return None
+    _can_run_instance(cluster, parent, child, limit)
+    backup = dict(child.allowed or {})
+    chosen = placement.assign(cluster, child, prefer)
+    if chosen is not None and prefer is not None and chosen is not prefer:
+        child.allowed = backup
+        chosen.num_resources -= 1
+        child.allocated_to = None
+        child.provisional = True
+        child.next_role = Role.UNKNOWN
+        child.next_role_reason = None
+        return None
+    if chosen is not None:
+        parent.count[chosen.id] = parent.count.get(chosen.id, 0) + 1
+    return chosen
+
+
+def _distribute(cluster: Cluster, parent: Rsc, nodes: list[Node]) -> None:
+    from hakeeper.scheduler.placement import resource_location
+
+    limit = parent.clone_node_max
+    maximum = parent.clone_max
+    available = sum(1 for n in nodes if n.can_run_resources())
+    all_coloc = maximum < available
+    loop_max = max(1, maximum // available) if available else 1
+    allocated = 0
+    for child in parent.children:
+        if allocated >= maximum:
+            break
+        if not child.running_on or not child.provisional or child.failed:
+            continue
+        current = child.running_on[0]
+        if not current.can_run_resources():
+            continue
+        if current.id in (parent.allowed or {}) and parent.count.get(current.id, 0) >= loop_max:
+            continue
+        if _allocate_instance(cluster, parent, child, current, all_coloc, limit) is not None:
+            allocated += 1
+    for child in parent.children:
+        if not child.provisional:
+            continue
+        if allocated >= maximum:
+            resource_location(cluster, child, None, -INFINITY, "clone:limit_reached")
+            from hakeeper.scheduler.placement import assign
+
+            assign(cluster, child, None)
+            continue
+        if _allocate_instance(cluster, parent, child, None, all_coloc, limit) is not None:
+            allocated += 1
+    for child in parent.children:
+        if child.provisional:
+            from hakeeper.scheduler.placement import assign
+
+            assign(cluster, child, None)
+
+
+def colocation_with_clone(cluster: Cluster, dependent: Rsc, primary: Rsc, coloc: Coloc) -> None:
+    """A (non-clone) dependent placed relative to a clone's instances."""
+    from hakeeper.scheduler.placement import _apply_colocation_rh
+
+    if primary.provisional:
+        return
+    if coloc.score >= INFINITY:
+        nodes = {c.allocated_to.id for c in primary.children
+                 if c.allocated_to is not None and not c.block}
+        allowed = dependent.allowed or {}
+        for nid in allowed:
+            if nid not in nodes:
+                allowed[nid] = -INFINITY
+        return
+    for child in primary.children:
+        _apply_colocation_rh(cluster, dependent, child, coloc)
+
+
+# --- actions ----------------------------------------------------------------------------------
+
+
+def create_clone_actions(cluster: Cluster, rsc: Rsc) -> None:
+    from hakeeper.scheduler.actions import create_primitive_actions, custom_action
+
+    active = starting = stopping = False
+    for child in rsc.children:
+        create_primitive_actions(cluster, child)
+        if child.running_on:
+            active = True
+        for action in child.actions:
+            if action.optional or action.interval_ms:
+                continue
+            if action.task == "start":
+                starting = True
+            elif action.task == "stop":
+                stopping = True
+    start = custom_action(cluster, rsc, "start", None, not starting, pseudo=True)
+    running = custom_action(cluster, rsc, "running", None, not starting, pseudo=True)
+    stop = custom_action(cluster, rsc, "stop", None, not stopping, pseudo=True)
+    stopped = custom_action(cluster, rsc, "stopped", None, not stopping, pseudo=True)
+    start.flags |= AF.RUNNABLE
+    stop.flags |= AF.RUNNABLE
+    stopped.flags |= AF.RUNNABLE
+    if active or starting:
+        running.flags |= AF.RUNNABLE
+    else:
+        running.flags &= ~AF.RUNNABLE
+
+
+def clone_internal(cluster: Cluster, rsc: Rsc) -> None:
+    from hakeeper.scheduler.actions import _primitive_internal, new_order
+
+    new_order(cluster, rsc, "stopped", None, rsc, "start", None, OF.OPTIONAL)
+    new_order(cluster, rsc, "start", None, rsc, "running", None, OF.RUNNABLE_LEFT)
+    new_order(cluster, rsc, "stop", None, rsc, "stopped", None, OF.RUNNABLE_LEFT)
+    last: Rsc | None = None
+    for child in rsc.children:
+        _primitive_internal(cluster, child)
+        new_order(cluster, rsc, "start", None, child, "start", None,
+                  OF.RUNNABLE_LEFT | OF.IMPLIES_FIRST_PRINTED)
+        new_order(cluster, child, "start", None, rsc, "running", None, OF.IMPLIES_THEN_PRINTED)
+        if rsc.ordered and last is not None:
+            new_order(cluster, last, "start", None, child, "start", None, OF.OPTIONAL)
+        new_order(cluster, rsc, "stop", None, child, "stop", None, OF.IMPLIES_FIRST_PRINTED)
+        new_order(cluster, child, "stop", None, rsc, "stopped", None, OF.IMPLIES_THEN_PRINTED)
+        if rsc.ordered and last is not None:
+            new_order(cluster, child, "stop", None, last, "stop", None, OF.OPTIONAL)
+        last = child
+
+
+def clone_action_flags(action: Action, node: Node | None) -> AF:
+    rsc = action.rsc
+    assert rsc is not None and rsc.variant == Variant.CLONE
+    task = {"running": "start", "stopped": "stop"}.get(action.task, action.task)
+    flags = AF.OPTIONAL | AF.RUNNABLE | AF.PSEUDO
+    any_runnable = False
+    for child in rsc.children:
+        found = next((a for a in child.actions if a.task == task and a.interval_ms == 0
+                      and (node is None or a.node is node)), None)
+        if found is None:
+            continue
+        if (flags & AF.OPTIONAL) and not found.optional:
+            flags &= ~AF.OPTIONAL
+            action.flags &= ~AF.OPTIONAL
+        if found.runnable:
+            any_runnable = True
+    if not any_runnable:
+        flags &= ~AF.RUNNABLE
+        if node is None:
+            action.flags &= ~AF.RUNNABLE
+    return flags
+
+
+def clone_children_for(then: Action, node: Node | None) -> list[Action]:
+    """The instances' actions an ordering into a clone's action updates (runnable ones)."""
+    rsc = then.rsc
+    assert rsc is not None
+    result = []
+    for child in rsc.children:
+        found = next((a for a in child.actions if a.task == then.task and a.interval_ms == 0
+                      and (node is None or a.node is node)), None)
+        if found is not None and found.runnable:
+            result.append(found)
+    return result
