@@ -345,8 +345,7 @@ def _build_clone(cluster: Cluster, res: Clone) -> Rsc:
     resolve_sets(cluster.cib.configuration.rsc_defaults, ctx, into=meta)
     if res.promotable_tag or is_true(meta.get("promotable")):
         raise _unsupported("promotable clones", f"resource {res.id}")
-    if is_true(meta.get("globally-unique")):
-        raise _unsupported("globally unique clones", f"resource {res.id}")
+    unique = is_true(meta.get("globally-unique"))
     if not isinstance(res.child, Primitive):
         raise _unsupported("cloned groups", f"resource {res.id}")
     if res.id in cluster.rsc_by_id:
@@ -362,9 +361,12 @@ def _build_clone(cluster: Cluster, res: Clone) -> Rsc:
     rsc.clone_node_max = max(0, _meta_score(meta.get("clone-node-max"), 1))
     rsc.interleave = is_true(meta.get("interleave"))
     rsc.ordered = is_true(meta.get("ordered"))
-    rsc.unique = False
+    rsc.unique = unique
     for index in range(rsc.clone_max):
         child = _build(cluster, res.child, rsc, index)
+        if unique:
+            child.base_id = None  # unique instances keep their own history and fail counts
+            child.unique = True
         rsc.children.append(child)
     cluster.clone_of[res.child.id] = rsc
     return rsc
@@ -537,7 +539,8 @@ def unpack_status(cluster: Cluster) -> None:
         for lrm_rsc in state.resources:
             rsc = cluster.rsc_by_id.get(lrm_rsc.id)
             base = lrm_rsc.id.split(":", 1)[0]
-            if base in cluster.clone_of and (rsc is None or rsc.parent is not None):
+            if base in cluster.clone_of and not cluster.clone_of[base].unique and (
+                    rsc is None or rsc.parent is not None):
                 rsc = _anonymous_instance(cluster.clone_of[base], node)
             if rsc is None or rsc.variant != Variant.PRIMITIVE:
                 if rsc is not None:

@@ -654,7 +654,9 @@ def _choose_node(cluster: Cluster, rsc: Rsc, prefer: Node | None) -> bool:
                 chosen = prefer
     if chosen is None and best is not None:
         chosen = best
-        if allowed[chosen.id] > 0 and chosen.can_run_resources():
+        unique_clone = rsc.parent is not None and rsc.parent.variant == Variant.CLONE \
+            and rsc.parent.unique
+        if not unique_clone and allowed[chosen.id] > 0 and chosen.can_run_resources():
             running = rsc.current_node()
             if running is not None and running.can_run_resources():
                 for other in nodes[1:]:
