@@ -14,14 +14,14 @@ import pytest
 
 from hakeeper.agents.request import OpRequest
 from hakeeper.agents.runner import LocalAgentRunner
-from hakeeper.coord import Coordinator, StatusKind, connect
+from hakeeper.coord import Coordinator, Leader, StatusKind, connect
 from hakeeper.model.config import Agent
 
 DUMMY = Path("/usr/lib/ocf/resource.d/heartbeat/Dummy")
 NODES = ("n1", "n2", "n3")
 
 
-def config(state_dir: Path) -> str:
+def config(state_dir: Path, d1_prefers: str) -> str:
     prims = "".join(
         f'<primitive id="{r}" class="ocf" provider="heartbeat" type="Dummy">'
         f'<instance_attributes id="{r}-i"><nvpair id="{r}-s" name="state" '
@@ -30,7 +30,9 @@ def config(state_dir: Path) -> str:
         for r in ("d1", "d2"))
     return ('<cib><configuration><crm_config><cluster_property_set id="o">'
             '<nvpair id="o1" name="stonith-enabled" value="false"/></cluster_property_set>'
-            f'</crm_config><nodes/><resources>{prims}</resources><constraints/>'
+            f'</crm_config><nodes/><resources>{prims}</resources><constraints>'
+            f'<rsc_location id="d1-prefers" rsc="d1" node="{d1_prefers}" score="50"/>'
+            '</constraints>'
             '</configuration><status/></cib>')
 
 
@@ -94,7 +96,10 @@ def test_resources_start_and_move_to_a_survivor_when_a_daemon_dies(
         cluster: tuple[Coordinator, dict[str, subprocess.Popen[bytes]]], tmp_path: Path,
         kill_leader: bool) -> None:
     coord, procs = cluster
-    coord.write_config(config(tmp_path), expected_revision=0)
+    leader = wait_for("a leader", coord.leader)
+    assert isinstance(leader, Leader)
+    victim = leader.node if kill_leader else next(n for n in NODES if n != leader.node)
+    coord.write_config(config(tmp_path, victim), expected_revision=0)
     placed = wait_for("both resources started", lambda: len(started_on(coord)) == 2
                       and started_on(coord))
     assert isinstance(placed, dict)
@@ -105,10 +110,8 @@ def test_resources_start_and_move_to_a_survivor_when_a_daemon_dies(
                                       {"state": f"{tmp_path / rsc}.state"}))
         assert result.rc == 0, (rsc, result)
 
-    leader = coord.leader()
-    assert leader is not None
-    rsc, victim = next((r, n) for r, n in sorted(placed.items())
-                       if (n == leader.node) == kill_leader)
+    rsc = "d1"
+    assert placed[rsc] == victim
     killed = time.monotonic()
     procs[victim].send_signal(signal.SIGKILL)
     procs[victim].wait()
