@@ -407,7 +407,18 @@ def unpack_orderings(cluster: Cluster) -> None:
         symmetrical = _order_symmetry(cons.symmetrical, kind)
         first_action = cons.first_action or "start"
         then_action = cons.then_action or first_action
-        _order_pair(cluster, first, first_action, then, then_action, kind, symmetrical)
+        min_before = 0
+        if first.variant == Variant.CLONE:
+            clone_min = first.meta.get("clone-min")
+            if clone_min is not None:
+                try:
+                    min_before = max(0, int(clone_min))
+                except ValueError:
+                    min_before = 0
+            elif not cons.require_all:
+                min_before = 1
+        _order_pair(cluster, first, first_action, then, then_action, kind, symmetrical,
+                    clone_min=min_before, order_id=cons.id)
 
 
 def _order_kind(kind: str | None, score: str | None) -> str:
@@ -445,11 +456,23 @@ def _kind_flags(kind: str, first_task: str, symmetry: str) -> OF:
 
 
 def _order_pair(cluster: Cluster, first: Rsc, first_task: str, then: Rsc, then_task: str,
-                kind: str, symmetrical: bool) -> None:
+                kind: str, symmetrical: bool, *, clone_min: int = 0,
+                order_id: str = "") -> None:
     flags = _kind_flags(kind, first_task, "symmetric" if symmetrical else "asymmetric")
     if kind == "optional" and then.restart_type_restart:
         flags |= OF.IMPLIES_THEN
-    new_order(cluster, first, first_task, None, then, then_task, None, flags)
+    if clone_min > 0:
+        # 'then' needs only clone_min instances of 'first': a pseudo-action counts them
+        key = f"clone-one-or-more:{order_id}"
+        met = custom_action(cluster, None, key, None, True, key=key, pseudo=True)
+        met.flags |= AF.RUNNABLE | AF.REQUIRES_ANY
+        met.required_runnable_before = clone_min
+        for child in first.children:
+            new_order(cluster, child, first_task, None, None, None, met,
+                      OF.ONE_OR_MORE | OF.IMPLIES_THEN_PRINTED)
+        new_order(cluster, None, None, met, then, then_task, None, flags | OF.RUNNABLE_LEFT)
+    else:
+        new_order(cluster, first, first_task, None, then, then_task, None, flags)
     if symmetrical:
         inv_first = INVERSE.get(first_task)
         inv_then = INVERSE.get(then_task)
@@ -653,6 +676,14 @@ def update_action(cluster: Cluster, then: Action) -> None:
     cause that reached it, so the order of visits shows in the transition summary.
     """
     then_changed = False
+    last_flags = then.flags
+    requires_any = bool(then.flags & AF.REQUIRES_ANY)
+    if requires_any:
+        # runnable again only if enough of what it waits for is runnable (counted below)
+        then.runnable_before = 0
+        if then.required_runnable_before == 0:
+            then.required_runnable_before = 1
+        then.flags &= ~AF.RUNNABLE
     for wrapper in list(then.before):
         first = wrapper.action
         if wrapper.type == OF.NONE:
@@ -688,6 +719,8 @@ def update_action(cluster: Cluster, then: Action) -> None:
             for after in list(first.after):
                 update_action(cluster, after.action)
             update_action(cluster, first)
+    if requires_any:
+        then_changed = then.flags != last_flags
     if then_changed:
         update_action(cluster, then)
         for after in list(then.after):
