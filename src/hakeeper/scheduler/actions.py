@@ -280,15 +280,8 @@ def _recurring(cluster: Cluster, rsc: Rsc, start: Action, node: Node | None) -> 
 
 
 def _monitor_exists(cluster: Cluster, rsc: Rsc, node: Node, interval_ms: int) -> bool:
-    for state in cluster.cib.status.nodes:
-        if state.id != node.id:
-            continue
-        for lrm in state.resources:
-            if lrm.id != rsc.id:
-                continue
-            return any(op.operation == "monitor" and op.interval_ms == interval_ms
-                       for op in lrm.ops)
-    return False
+    return any(op.operation == "monitor" and op.interval_ms == interval_ms
+               for op in rsc.history.get(node.id, ()))
 
 
 def create_group_actions(cluster: Cluster, rsc: Rsc) -> None:
@@ -793,6 +786,12 @@ def _rsc_update(cluster: Cluster, first: Action, then: Action, node: Node | None
                 filter_: AF, type_: OF) -> None:
     rsc = then.rsc
     assert rsc is not None
+    if rsc.variant == Variant.CLONE:
+        from hakeeper.scheduler.clone import can_interleave, interleave_update
+
+        if can_interleave(first, then):
+            interleave_update(cluster, first, then, filter_, type_)
+            return
     _native_update(first, then, flags, filter_, type_)
     if rsc.variant == Variant.CLONE:
         from hakeeper.scheduler.clone import clone_children_for

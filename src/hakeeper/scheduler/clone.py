@@ -280,3 +280,73 @@ def clone_children_for(then: Action, node: Node | None) -> list[Action]:
         if found is not None and found.runnable:
             result.append(found)
     return result
+
+
+# --- interleaved orderings between clones ----------------------------------------------------
+
+
+def can_interleave(first: Action, then: Action) -> bool:
+    """Orderings between two clones pair instances per node when interleave is set."""
+    a, b = first.rsc, then.rsc
+    if a is None or b is None or a is b:
+        return False
+    if a.variant != Variant.CLONE or b.variant != Variant.CLONE:
+        return False
+    owner = a if then.task in ("stop", "demote") else b
+    return owner.interleave
+
+
+def _instance_node(rsc: Rsc, current: bool) -> Node | None:
+    if current:
+        return rsc.running_on[0] if rsc.running_on else None
+    return rsc.allocated_to
+
+
+def _compatible(local: Rsc, other: Rsc, current: bool) -> Rsc | None:
+    node = _instance_node(local, current)
+    if node is None:
+        return None
+    for child in other.children:
+        if _instance_node(child, current) is node:
+            return child
+    return None
+
+
+def interleave_update(cluster: Cluster, first: Action, then: Action, filter_: AF,
+                      type_: OF) -> None:
+    from hakeeper.scheduler.actions import (
+        _action_flags,
+        _native_update,
+        order_actions,
+        update_action,
+    )
+
+    assert first.rsc is not None and then.rsc is not None
+    current = first.task in ("stopped", "demoted")
+    first_task = {"running": "start", "stopped": "stop", "promoted": "promote",
+                  "demoted": "demote"}.get(first.task, first.task)
+    for then_child in then.rsc.children:
+        first_child = _compatible(then_child, first.rsc, current)
+        if first_child is None:
+            if not current and type_ & (OF.RUNNABLE_LEFT | OF.IMPLIES_THEN):
+                # nothing of 'first' on this instance's node: it must not be active
+                if then_child.allocated_to is not None:
+                    then_child.allocated_to.num_resources -= 1
+                    then_child.allocated_to = None
+                    then_child.next_role = Role.STOPPED
+                    for action in then_child.actions:
+                        if action.task == "start":
+                            action.flags &= ~AF.RUNNABLE
+            continue
+        first_action = next((a for a in first_child.actions
+                             if a.task == first_task and a.interval_ms == 0), None)
+        then_action = next((a for a in then_child.actions
+                            if a.task == then.task and a.interval_ms == 0), None)
+        if first_action is None or then_action is None:
+            continue
+        created = order_actions(first_action, then_action, type_)
+        before = then_action.flags
+        _native_update(first_action, then_action, _action_flags(first_action, None),
+                       filter_, type_)
+        if created or then_action.flags != before:
+            update_action(cluster, then_action)

@@ -84,6 +84,7 @@ class Cluster:
     op_defaults: dict[str, str] = field(default_factory=dict)
     dc_node: Node | None = None
     clone_of: dict[str, Rsc] = field(default_factory=dict)  # primitive id -> its clone
+    failure_index: dict[str, dict[str, list[tuple[str, str]]]] = field(default_factory=dict)
     config_warnings: list[str] = field(default_factory=list)
 
     @property
@@ -431,7 +432,7 @@ def fail_count(cluster: Cluster, node: Node, rsc: Rsc, *, effective: bool = True
     total = 0
     last_failure = 0
     ident = rsc.base_id or rsc.id
-    for key, value in node.attrs.items():
+    for key, value in _failure_attrs(cluster, node).get(re.sub(r":[0-9]+$", "", ident), ()):
         if _failure_key(key, "fail-count-", ident, legacy):
             total = _add_counts(total, value)
         elif _failure_key(key, "last-failure-", ident, legacy):
@@ -446,6 +447,21 @@ def fail_count(cluster: Cluster, node: Node, rsc: Rsc, *, effective: bool = True
 
 
 _OP_SUFFIX = re.compile(r"#.+_[0-9]+")
+
+
+def _failure_attrs(cluster: Cluster, node: Node) -> dict[str, list[tuple[str, str]]]:
+    """A node's fail-count-*/last-failure-* attributes, by the resource id they may name."""
+    index = cluster.failure_index.get(node.id)
+    if index is None:
+        index = {}
+        for key, value in node.attrs.items():
+            for prefix in ("fail-count-", "last-failure-"):
+                if key.startswith(prefix):
+                    name = key[len(prefix):].split("#", 1)[0]
+                    name = re.sub(r":[0-9]+$", "", name)
+                    index.setdefault(name, []).append((key, value))
+        cluster.failure_index[node.id] = index
+    return index
 
 
 def _failure_key(key: str, prefix: str, rsc_id: str, legacy: bool) -> bool:

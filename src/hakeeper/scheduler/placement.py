@@ -325,25 +325,18 @@ def _node_weight(node: Node, score: int) -> int:
 
 
 def sort_nodes(cluster: Cluster, scores: dict[str, int], active: Node | None) -> list[Node]:
-    def cmp(n1: Node, n2: Node) -> int:
-        w1 = _node_weight(n1, scores.get(n1.id, 0))
-        w2 = _node_weight(n2, scores.get(n2.id, 0))
-        if w1 != w2:
-            return -1 if w1 > w2 else 1
-        if cluster.options.placement_strategy != "minimal":
-            if n1.num_resources != n2.num_resources:
-                return -1 if n1.num_resources < n2.num_resources else 1
-            if active is not None:
-                if active is n1:
-                    return -1
-                if active is n2:
-                    return 1
-        if n1.uname != n2.uname:
-            return -1 if n1.uname < n2.uname else 1
-        return 0
+    """Best node first: score, then fewest resources assigned, the current node, the name."""
+    minimal = cluster.options.placement_strategy == "minimal"
+    by_id = cluster.node_by_id
 
-    nodes = [cluster.node_by_id[nid] for nid in scores]
-    return sorted(nodes, key=cmp_to_key(cmp))
+    def key(nid: str) -> tuple[int, int, int, str]:
+        node = by_id[nid]
+        weight = scores[nid] if node.can_run_resources() else -INFINITY
+        if minimal:
+            return (-weight, 0, 0, node.uname)
+        return (-weight, node.num_resources, 0 if node is active else 1, node.uname)
+
+    return [by_id[nid] for nid in sorted(scores, key=key)]
 
 
 def _can_run_any(cluster: Cluster, scores: dict[str, int]) -> bool:
