@@ -12,7 +12,7 @@ import itertools
 from hakeeper.model.config import Order, Role
 from hakeeper.model.scores import ScoreError, parse_score
 from hakeeper.scheduler.cluster import Cluster, op_on_fail
-from hakeeper.scheduler.working import AF, OF, Action, Node, OrderSpec, Rsc, Variant, Wrapper
+from hakeeper.scheduler.working import AF, OF, Action, Flags, Node, OrderSpec, Rsc, Variant, Wrapper
 
 COMPLETION = {"start": "running", "stop": "stopped", "promote": "promoted", "demote": "demoted"}
 INVERSE = {
@@ -300,14 +300,14 @@ def create_group_actions(cluster: Cluster, rsc: Rsc) -> None:
 
 def new_order(cluster: Cluster, first_rsc: Rsc | None, first_task: str | None,
               first_action: Action | None, then_rsc: Rsc | None, then_task: str | None,
-              then_action: Action | None, flags: OF) -> None:
+              then_action: Action | None, flags: Flags) -> None:
     if flags == OF.NONE:
         return
     cluster.orderings.append(OrderSpec(len(cluster.orderings), first_rsc, first_task,
                                        first_action, then_rsc, then_task, then_action, flags))
 
 
-def order_actions(first: Action, then: Action, flags: OF) -> bool:
+def order_actions(first: Action, then: Action, flags: Flags) -> bool:
     if flags == OF.NONE or first is then:
         return False
     for wrapper in first.after:
@@ -432,7 +432,7 @@ def _order_symmetry(value: bool | None, kind: str) -> bool:
     return value and kind != "serialize"
 
 
-def _kind_flags(kind: str, first_task: str, symmetry: str) -> OF:
+def _kind_flags(kind: str, first_task: str, symmetry: str) -> Flags:
     flags = OF.OPTIONAL
     if kind == "serialize":
         flags |= OF.SERIALIZE_ONLY
@@ -597,7 +597,7 @@ def _order_after(cluster: Cluster, first: Action | None, rsc: Rsc, spec: OrderSp
 # --- flag propagation -------------------------------------------------------------------------
 
 
-def implies(action: Action, reason: Action | None, flag: AF, text: str | None = None) -> bool:
+def implies(action: Action, reason: Action | None, flag: Flags, text: str | None = None) -> bool:
     """Clear flag on action because of reason; record why. Returns True if it changed."""
     if flag & AF.RUNNABLE:
         change = "unrunnable"
@@ -621,7 +621,7 @@ def implies(action: Action, reason: Action | None, flag: AF, text: str | None = 
     return updated
 
 
-def _action_flags(action: Action, node: Node | None) -> AF:
+def _action_flags(action: Action, node: Node | None) -> Flags:
     rsc = action.rsc
     if rsc is not None and rsc.variant == Variant.CLONE:
         from hakeeper.scheduler.clone import clone_action_flags
@@ -743,7 +743,7 @@ def _is_parent(child: Rsc, maybe_parent: Rsc) -> bool:
 
 
 def _graph_update(cluster: Cluster, first: Action, then: Action, node: Node | None,
-                  first_flags: AF, wrapper: Wrapper) -> None:
+                  first_flags: Flags, wrapper: Wrapper) -> None:
     type_ = wrapper.type
     if type_ & OF.IMPLIES_THEN:
         if then.rsc is not None:
@@ -782,8 +782,8 @@ def _graph_update(cluster: Cluster, first: Action, then: Action, node: Node | No
             then.flags &= ~AF.RUNNABLE
 
 
-def _rsc_update(cluster: Cluster, first: Action, then: Action, node: Node | None, flags: AF,
-                filter_: AF, type_: OF) -> None:
+def _rsc_update(cluster: Cluster, first: Action, then: Action, node: Node | None, flags: Flags,
+                filter_: Flags, type_: Flags) -> None:
     rsc = then.rsc
     assert rsc is not None
     if rsc.variant == Variant.CLONE:
@@ -809,7 +809,7 @@ def _rsc_update(cluster: Cluster, first: Action, then: Action, node: Node | None
                     break
 
 
-def _native_update(first: Action, then: Action, flags: AF, filter_: AF, type_: OF) -> None:
+def _native_update(first: Action, then: Action, flags: Flags, filter_: Flags, type_: Flags) -> None:
     if type_ & OF.ASYMMETRICAL:
         then_rsc = then.rsc
         state = _rsc_state(then_rsc) if then_rsc is not None else Role.UNKNOWN
@@ -837,7 +837,7 @@ def _native_update(first: Action, then: Action, flags: AF, filter_: AF, type_: O
         _restart(first, then, filter_)
 
 
-def _restart(first: Action, then: Action, filter_: AF) -> None:
+def _restart(first: Action, then: Action, filter_: Flags) -> None:
     reason = None
     if (filter_ & AF.OPTIONAL) and not then.optional:
         reason = "restart"

@@ -10,7 +10,7 @@ from functools import cmp_to_key
 from hakeeper.model.config import Role
 from hakeeper.model.scores import INFINITY
 from hakeeper.scheduler.cluster import Cluster
-from hakeeper.scheduler.working import AF, OF, Action, Coloc, Node, Rsc, Variant
+from hakeeper.scheduler.working import AF, OF, Action, Coloc, Flags, Node, Rsc, Variant
 
 
 def assign_clone(cluster: Cluster, rsc: Rsc) -> Node | None:
@@ -246,7 +246,7 @@ def clone_internal(cluster: Cluster, rsc: Rsc) -> None:
         last = child
 
 
-def clone_action_flags(action: Action, node: Node | None) -> AF:
+def clone_action_flags(action: Action, node: Node | None) -> Flags:
     rsc = action.rsc
     assert rsc is not None and rsc.variant == Variant.CLONE
     task = {"running": "start", "stopped": "stop"}.get(action.task, action.task)
@@ -312,8 +312,8 @@ def _compatible(local: Rsc, other: Rsc, current: bool) -> Rsc | None:
     return None
 
 
-def interleave_update(cluster: Cluster, first: Action, then: Action, filter_: AF,
-                      type_: OF) -> None:
+def interleave_update(cluster: Cluster, first: Action, then: Action, filter_: Flags,
+                      type_: Flags) -> None:
     from hakeeper.scheduler.actions import (
         _action_flags,
         _native_update,
