@@ -461,8 +461,11 @@ class _Parser:
                     self.attr_sets(n, "utilization"), _line(n),
                 ))
         resources: tuple[Resource, ...] = ()
+        templates: tuple[Primitive, ...] = ()
         if "resources" in section:
             resources = self.resources(section["resources"])
+            templates = tuple(self.primitive(t)
+                              for t in self.children(section["resources"], "template"))
         constraints: tuple[Constraint, ...] = ()
         if "constraints" in section:
             constraints = self.constraints(section["constraints"])
@@ -482,7 +485,7 @@ class _Parser:
             topology = tuple(_attrs(level)
                              for level in self.children(section["fencing-topology"]))
         return Configuration(crm_config, tuple(nodes), resources, constraints, rsc_defaults,
-                             op_defaults, tuple(tags), topology)
+                             op_defaults, tuple(tags), topology, templates)
 
     # --- status ----------------------------------------------------------------------
 

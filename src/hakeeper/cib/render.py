@@ -154,8 +154,8 @@ class _Renderer:
         self.attr_sets(el, "meta_attributes", op.meta)
         self.attr_sets(el, "instance_attributes", op.params)
 
-    def primitive(self, parent: _Element, rsc: Primitive) -> None:
-        el = _sub(parent, "primitive", [
+    def primitive(self, parent: _Element, rsc: Primitive, tag: str = "primitive") -> None:
+        el = _sub(parent, tag, [
             ("id", rsc.id), ("class", rsc.agent.standard), ("provider", rsc.agent.provider),
             ("type", rsc.agent.type), ("template", rsc.template),
             ("description", rsc.description),
@@ -274,6 +274,8 @@ class _Renderer:
         for node in config.nodes:
             self.node(nodes, node)
         resources = _sub(el, "resources")
+        for template in config.templates:
+            self.primitive(resources, template, "template")
         for rsc in config.resources:
             self.resource(resources, rsc)
         constraints = _sub(el, "constraints")

@@ -339,4 +339,5 @@ class Configuration:
     op_defaults: tuple[AttrSet, ...] = ()
     tags: tuple[Tag, ...] = ()
     fencing_topology: tuple[tuple[tuple[str, str], ...], ...] = ()
+    templates: tuple[Primitive, ...] = ()  # <template>s: primitives that others instantiate
     unsupported: tuple[str, ...] = field(default=())

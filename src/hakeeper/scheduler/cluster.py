@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -302,6 +303,8 @@ def _build(cluster: Cluster, res: Resource, parent: Rsc | None,
     ctx = RuleContext(now=cluster.now)
     if isinstance(res, Primitive):
         ident = res.id if instance is None else f"{res.id}:{instance}"
+        if res.template is not None:
+            res = _from_template(cluster, res)
         rsc = Rsc(ident, Variant.PRIMITIVE, parent=parent, config=res)
         if instance is not None:
             rsc.base_id = res.id
@@ -309,8 +312,6 @@ def _build(cluster: Cluster, res: Resource, parent: Rsc | None,
         meta = resolve_sets(res.meta, ctx)
         rsc.params = resolve_sets(res.params, ctx)
         rsc.ops = res.ops
-        if res.template is not None:
-            raise _unsupported("resource templates", f"primitive {res.id}")
     else:
         assert isinstance(res, Group)
         rsc = Rsc(res.id, Variant.GROUP, parent=parent)
@@ -338,6 +339,17 @@ def _build(cluster: Cluster, res: Resource, parent: Rsc | None,
             child = _build(cluster, child_cfg, rsc)
             rsc.children.append(child)
     return rsc
+
+
+def _from_template(cluster: Cluster, res: Primitive) -> Primitive:
+    """A primitive with its template's attributes and operations under its own."""
+    tpl = next((t for t in cluster.cib.configuration.templates if t.id == res.template), None)
+    if tpl is None:
+        return res
+    own_ops = {(op.name, op.interval_ms) for op in res.ops}
+    ops = res.ops + tuple(op for op in tpl.ops if (op.name, op.interval_ms) not in own_ops)
+    return dataclasses.replace(res, meta=res.meta + tpl.meta, params=res.params + tpl.params,
+                               utilization=res.utilization + tpl.utilization, ops=ops)
 
 
 def _build_clone(cluster: Cluster, res: Clone) -> Rsc:

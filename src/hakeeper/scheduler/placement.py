@@ -111,6 +111,9 @@ def _targets(cluster: Cluster, rsc_id: str | None, pattern: str | None) -> list[
 
 
 def _tag_members(cluster: Cluster, tag_id: str) -> list[Rsc]:
+    if any(t.id == tag_id for t in cluster.cib.configuration.templates):
+        return [r for r in cluster.primitives()
+                if r.config is not None and r.config.template == tag_id]
     for tag in cluster.cib.configuration.tags:
         if tag.id == tag_id:
             return [cluster.rsc_by_id[r] for r in tag.refs if r in cluster.rsc_by_id]
