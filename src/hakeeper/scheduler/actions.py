@@ -797,7 +797,10 @@ def _rsc_update(cluster: Cluster, first: Action, then: Action, node: Node | None
         from hakeeper.scheduler.clone import clone_children_for
 
         for child_action in clone_children_for(then, node):
-            _native_update(first, child_action, flags, filter_, type_)
+            if child_action.rsc is not None and child_action.rsc.variant == Variant.GROUP:
+                _rsc_update(cluster, first, child_action, node, flags, filter_, type_)
+            else:
+                _native_update(first, child_action, flags, filter_, type_)
         return
     if rsc.variant == Variant.GROUP:
         child_task = then.task

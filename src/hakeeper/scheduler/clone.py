@@ -108,6 +108,9 @@ def _can_run_instance(cluster: Cluster, parent: Rsc, child: Rsc, limit: int) -> 
             ok = False
         if not ok:
             allowed[nid] = -INFINITY
+            for member in child.children:  # a cloned group's members follow its instance
+                if member.allowed is not None:
+                    member.allowed[nid] = -INFINITY
 
 
 def _allocate_instance(cluster: Cluster, parent: Rsc, child: Rsc, prefer: Node | None,
@@ -126,11 +129,13 @@ def _allocate_instance(cluster: Cluster, parent: Rsc, child: Rsc, prefer: Node |
     chosen = placement.assign(cluster, child, prefer)
     if chosen is not None and prefer is not None and chosen is not prefer:
         child.allowed = backup
-        chosen.num_resources -= 1
-        child.allocated_to = None
-        child.provisional = True
-        child.next_role = Role.UNKNOWN
-        child.next_role_reason = None
+        for member in [child, *child.children]:
+            if member.allocated_to is not None and member.variant == Variant.PRIMITIVE:
+                member.allocated_to.num_resources -= 1
+            member.allocated_to = None
+            member.provisional = True
+            member.next_role = Role.UNKNOWN
+            member.next_role_reason = None
         return None
     if chosen is not None:
         parent.count[chosen.id] = parent.count.get(chosen.id, 0) + 1
@@ -198,14 +203,22 @@ def colocation_with_clone(cluster: Cluster, dependent: Rsc, primary: Rsc, coloc:
 
 
 def create_clone_actions(cluster: Cluster, rsc: Rsc) -> None:
-    from hakeeper.scheduler.actions import create_primitive_actions, custom_action
+    from hakeeper.scheduler.actions import (
+        create_group_actions,
+        create_primitive_actions,
+        custom_action,
+    )
 
     active = starting = stopping = False
     for child in rsc.children:
-        create_primitive_actions(cluster, child)
+        if child.variant == Variant.GROUP:
+            create_group_actions(cluster, child)
+            child.next_role = child.children[0].next_role if child.children else Role.STOPPED
+        else:
+            create_primitive_actions(cluster, child)
         if child.running_on:
             active = True
-        for action in child.actions:
+        for action in (a for member in child.primitives() for a in member.actions):
             if action.optional or action.interval_ms:
                 continue
             if action.task == "start":
@@ -226,14 +239,17 @@ def create_clone_actions(cluster: Cluster, rsc: Rsc) -> None:
 
 
 def clone_internal(cluster: Cluster, rsc: Rsc) -> None:
-    from hakeeper.scheduler.actions import _primitive_internal, new_order
+    from hakeeper.scheduler.actions import _group_internal, _primitive_internal, new_order
 
     new_order(cluster, rsc, "stopped", None, rsc, "start", None, OF.OPTIONAL)
     new_order(cluster, rsc, "start", None, rsc, "running", None, OF.RUNNABLE_LEFT)
     new_order(cluster, rsc, "stop", None, rsc, "stopped", None, OF.RUNNABLE_LEFT)
     last: Rsc | None = None
     for child in rsc.children:
-        _primitive_internal(cluster, child)
+        if child.variant == Variant.GROUP:
+            _group_internal(cluster, child)
+        else:
+            _primitive_internal(cluster, child)
         new_order(cluster, rsc, "start", None, child, "start", None,
                   OF.RUNNABLE_LEFT | OF.IMPLIES_FIRST_PRINTED)
         new_order(cluster, child, "start", None, rsc, "running", None, OF.IMPLIES_THEN_PRINTED)
@@ -252,15 +268,19 @@ def clone_action_flags(action: Action, node: Node | None) -> Flags:
     task = {"running": "start", "stopped": "stop"}.get(action.task, action.task)
     flags = AF.OPTIONAL | AF.RUNNABLE | AF.PSEUDO
     any_runnable = False
+    from hakeeper.scheduler.actions import _action_flags
+
     for child in rsc.children:
+        where = None if child.children else node
         found = next((a for a in child.actions if a.task == task and a.interval_ms == 0
-                      and (node is None or a.node is node)), None)
+                      and (where is None or a.node is where)), None)
         if found is None:
             continue
-        if (flags & AF.OPTIONAL) and not found.optional:
+        child_flags = _action_flags(found, node) if child.children else found.flags
+        if (flags & AF.OPTIONAL) and not (child_flags & AF.OPTIONAL):
             flags &= ~AF.OPTIONAL
             action.flags &= ~AF.OPTIONAL
-        if found.runnable:
+        if child_flags & AF.RUNNABLE:
             any_runnable = True
     if not any_runnable:
         flags &= ~AF.RUNNABLE
@@ -273,11 +293,14 @@ def clone_children_for(then: Action, node: Node | None) -> list[Action]:
     """The instances' actions an ordering into a clone's action updates (runnable ones)."""
     rsc = then.rsc
     assert rsc is not None
+    from hakeeper.scheduler.actions import _action_flags
+
     result = []
     for child in rsc.children:
+        where = None if child.children else node
         found = next((a for a in child.actions if a.task == then.task and a.interval_ms == 0
-                      and (node is None or a.node is node)), None)
-        if found is not None and found.runnable:
+                      and (where is None or a.node is where)), None)
+        if found is not None and (_action_flags(found, node) & AF.RUNNABLE):
             result.append(found)
     return result
 

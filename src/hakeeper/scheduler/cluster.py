@@ -314,7 +314,11 @@ def _build(cluster: Cluster, res: Resource, parent: Rsc | None,
         rsc.ops = res.ops
     else:
         assert isinstance(res, Group)
-        rsc = Rsc(res.id, Variant.GROUP, parent=parent)
+        ident = res.id if instance is None else f"{res.id}:{instance}"
+        rsc = Rsc(ident, Variant.GROUP, parent=parent)
+        if instance is not None:
+            rsc.base_id = res.id
+            rsc.unique = False
         meta = resolve_sets(res.meta, ctx)
     if parent is not None:
         for key, value in parent.meta.items():
@@ -336,7 +340,7 @@ def _build(cluster: Cluster, res: Resource, parent: Rsc | None,
         rsc.ordered = is_true(meta.get("ordered"), True)
         rsc.colocated = is_true(meta.get("collocated"), True)
         for child_cfg in res.children:
-            child = _build(cluster, child_cfg, rsc)
+            child = _build(cluster, child_cfg, rsc, instance)
             rsc.children.append(child)
     return rsc
 
@@ -359,8 +363,6 @@ def _build_clone(cluster: Cluster, res: Clone) -> Rsc:
     if res.promotable_tag or is_true(meta.get("promotable")):
         raise _unsupported("promotable clones", f"resource {res.id}")
     unique = is_true(meta.get("globally-unique"))
-    if not isinstance(res.child, Primitive):
-        raise _unsupported("cloned groups", f"resource {res.id}")
     if res.id in cluster.rsc_by_id:
         raise CommandError(Report.error(
             codes.CIB_DUPLICATE_ID, f"resource id {res.id} is used twice",
@@ -378,10 +380,14 @@ def _build_clone(cluster: Cluster, res: Clone) -> Rsc:
     for index in range(rsc.clone_max):
         child = _build(cluster, res.child, rsc, index)
         if unique:
-            child.base_id = None  # unique instances keep their own history and fail counts
-            child.unique = True
+            for member in [child, *child.children]:
+                member.base_id = None  # unique instances keep their own history and counts
+                member.unique = True
         rsc.children.append(child)
     cluster.clone_of[res.child.id] = rsc
+    if isinstance(res.child, Group):
+        for member_cfg in res.child.children:
+            cluster.clone_of[member_cfg.id] = rsc
     return rsc
 
 
@@ -570,6 +576,8 @@ def unpack_status(cluster: Cluster) -> None:
             if base in cluster.clone_of and not cluster.clone_of[base].unique and (
                     rsc is None or rsc.parent is not None):
                 rsc = _anonymous_instance(cluster.clone_of[base], node)
+                if rsc.variant == Variant.GROUP:
+                    rsc = next((m for m in rsc.children if m.base_id == base), rsc)
             if rsc is None or rsc.variant != Variant.PRIMITIVE:
                 if rsc is not None:
                     continue

@@ -58,8 +58,9 @@ def _rsc_view(cluster: Cluster, rsc: Rsc, nodes: dict[str, tuple[list[str], Role
         children = tuple(_rsc_view(cluster, c, nodes) for c in rsc.children)
         kind = "group" if rsc.variant == Variant.GROUP else "clone"
         agent = None
-        if rsc.variant == Variant.CLONE and rsc.children and rsc.children[0].config:
-            agent = rsc.children[0].config.id
+        if rsc.variant == Variant.CLONE and rsc.children:
+            first = rsc.children[0]
+            agent = first.config.id if first.config else first.base_id
         return ResourceView(rsc.id, kind, agent, rsc.role, (), managed=rsc.managed,
                             disabled=disabled, children=children)
     placed, role, failed = nodes.get(rsc.id, ([], Role.STOPPED, False))
@@ -171,6 +172,11 @@ def _clone_lines(rsc: ResourceView, view: ClusterView) -> list[str]:
     lines = [f"    * Clone Set: {rsc.id} [{rsc.agent}]{suffix}:"]
     started: list[str] = []
     for child in rsc.children:
+        if child.kind == "group":
+            members = [m for m in child.children if m.nodes]
+            if members and len(members) == len(child.children):
+                started.extend(members[0].nodes[:1])
+            continue
         if child.failed or not child.managed or len(child.nodes) > 1:
             lines.append(_primitive_line(child, "      "))
         else:
