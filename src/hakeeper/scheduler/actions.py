@@ -635,7 +635,7 @@ def _action_flags(action: Action, node: Node | None) -> Flags:
                   "demoted": "demote"}.get(task, task)
     for child in rsc.children:
         found = None
-        for candidate in child.actions:
+        for candidate in reversed(child.actions):  # newest first, as Pacemaker
             if candidate.task == child_task and candidate.interval_ms == 0 and (
                     node is None or candidate.node is node):
                 found = candidate
@@ -805,7 +805,7 @@ def _rsc_update(cluster: Cluster, first: Action, then: Action, node: Node | None
     if rsc.variant == Variant.GROUP:
         child_task = then.task
         for child in rsc.children:
-            for candidate in child.actions:
+            for candidate in reversed(child.actions):  # newest first, as Pacemaker
                 if candidate.task == child_task and candidate.interval_ms == 0 and (
                         node is None or candidate.node is node):
                     _native_update(first, candidate, flags, filter_, type_)

@@ -272,7 +272,7 @@ def clone_action_flags(action: Action, node: Node | None) -> Flags:
 
     for child in rsc.children:
         where = None if child.children else node
-        found = next((a for a in child.actions if a.task == task and a.interval_ms == 0
+        found = next((a for a in reversed(child.actions) if a.task == task and a.interval_ms == 0
                       and (where is None or a.node is where)), None)
         if found is None:
             continue
@@ -298,7 +298,8 @@ def clone_children_for(then: Action, node: Node | None) -> list[Action]:
     result = []
     for child in rsc.children:
         where = None if child.children else node
-        found = next((a for a in child.actions if a.task == then.task and a.interval_ms == 0
+        found = next((a for a in reversed(child.actions)
+                      if a.task == then.task and a.interval_ms == 0
                       and (where is None or a.node is where)), None)
         if found is not None and (_action_flags(found, node) & AF.RUNNABLE):
             result.append(found)
@@ -361,9 +362,9 @@ def interleave_update(cluster: Cluster, first: Action, then: Action, filter_: Fl
                         if action.task == "start":
                             action.flags &= ~AF.RUNNABLE
             continue
-        first_action = next((a for a in first_child.actions
+        first_action = next((a for a in reversed(first_child.actions)
                              if a.task == first_task and a.interval_ms == 0), None)
-        then_action = next((a for a in then_child.actions
+        then_action = next((a for a in reversed(then_child.actions)
                             if a.task == then.task and a.interval_ms == 0), None)
         if first_action is None or then_action is None:
             continue

@@ -38,7 +38,8 @@ class Fence:
 
 
 def _first(rsc: Rsc, task: str, node: Node | None) -> Action | None:
-    for action in rsc.actions:
+    """The newest matching action: Pacemaker prepends each new action to its list."""
+    for action in reversed(rsc.actions):
         if action.task == task and action.interval_ms == 0 and (
                 node is None or action.node is node):
             return action
