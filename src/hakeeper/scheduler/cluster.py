@@ -164,7 +164,8 @@ def unpack_nodes(cluster: Cluster) -> None:
         node.attrs["#is_dc"] = "true" if node.is_dc else "false"
         if cfg.type == "ping":
             node.standby = True
-        node.unclean = cluster.options.startup_fencing
+        # never seen: unclean until fenced, if fencing is on at all
+        node.unclean = cluster.options.startup_fencing and cluster.options.stonith_enabled
         node.unseen = True
         cluster.nodes.append(node)
         cluster.node_by_id[cfg.id] = node

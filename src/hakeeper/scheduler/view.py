@@ -19,6 +19,7 @@ class NodeView:
     maintenance: bool
     pending: bool
     shutdown: bool
+    active: bool = False  # runs resources now
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,8 @@ class ResourceView:
     orphan: bool = False
     unclean_nodes: tuple[str, ...] = ()
     children: tuple[ResourceView, ...] = ()
+    unique: bool = False  # a globally unique clone: instances shown one by one
+    eligible: tuple[str, ...] = ()  # a clone's nodes with a usable score (for "Stopped:")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +47,11 @@ class ClusterView:
 
 
 def _node_views(cluster: Cluster) -> tuple[NodeView, ...]:
+    # crm_mon lists nodes by name
     return tuple(
         NodeView(n.uname, n.online, n.unclean, n.standby, n.standby_onfail, n.maintenance,
-                 n.pending, n.shutdown)
-        for n in cluster.nodes
+                 n.pending, n.shutdown, bool(n.running))
+        for n in sorted(cluster.nodes, key=lambda n: n.uname)
     )
 
 
@@ -61,8 +65,17 @@ def _rsc_view(cluster: Cluster, rsc: Rsc, nodes: dict[str, tuple[list[str], Role
         if rsc.variant == Variant.CLONE and rsc.children:
             first = rsc.children[0]
             agent = first.config.id if first.config else first.base_id
+        eligible: tuple[str, ...] = ()
+        if rsc.variant == Variant.CLONE:
+            if rsc.allowed is None:  # before placement: every node, when symmetric
+                names = [n.uname for n in cluster.nodes] if cluster.options.symmetric else []
+            else:
+                names = [cluster.node_by_id[nid].uname
+                         for nid, score in rsc.allowed.items() if score >= 0]
+            eligible = tuple(sorted(names))
         return ResourceView(rsc.id, kind, agent, rsc.role, (), managed=rsc.managed,
-                            disabled=disabled, children=children)
+                            disabled=disabled, children=children, unique=rsc.unique,
+                            eligible=eligible)
     placed, role, failed = nodes.get(rsc.id, ([], Role.STOPPED, False))
     agent = str(rsc.config.agent) if rsc.config else None
     unclean = tuple(n for n in placed if cluster.node_by_name[n].unclean)
@@ -128,7 +141,11 @@ def render_nodes(view: ClusterView) -> list[str]:
             lines.append(f"    * Node {node.name}: pending")
         elif node.standby and node.online:
             extra = " (on-fail)" if node.standby_onfail else ""
+            if node.active:
+                extra += " (with active resources)"
             lines.append(f"    * Node {node.name}: standby{extra}")
+        elif node.standby:
+            lines.append(f"    * Node {node.name}: OFFLINE (standby)")
         elif node.maintenance and node.online:
             lines.append(f"    * Node {node.name}: maintenance")
         elif node.online:
@@ -168,10 +185,16 @@ def _primitive_line(rsc: ResourceView, indent: str) -> str:
 
 
 def _clone_lines(rsc: ResourceView, view: ClusterView) -> list[str]:
-    suffix = " (unmanaged)" if not rsc.managed else ""
+    flags = [f for f, on in (("unique", rsc.unique), ("unmanaged", not rsc.managed)) if on]
+    suffix = f" ({', '.join(flags)})" if flags else ""
     lines = [f"    * Clone Set: {rsc.id} [{rsc.agent}]{suffix}:"]
+    if rsc.unique:
+        return lines + [_primitive_line(child, "      ") for child in rsc.children]
     started: list[str] = []
+    inactive = 0
     for child in rsc.children:
+        if not child.nodes and child.kind != "group":
+            inactive += 1
         if child.kind == "group":
             members = [m for m in child.children if m.nodes]
             if members and len(members) == len(child.children):
@@ -185,6 +208,9 @@ def _clone_lines(rsc: ResourceView, view: ClusterView) -> list[str]:
         order = [n.name for n in view.nodes]
         started.sort(key=lambda n: order.index(n) if n in order else len(order))
         lines.append(f"      * Started: [ {' '.join(started)} ]")
+    stopped = [n for n in rsc.eligible if n not in started]
+    if inactive and stopped:
+        lines.append(f"      * Stopped: [ {' '.join(stopped)} ]")
     return lines
 
 
