@@ -150,7 +150,8 @@ def unpack_nodes(cluster: Cluster) -> None:
     for index, cfg in enumerate(cib.configuration.nodes):
         if cfg.type not in ("member", "normal", "", "ping"):
             if cfg.type == "remote":
-                raise _unsupported("remote nodes", f"node {cfg.uname} has type=remote")
+                raise _unsupported("remote nodes", f"node {cfg.uname} has type=remote",
+                                   f"{cluster.cib.source}:{cfg.line or 0}")
         node = Node(cfg.id, cfg.uname, index=index)
         node.attrs = resolve_sets(cfg.attributes, RuleContext(now=cluster.now))
         state = states.get(cfg.id)
@@ -275,10 +276,10 @@ def _online_fencing(cluster: Cluster, state: NodeState, node: Node) -> bool:
 # --- resources -------------------------------------------------------------------------
 
 
-def _unsupported(feature: str, detail: str) -> CommandError:
+def _unsupported(feature: str, detail: str, where: str | None = None) -> CommandError:
     return CommandError(Report.error(
         codes.UNSUPPORTED_FEATURE,
-        f"{feature} are not supported by the scheduler yet ({detail})",
+        f"{feature} are not supported by the scheduler yet ({detail})", where=where,
         hint="simulate this CIB with crm_simulate until hakeeper supports it",
         feature=feature,
     ))
@@ -300,7 +301,8 @@ def _build(cluster: Cluster, res: Resource, parent: Rsc | None,
     if isinstance(res, Clone):
         return _build_clone(cluster, res)
     if isinstance(res, Bundle):
-        raise _unsupported("bundles", f"resource {res.id}")
+        raise _unsupported("bundles", f"resource {res.id}",
+                           f"{cluster.cib.source}:{res.line or 0}")
     ctx = RuleContext(now=cluster.now)
     if isinstance(res, Primitive):
         ident = res.id if instance is None else f"{res.id}:{instance}"
@@ -362,7 +364,8 @@ def _build_clone(cluster: Cluster, res: Clone) -> Rsc:
     meta = resolve_sets(res.meta, ctx)
     resolve_sets(cluster.cib.configuration.rsc_defaults, ctx, into=meta)
     if res.promotable_tag or is_true(meta.get("promotable")):
-        raise _unsupported("promotable clones", f"resource {res.id}")
+        raise _unsupported("promotable clones", f"resource {res.id}",
+                           f"{cluster.cib.source}:{res.line or 0}")
     unique = is_true(meta.get("globally-unique"))
     if res.id in cluster.rsc_by_id:
         raise CommandError(Report.error(
