@@ -545,13 +545,11 @@ def _order_first(cluster: Cluster, spec: OrderSpec) -> None:
         return
     if not firsts:
         task = spec.first_task or ""
-        state = first_rsc.next_role if first_rsc.next_role != Role.UNKNOWN else first_rsc.role
         current = _rsc_state(first_rsc)
         if current == Role.STOPPED and task == "stop":
             return
         if current == Role.UNPROMOTED and task == "demote":
             return
-        del state
         created = custom_action(cluster, first_rsc, task, None, True)
         firsts = [created]
     if then_rsc is None:

@@ -557,8 +557,6 @@ def op_on_fail(cluster: Cluster, rsc: Rsc, task: str, interval_ms: int) -> tuple
         fail_role = Role.STOPPED
     elif result == OnFail.DEMOTE:
         fail_role = Role.UNPROMOTED
-    if task == "start" and result == OnFail.RECOVER and opts.start_failure_is_fatal:
-        pass
     return result, fail_role
 
 
@@ -566,8 +564,6 @@ def op_on_fail(cluster: Cluster, rsc: Rsc, task: str, interval_ms: int) -> tuple
 
 
 def unpack_status(cluster: Cluster) -> None:
-    from hakeeper.scheduler.placement import resource_location
-
     for state in cluster.cib.status.nodes:
         node = cluster.node_by_id.get(state.id)
         if node is None:
@@ -586,7 +582,7 @@ def unpack_status(cluster: Cluster) -> None:
                 if rsc is not None:
                     continue
                 rsc = _orphan(cluster, lrm_rsc)
-            _unpack_lrm_resource(cluster, node, rsc, lrm_rsc, resource_location)
+            _unpack_lrm_resource(cluster, node, rsc, lrm_rsc)
 
 
 def _anonymous_instance(clone: Rsc, node: Node) -> Rsc:
@@ -630,9 +626,8 @@ class _OpState:
     last_failure: OpRecord | None = None
 
 
-def _unpack_lrm_resource(cluster: Cluster, node: Node, rsc: Rsc, lrm: LrmResource,
-                         resource_location: object) -> None:
-    ops = [op for op in lrm.ops]
+def _unpack_lrm_resource(cluster: Cluster, node: Node, rsc: Rsc, lrm: LrmResource) -> None:
+    ops = lrm.ops
     if not ops:
         return
     saved_role = rsc.role

@@ -63,8 +63,7 @@ def schedule(cib: Cib, now: int | None = None) -> Plan:
     current = view_of(cluster)
     scores = _place(cluster)
     _create_actions(cluster)
-    fenced = schedule_fencing(cluster)
-    del fenced
+    schedule_fencing(cluster)
     act.apply_orderings(cluster)
     changes: list[Change] = []
     for rsc in cluster.resources:
@@ -76,7 +75,7 @@ def schedule(cib: Cib, now: int | None = None) -> Plan:
         for a in cluster.actions
     )
     return Plan(tuple(changes), tuple(fence_changes(cluster)), planned, tuple(scores),
-                current, revised_view(cluster, current))
+                current, revised_view(cluster))
 
 
 def _waits_for(action: Action) -> tuple[int, ...]:

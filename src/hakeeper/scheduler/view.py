@@ -93,7 +93,7 @@ def view_of(cluster: Cluster) -> ClusterView:
     return ClusterView(_node_views(cluster), resources)
 
 
-def revised_view(cluster: Cluster, current: ClusterView) -> ClusterView:
+def revised_view(cluster: Cluster) -> ClusterView:
     """Apply the transition's runnable, required actions to the current state."""
     state: dict[str, tuple[list[str], Role, bool]] = {}
     for rsc in cluster.primitives():
@@ -122,7 +122,6 @@ def revised_view(cluster: Cluster, current: ClusterView) -> ClusterView:
         state[rsc.id] = (placed, role, failed)
     resources = tuple(_rsc_view(cluster, r, state) for r in cluster.resources
                       if not (r.orphan and not state.get(r.id, ([], 0, 0))[0]))
-    del current
     return ClusterView(_node_views(cluster), resources)
 
 
