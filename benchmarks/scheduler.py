@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/scheduler.py              # 16x500 and 32x2000, ~5 minutes
     .venv/bin/python benchmarks/scheduler.py --quick      # small CIBs, under a minute
     .venv/bin/python benchmarks/scheduler.py --size 8x300 --repeat 5 --in-process
+    .venv/bin/python benchmarks/scheduler.py --size 16x200 --clones 1   # 200 clones x 16 nodes
 
 For each generated CIB (benchmarks/cibgen.py: all probed, and with a share of resources just
 added and never probed), runs `crm_simulate -x FILE -R -Q` and `hakeeper simulate FILE` a few
@@ -252,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", action="append", metavar="NxM", help="nodes x primitives")
     ap.add_argument("--unprobed", type=float, default=0.1, help="share never probed; 0: skip")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument(
+        "--clones", type=float, default=0.0, help="share of top-level resources cloned (0-1)"
+    )
     ap.add_argument("--timeout", type=float, default=180.0, help="seconds per run")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument(
@@ -278,9 +282,9 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError:
             print(f"--size {size!r}: expected NODESxPRIMITIVES, e.g. 16x500", file=sys.stderr)
             return 2
-        profiles.append(Profile(n, m, seed=a.seed))
+        profiles.append(Profile(n, m, seed=a.seed, clones=a.clones))
         if a.unprobed:
-            profiles.append(Profile(n, m, seed=a.seed, unprobed=a.unprobed))
+            profiles.append(Profile(n, m, seed=a.seed, unprobed=a.unprobed, clones=a.clones))
     print(
         f"hakeeper scheduler benchmark: {a.repeat} runs per command, wall-clock seconds"
         f" (min / median / max), children's peak RSS; ratios are each row's median time and peak"
@@ -296,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
             base, hk = bench_one(prof, out_dir / f"cib-{prof.name}.xml", a)
             summary.append((prof.name, base, hk))
     print("\nsummary (first bar: hakeeper <= crm_simulate -R -Q; headed for 1/10 of it)")
-    print(f"  {'CIB':<24}{'crm -R -Q':>10} {'hakeeper':>10} {'t/crm':>7} {'mem/crm':>8}  verdict")
+    print(f"  {'CIB':<30}{'crm -R -Q':>10} {'hakeeper':>10} {'t/crm':>7} {'mem/crm':>8}  verdict")
     for name, base, hk in summary:
         crm_t = f"{base.median:.2f}" if base.median is not None else "error"
         hk_t = f"{hk.median:.2f}" if hk.median is not None else "error"
@@ -305,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         if hk.median is not None and base.median:
             verdict = "ok" if hk.median <= base.median else "SLOWER"
         mem = _ratio(hk.peak_mb, base.peak_mb)
-        print(f"  {name:<24}{crm_t:>10} {hk_t:>10} {ratio:>7} {mem:>8}  {verdict}")
+        print(f"  {name:<30}{crm_t:>10} {hk_t:>10} {ratio:>7} {mem:>8}  {verdict}")
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
     return 0
 
