@@ -50,13 +50,16 @@ def _times(run: Callable[[], object], repeat: int) -> tuple[list[float], list[fl
 def _row(label: str, times: tuple[list[float], list[float]], mb: float) -> str:
     wall, cpu = times
     med = statistics.median(wall)
-    return (f"  {label:<22}{wall[0]:8.3f} {med:8.3f} {wall[-1]:8.3f}"
-            f" {mb / med:10.1f} {mb / wall[0]:10.1f} {statistics.median(cpu):8.3f}")
+    return (
+        f"  {label:<22}{wall[0]:8.3f} {med:8.3f} {wall[-1]:8.3f}"
+        f" {mb / med:10.1f} {mb / wall[0]:10.1f} {statistics.median(cpu):8.3f}"
+    )
 
 
 def _xml_only(path: Path) -> None:
-    parser = etree.XMLParser(remove_comments=True, resolve_entities=False, no_network=True,
-                             huge_tree=True)
+    parser = etree.XMLParser(
+        remove_comments=True, resolve_entities=False, no_network=True, huge_tree=True
+    )
     etree.fromstring(path.read_bytes(), parser)
 
 
@@ -66,11 +69,16 @@ def bench_file(path: Path, repeat: int, label: str = "") -> float:
     cib = parse_cib_file(path)  # warm-up, and the counts below
     status = cib.status
     ops = sum(len(r.ops) for n in status.nodes for r in n.resources)
-    print(f"\nCIB {label or path.name}: {mb:.1f} MB, {len(cib.configuration.resources)}"
-          f" top-level resources, {len(status.nodes)} nodes, {ops} op histories", flush=True)
+    print(
+        f"\nCIB {label or path.name}: {mb:.1f} MB, {len(cib.configuration.resources)}"
+        f" top-level resources, {len(status.nodes)} nodes, {ops} op histories",
+        flush=True,
+    )
     del cib, status
-    print(f"  {'':<22}{'min s':>8} {'median':>8} {'max s':>8} {'MB/s med':>10} {'MB/s max':>10}"
-          f" {'cpu med':>8}")
+    print(
+        f"  {'':<22}{'min s':>8} {'median':>8} {'max s':>8} {'MB/s med':>10} {'MB/s max':>10}"
+        f" {'cpu med':>8}"
+    )
     parse = _times(lambda: parse_cib_file(path), repeat)
     print(_row("parse_cib_file", parse, mb), flush=True)
     print(_row("lxml tree alone", _times(lambda: _xml_only(path), repeat), mb), flush=True)
@@ -89,8 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     if a.repeat < 1:
         ap.error("--repeat must be at least 1")
-    print(f"hakeeper CIB parse benchmark: {a.repeat} runs per CIB, wall-clock seconds"
-          " (min / median / max) and MB/s")
+    print(
+        f"hakeeper CIB parse benchmark: {a.repeat} runs per CIB, wall-clock seconds"
+        " (min / median / max) and MB/s"
+    )
     if a.files:
         for path in a.files:
             bench_file(path, a.repeat)

@@ -34,17 +34,24 @@ def healthy_dir(tmp: Path) -> Path:
     for node in ("controller-0", "controller-1", "controller-2"):
         (root / node).mkdir(parents=True)
         shutil.copy(FIXTURES / "haproxy/show_stat_healthy.csv", root / node / "haproxy_stat.csv")
-        shutil.copy(FIXTURES / "rabbitmq/cluster_status_3node.json",
-                    root / node / "rabbitmq_cluster_status.json")
+        shutil.copy(
+            FIXTURES / "rabbitmq/cluster_status_3node.json",
+            root / node / "rabbitmq_cluster_status.json",
+        )
     shutil.copy(FIXTURES / "pacemaker/live-3node.crm_mon.xml", root / "crm_mon.xml")
-    shutil.copy(FIXTURES / "redis/master_2replicas.txt",
-                root / "controller-0/redis_info_replication.txt")
+    shutil.copy(
+        FIXTURES / "redis/master_2replicas.txt", root / "controller-0/redis_info_replication.txt"
+    )
     shutil.copy(FIXTURES / "redis/replica_up.txt", root / "controller-1/redis_info_replication.txt")
-    shutil.copy(FIXTURES / "redis/replica2_up.txt",
-                root / "controller-2/redis_info_replication.txt")
+    shutil.copy(
+        FIXTURES / "redis/replica2_up.txt", root / "controller-2/redis_info_replication.txt"
+    )
     shutil.copy(FIXTURES / "constructed/ceph_status_ok.json", root / "ceph_status.json")
-    for name in ("openstack_volume_service_list", "openstack_hypervisor_list",
-                 "openstack_network_agent_list"):
+    for name in (
+        "openstack_volume_service_list",
+        "openstack_hypervisor_list",
+        "openstack_network_agent_list",
+    ):
         shutil.copy(FIXTURES / f"seeds/{name}.txt", root / f"{name}.json")
     return root
 
@@ -60,8 +67,12 @@ def test_incident_directory_findings() -> None:
         ("redis", "ok", codes.REDIS_OK, "controller-0"),
         ("haproxy", "critical", codes.HAPROXY_BACKEND_DOWN, "redis_vip"),
         ("ceph", "ok", codes.CEPH_OK, "ceph"),
-        ("openstack", "critical", codes.OPENSTACK_SERVICE_DOWN,
-         "cinder-volume on hostgroup@tripleo_ceph"),
+        (
+            "openstack",
+            "critical",
+            codes.OPENSTACK_SERVICE_DOWN,
+            "cinder-volume on hostgroup@tripleo_ceph",
+        ),
     } <= found
     assert dto.has_critical and dto.verdict is Verdict.CRITICAL
     assert dto.areas == tuple(Area)
@@ -104,15 +115,22 @@ def test_garbage_files_are_critical_not_a_crash(tmp_path: Path) -> None:
     (tmp_path / "ctl0").mkdir()
     for name in ("crm_mon.xml", "ceph_status.json", "openstack_hypervisor_list.json"):
         (tmp_path / name).write_bytes(b"\x00\xff garbage \x89PNG")
-    for name in ("podman_ps.json", "galera_status.txt", "grastate.dat",
-                 "rabbitmq_cluster_status.json", "redis_info_replication.txt",
-                 "haproxy_stat.csv"):
+    for name in (
+        "podman_ps.json",
+        "galera_status.txt",
+        "grastate.dat",
+        "rabbitmq_cluster_status.json",
+        "redis_info_replication.txt",
+        "haproxy_stat.csv",
+    ):
         (tmp_path / "ctl0" / name).write_text(
-            (FIXTURES / "pacemaker/converged.crm_mon.xml").read_text()[:300])
+            (FIXTURES / "pacemaker/converged.crm_mon.xml").read_text()[:300]
+        )
     dto = check(env(), source=CapturedDir(tmp_path))
     assert {f.area for f in dto.findings if f.code == codes.PROBE_UNPARSEABLE} == set(Area)
-    assert all(f.verdict is Verdict.CRITICAL for f in dto.findings
-               if f.code == codes.PROBE_UNPARSEABLE)
+    assert all(
+        f.verdict is Verdict.CRITICAL for f in dto.findings if f.code == codes.PROBE_UNPARSEABLE
+    )
 
 
 def test_cli_text_on_the_incident_directory(capsys: pytest.CaptureFixture[str]) -> None:
@@ -128,24 +146,37 @@ def test_cli_json_is_stable(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "--from", str(CAPTURED), "--output", "json", "--only", "redis"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["schema_version"] == SCHEMA_VERSION
-    assert set(data) == {"schema_version", "source", "verdict", "counts", "duration_s",
-                         "areas", "findings"}
+    assert set(data) == {
+        "schema_version",
+        "source",
+        "verdict",
+        "counts",
+        "duration_s",
+        "areas",
+        "findings",
+    }
     assert data["areas"] == [{"area": "redis", "verdict": "ok"}]
-    assert set(data["findings"][0]) == {"verdict", "area", "code", "subject", "node",
-                                        "summary", "evidence", "next_steps"}
+    assert set(data["findings"][0]) == {
+        "verdict",
+        "area",
+        "code",
+        "subject",
+        "node",
+        "summary",
+        "evidence",
+        "next_steps",
+    }
     assert data["counts"]["ok"] == 3
 
 
-def test_cli_healthy_directory_exits_0(tmp_path: Path,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_healthy_directory_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = healthy_dir(tmp_path)
     assert main(["check", "--from", str(root), "--output", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     verdicts = {f["verdict"] for f in data["findings"]}
     assert "critical" not in verdicts
     # the live lab had fenced a node once; fence history stays a warning
-    assert {f["code"] for f in data["findings"] if f["verdict"] == "warning"} == {
-        codes.NODE_FENCED}
+    assert {f["code"] for f in data["findings"] if f["verdict"] == "warning"} == {codes.NODE_FENCED}
 
 
 def test_cli_bad_input_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -33,8 +33,13 @@ def test_converged_cluster_has_no_critical_finding() -> None:
 def test_failed_redis_monitor_is_a_failed_action_on_the_host_of_the_replica() -> None:
     found = findings("after-redis-fail")
     assert found[codes.FAILED_ACTION] == [(Verdict.CRITICAL, "redis", "controller-0")]
-    f = next(f for f in cluster.assess_crm_mon(parse_crm_mon(
-        fixture_text("pacemaker/after-redis-fail.crm_mon.xml"))) if f.code == codes.FAILED_ACTION)
+    f = next(
+        f
+        for f in cluster.assess_crm_mon(
+            parse_crm_mon(fixture_text("pacemaker/after-redis-fail.crm_mon.xml"))
+        )
+        if f.code == codes.FAILED_ACTION
+    )
     assert "pcs resource cleanup redis-bundle" in f.next_steps
     assert any("redis-bundle-podman-0" in step for step in f.next_steps)
     assert any("redis_monitor_45000" in line for line in f.evidence)
@@ -52,11 +57,15 @@ def test_fenced_node_is_offline_and_bundles_are_degraded() -> None:
 
 def test_failed_stop_blocks_the_vip() -> None:
     found = findings("after-stop-fail")
-    assert found[codes.RESOURCE_BLOCKED] == [
-        (Verdict.CRITICAL, "ip-192.168.24.15", "controller-1")]
+    assert found[codes.RESOURCE_BLOCKED] == [(Verdict.CRITICAL, "ip-192.168.24.15", "controller-1")]
     assert found[codes.FAILED_ACTION] == [(Verdict.CRITICAL, "ip-192.168.24.15", "controller-1")]
-    summary = next(f.summary for f in cluster.assess_crm_mon(parse_crm_mon(
-        fixture_text("pacemaker/after-stop-fail.crm_mon.xml"))) if f.code == codes.FAILED_ACTION)
+    summary = next(
+        f.summary
+        for f in cluster.assess_crm_mon(
+            parse_crm_mon(fixture_text("pacemaker/after-stop-fail.crm_mon.xml"))
+        )
+        if f.code == codes.FAILED_ACTION
+    )
     assert "fail-count 2" in summary
 
 
@@ -91,19 +100,25 @@ def test_no_quorum_maintenance_and_stonith_without_devices() -> None:
 
 
 def test_node_states_unclean_standby_maintenance() -> None:
-    text = _edit("converged",
-                 '<node name="controller-1" id="2" online="true" standby="false"',
-                 '<node name="controller-1" id="2" online="true" standby="true"')
-    text = text.replace('<node name="controller-2" id="3" online="true" standby="false"'
-                        ' standby_onfail="false" maintenance="false"',
-                        '<node name="controller-2" id="3" online="true" standby="false"'
-                        ' standby_onfail="false" maintenance="true"')
-    text = text.replace('<node name="controller-0" id="1" online="true" standby="false"'
-                        ' standby_onfail="false" maintenance="false" pending="false"'
-                        ' unclean="false"',
-                        '<node name="controller-0" id="1" online="false" standby="false"'
-                        ' standby_onfail="false" maintenance="false" pending="false"'
-                        ' unclean="true"')
+    text = _edit(
+        "converged",
+        '<node name="controller-1" id="2" online="true" standby="false"',
+        '<node name="controller-1" id="2" online="true" standby="true"',
+    )
+    text = text.replace(
+        '<node name="controller-2" id="3" online="true" standby="false"'
+        ' standby_onfail="false" maintenance="false"',
+        '<node name="controller-2" id="3" online="true" standby="false"'
+        ' standby_onfail="false" maintenance="true"',
+    )
+    text = text.replace(
+        '<node name="controller-0" id="1" online="true" standby="false"'
+        ' standby_onfail="false" maintenance="false" pending="false"'
+        ' unclean="false"',
+        '<node name="controller-0" id="1" online="false" standby="false"'
+        ' standby_onfail="false" maintenance="false" pending="false"'
+        ' unclean="true"',
+    )
     found = _codes(text)
     assert found[codes.NODE_STANDBY] == [(Verdict.WARNING, "controller-1")]
     assert found[codes.NODE_MAINTENANCE] == [(Verdict.WARNING, "controller-2")]
@@ -111,15 +126,19 @@ def test_node_states_unclean_standby_maintenance() -> None:
 
 
 def test_disabled_and_stopped_primitives() -> None:
-    text = _edit("converged",
-                 '<resource id="ip-10.0.0.101" resource_agent="ocf:heartbeat:IPaddr2"'
-                 ' role="Started" active="true"',
-                 '<resource id="ip-10.0.0.101" resource_agent="ocf:heartbeat:IPaddr2"'
-                 ' role="Stopped" target_role="Stopped" active="false"')
-    text = text.replace('<resource id="ip-172.17.1.10" resource_agent="ocf:heartbeat:IPaddr2"'
-                        ' role="Started" active="true"',
-                        '<resource id="ip-172.17.1.10" resource_agent="ocf:heartbeat:IPaddr2"'
-                        ' role="Stopped" active="false"')
+    text = _edit(
+        "converged",
+        '<resource id="ip-10.0.0.101" resource_agent="ocf:heartbeat:IPaddr2"'
+        ' role="Started" active="true"',
+        '<resource id="ip-10.0.0.101" resource_agent="ocf:heartbeat:IPaddr2"'
+        ' role="Stopped" target_role="Stopped" active="false"',
+    )
+    text = text.replace(
+        '<resource id="ip-172.17.1.10" resource_agent="ocf:heartbeat:IPaddr2"'
+        ' role="Started" active="true"',
+        '<resource id="ip-172.17.1.10" resource_agent="ocf:heartbeat:IPaddr2"'
+        ' role="Stopped" active="false"',
+    )
     found = _codes(text)
     assert found[codes.RESOURCE_DISABLED] == [(Verdict.WARNING, "ip-10.0.0.101")]
     assert found[codes.RESOURCE_STOPPED] == [(Verdict.CRITICAL, "ip-172.17.1.10")]
@@ -129,23 +148,36 @@ def test_whole_bundle_down_is_critical() -> None:
     text = fixture_text("pacemaker/converged.crm_mon.xml")
     start = text.index('<bundle id="rabbitmq-bundle"')
     end = text.index("</bundle>", start)
-    part = text[start:end].replace('active="true"', 'active="false"').replace(
-        'role="Started"', 'role="Stopped"')
+    part = (
+        text[start:end]
+        .replace('active="true"', 'active="false"')
+        .replace('role="Started"', 'role="Stopped"')
+    )
     found = _codes(text[:start] + part + text[end:])
     assert found[codes.BUNDLE_DOWN] == [(Verdict.CRITICAL, "rabbitmq-bundle")]
 
 
 def test_crm_mon_error_status_is_critical() -> None:
-    text = ('<pacemaker-result api-version="2.25" request="crm_mon -1 --output-as=xml">\n'
-            '  <status code="102" message="Not connected">\n'
-            '    <errors><error>crm_mon: Connection to cluster failed</error></errors>\n'
-            '  </status>\n</pacemaker-result>\n')
+    text = (
+        '<pacemaker-result api-version="2.25" request="crm_mon -1 --output-as=xml">\n'
+        '  <status code="102" message="Not connected">\n'
+        "    <errors><error>crm_mon: Connection to cluster failed</error></errors>\n"
+        "  </status>\n</pacemaker-result>\n"
+    )
     (f,) = cluster.assess_crm_mon(parse_crm_mon(text))
     assert (f.verdict, f.code) == (Verdict.CRITICAL, codes.PROBE_FAILED)
 
 
-@pytest.mark.parametrize("text", ["", "   \n", "garbage, not xml", "<html></html>",
-                                  fixture_text("pacemaker/converged.crm_mon.xml")[:5000]])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \n",
+        "garbage, not xml",
+        "<html></html>",
+        fixture_text("pacemaker/converged.crm_mon.xml")[:5000],
+    ],
+)
 def test_broken_crm_mon_output_is_unparseable(text: str) -> None:
     with pytest.raises(ProbeOutputError):
         parse_crm_mon(text)
@@ -154,13 +186,15 @@ def test_broken_crm_mon_output_is_unparseable(text: str) -> None:
     assert f.summary
 
 
-@pytest.mark.parametrize(("status", "verdict", "code"), [
-    (CaptureStatus.NOT_CAPTURED, Verdict.SKIPPED, codes.PROBE_NOT_CAPTURED),
-    (CaptureStatus.TIMEOUT, Verdict.CRITICAL, codes.PROBE_TIMEOUT),
-    (CaptureStatus.FAILED, Verdict.CRITICAL, codes.PROBE_FAILED),
-])
-def test_probe_problems_become_findings(status: CaptureStatus, verdict: Verdict,
-                                        code: str) -> None:
+@pytest.mark.parametrize(
+    ("status", "verdict", "code"),
+    [
+        (CaptureStatus.NOT_CAPTURED, Verdict.SKIPPED, codes.PROBE_NOT_CAPTURED),
+        (CaptureStatus.TIMEOUT, Verdict.CRITICAL, codes.PROBE_TIMEOUT),
+        (CaptureStatus.FAILED, Verdict.CRITICAL, codes.PROBE_FAILED),
+    ],
+)
+def test_probe_problems_become_findings(status: CaptureStatus, verdict: Verdict, code: str) -> None:
     capture = Capture(cluster.KEY, None, "crm_mon -1 --output-as=xml", status, reason="why")
     (f,) = cluster.assess(captures_of(capture))
     assert (f.verdict, f.code, f.subject) == (verdict, code, "cluster")
@@ -168,8 +202,9 @@ def test_probe_problems_become_findings(status: CaptureStatus, verdict: Verdict,
 
 
 def test_facts_give_bundle_sizes_and_members() -> None:
-    facts = cluster.facts(parse_crm_mon(fixture_text(
-        "pacemaker/after-stonith-nodefail.crm_mon.xml")))
+    facts = cluster.facts(
+        parse_crm_mon(fixture_text("pacemaker/after-stonith-nodefail.crm_mon.xml"))
+    )
     assert facts.members == ("controller-0", "controller-1", "controller-2")
     assert facts.replicas("galera-bundle") == 3
     assert facts.replicas("openstack-cinder-volume") == 1
@@ -177,12 +212,20 @@ def test_facts_give_bundle_sizes_and_members() -> None:
 
 
 def test_crm_mon_failing_with_its_xml_reason() -> None:
-    text = ('<pacemaker-result api-version="2.25" request="crm_mon -1 --output-as=xml">\n'
-            '  <status code="102" message="Not connected">\n'
-            '    <errors><error>crm_mon: Connection to cluster failed: Connection refused'
-            '</error></errors>\n  </status>\n</pacemaker-result>\n')
-    capture = Capture(cluster.KEY, "ctl0", "crm_mon -1 --output-as=xml", CaptureStatus.FAILED,
-                      text, reason="exit status 102")
+    text = (
+        '<pacemaker-result api-version="2.25" request="crm_mon -1 --output-as=xml">\n'
+        '  <status code="102" message="Not connected">\n'
+        "    <errors><error>crm_mon: Connection to cluster failed: Connection refused"
+        "</error></errors>\n  </status>\n</pacemaker-result>\n"
+    )
+    capture = Capture(
+        cluster.KEY,
+        "ctl0",
+        "crm_mon -1 --output-as=xml",
+        CaptureStatus.FAILED,
+        text,
+        reason="exit status 102",
+    )
     (f,) = cluster.assess(captures_of(capture))
     assert (f.verdict, f.code) == (Verdict.CRITICAL, codes.PROBE_FAILED)
     assert "Not connected" in f.summary

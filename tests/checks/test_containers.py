@@ -41,7 +41,8 @@ def test_podman_json_fields() -> None:
 
 def test_unhealthy_next_steps_name_the_container_and_bundle() -> None:
     (f, *_) = containers.assess_containers(
-        parse_ps(fixture_text("podman/ps_all.json")), engine="podman", node="ctl0")
+        parse_ps(fixture_text("podman/ps_all.json")), engine="podman", node="ctl0"
+    )
     assert f.code == codes.CONTAINER_UNHEALTHY
     assert "podman logs --tail 100 redis-bundle-podman-0" in f.next_steps
     assert "pcs resource cleanup redis-bundle" in f.next_steps
@@ -50,9 +51,12 @@ def test_unhealthy_next_steps_name_the_container_and_bundle() -> None:
 
 def test_seed_docker_ps_table_lists_four_unhealthy() -> None:
     found = by_code(fixture_text("seeds/docker_ps_unhealthy.txt"), engine="docker")
-    assert found == {codes.CONTAINER_UNHEALTHY: {
-        (Verdict.CRITICAL, name)
-        for name in ("nova_scheduler", "nova_conductor", "cinder_scheduler", "heat_engine")}}
+    assert found == {
+        codes.CONTAINER_UNHEALTHY: {
+            (Verdict.CRITICAL, name)
+            for name in ("nova_scheduler", "nova_conductor", "cinder_scheduler", "heat_engine")
+        }
+    }
 
 
 def test_docker_json_lines_restarting_and_clean_exit() -> None:
@@ -75,9 +79,17 @@ def test_empty_list_is_ok() -> None:
     assert f.verdict is Verdict.OK
 
 
-@pytest.mark.parametrize("text", ["", "[{", fixture_text("podman/ps_all.json")[:700],
-                                  '{"not": "a container"}', "Error: something odd happened",
-                                  "[1, 2]"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "[{",
+        fixture_text("podman/ps_all.json")[:700],
+        '{"not": "a container"}',
+        "Error: something odd happened",
+        "[1, 2]",
+    ],
+)
 def test_broken_ps_output(text: str) -> None:
     with pytest.raises(ProbeOutputError):
         parse_ps(text)

@@ -30,7 +30,8 @@ def test_server_down_and_backend_down() -> None:
 
 def test_server_in_maintenance() -> None:
     assert found("show_stat_maint") == {
-        (Verdict.WARNING, codes.HAPROXY_SERVER_MAINT, "web_vip/ctl2")}
+        (Verdict.WARNING, codes.HAPROXY_SERVER_MAINT, "web_vip/ctl2")
+    }
 
 
 def test_rows() -> None:
@@ -39,11 +40,15 @@ def test_rows() -> None:
     assert (down.state, down.check_status) == ("DOWN", "L4CON")
 
 
-@pytest.mark.parametrize("text", [
-    "", "Unknown command. Please enter one of the following commands only :\n",
-    "# pxname,svname,status\n",
-    fixture_text("haproxy/show_stat_healthy.csv").splitlines()[0] + "\nweb_vip\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "Unknown command. Please enter one of the following commands only :\n",
+        "# pxname,svname,status\n",
+        fixture_text("haproxy/show_stat_healthy.csv").splitlines()[0] + "\nweb_vip\n",
+    ],
+)
 def test_broken_output(text: str) -> None:
     with pytest.raises(ProbeOutputError):
         parse_show_stat(text)

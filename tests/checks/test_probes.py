@@ -32,8 +32,10 @@ def test_runner_missing_command_is_not_captured() -> None:
 
 
 def test_runner_timeout_kills_and_reports() -> None:
-    code = "import subprocess,sys,time; subprocess.Popen([sys.executable,'-c','import time;" \
-           " time.sleep(30)']); time.sleep(30)"
+    code = (
+        "import subprocess,sys,time; subprocess.Popen([sys.executable,'-c','import time;"
+        " time.sleep(30)']); time.sleep(30)"
+    )
     c = capture_command(SubprocessRunner(), "k", None, (PY, "-c", code), timeout=0.5)
     assert c.status is CaptureStatus.TIMEOUT
 
@@ -71,16 +73,21 @@ def _spec(key: str) -> ProbeSpec:
 def test_live_source_execs_service_clis_in_the_local_replica() -> None:
     ps = ("podman", "ps", "--all", "--format", "json")
     mysql = ("podman", "exec", "galera-bundle-podman-0", *_spec(galera.STATUS_KEY).argv)
-    runner = FakeRunner({
-        ps: ok(ps, fixture_text("podman/ps_all.json")),
-        mysql: ok(mysql, fixture_text("galera/wsrep_synced_single.txt")),
-    })
+    runner = FakeRunner(
+        {
+            ps: ok(ps, fixture_text("podman/ps_all.json")),
+            mysql: ok(mysql, fixture_text("galera/wsrep_synced_single.txt")),
+        }
+    )
     source = LiveHostSource(runner, "ctl0", environ={}, which=lambda name: f"/usr/bin/{name}")
-    specs = [_spec("podman_ps.json"), _spec("docker_ps.json"), _spec(galera.STATUS_KEY),
-             _spec("openstack_hypervisor_list.json")]
+    specs = [
+        _spec("podman_ps.json"),
+        _spec("docker_ps.json"),
+        _spec(galera.STATUS_KEY),
+        _spec("openstack_hypervisor_list.json"),
+    ]
     captures = {j.key: j.run() for j in source.jobs(specs)}
-    assert set(captures) == {"podman_ps.json", galera.STATUS_KEY,
-                             "openstack_hypervisor_list.json"}
+    assert set(captures) == {"podman_ps.json", galera.STATUS_KEY, "openstack_hypervisor_list.json"}
     assert captures[galera.STATUS_KEY].ok and captures[galera.STATUS_KEY].node == "ctl0"
     assert captures["openstack_hypervisor_list.json"].status is CaptureStatus.NOT_CAPTURED
     assert runner.calls.count(ps) == 1
@@ -88,9 +95,12 @@ def test_live_source_execs_service_clis_in_the_local_replica() -> None:
 
 def test_live_source_without_engine_or_container() -> None:
     source = LiveHostSource(FakeRunner({}), "ctl0", environ={}, which=lambda name: None)
-    captures = [j.run() for j in source.jobs([_spec("podman_ps.json"),
-                                               _spec("rabbitmq_cluster_status.json"),
-                                               _spec("crm_mon.xml")])]
+    captures = [
+        j.run()
+        for j in source.jobs(
+            [_spec("podman_ps.json"), _spec("rabbitmq_cluster_status.json"), _spec("crm_mon.xml")]
+        )
+    ]
     assert [c.status for c in captures] == [CaptureStatus.NOT_CAPTURED] * 3
 
 
@@ -107,8 +117,9 @@ def test_live_socket_probe_seams() -> None:
 
     statuses = []
     for query in (refused, missing, answer):
-        source = LiveHostSource(FakeRunner({}), "ctl0", environ={}, which=lambda n: None,
-                                socket_query=query)
+        source = LiveHostSource(
+            FakeRunner({}), "ctl0", environ={}, which=lambda n: None, socket_query=query
+        )
         (job,) = source.jobs([_spec(haproxy.KEY)])
         statuses.append(job.run().status)
     assert statuses == [CaptureStatus.FAILED, CaptureStatus.NOT_CAPTURED, CaptureStatus.OK]
@@ -131,11 +142,16 @@ def test_directory_layout(tmp_path: Path) -> None:
     (tmp_path / "ctl0" / "redis_info_replication.txt").write_text("role:master\n")
     (tmp_path / "redis_info_replication.txt").write_text("role:slave\n")
     source = DirectorySource(tmp_path)
-    jobs = source.jobs([_spec("crm_mon.xml"), _spec("redis_info_replication.txt"),
-                        _spec("ceph_status.json")])
+    jobs = source.jobs(
+        [_spec("crm_mon.xml"), _spec("redis_info_replication.txt"), _spec("ceph_status.json")]
+    )
     got = {(j.key, j.node): j.run() for j in jobs}
-    assert set(got) == {("crm_mon.xml", "ctl1"), ("redis_info_replication.txt", None),
-                        ("redis_info_replication.txt", "ctl0"), ("ceph_status.json", None)}
+    assert set(got) == {
+        ("crm_mon.xml", "ctl1"),
+        ("redis_info_replication.txt", None),
+        ("redis_info_replication.txt", "ctl0"),
+        ("ceph_status.json", None),
+    }
     assert got[("ceph_status.json", None)].status is CaptureStatus.NOT_CAPTURED
     assert got[("redis_info_replication.txt", "ctl0")].text == "role:master\n"
 

@@ -28,8 +28,11 @@ def test_real_json_three_nodes_running() -> None:
 
 def test_seed_erlang_terms_three_nodes_running() -> None:
     status = parse_cluster_status(fixture_text(ERL))
-    assert status.disc_nodes == ("rabbit@controller01", "rabbit@controller02",
-                                 "rabbit@controller03")
+    assert status.disc_nodes == (
+        "rabbit@controller01",
+        "rabbit@controller02",
+        "rabbit@controller03",
+    )
     assert status.alarms == ()
     assert status.partitions == {}
     (f,) = rabbitmq.assess_status(status, node=None)
@@ -46,14 +49,16 @@ def test_stopped_node_is_named() -> None:
     text = _json_with(running_nodes=["rabbit@10.77.0.12", "rabbit@10.77.0.10"])
     found = rabbitmq.assess_status(parse_cluster_status(text), node="ctl0")
     assert [(f.verdict, f.code, f.subject) for f in found] == [
-        (Verdict.CRITICAL, codes.RABBITMQ_NODE_DOWN, "rabbit@10.77.0.11")]
+        (Verdict.CRITICAL, codes.RABBITMQ_NODE_DOWN, "rabbit@10.77.0.11")
+    ]
     assert any("10.77.0.11" in step for step in found[0].next_steps)
 
 
 def test_partition_and_alarm() -> None:
-    text = _json_with(partitions={"rabbit@10.77.0.10": ["rabbit@10.77.0.12"]},
-                      alarms=[{"node": "rabbit@10.77.0.11", "resource": "disk",
-                               "type": "resource_limit"}])
+    text = _json_with(
+        partitions={"rabbit@10.77.0.10": ["rabbit@10.77.0.12"]},
+        alarms=[{"node": "rabbit@10.77.0.11", "resource": "disk", "type": "resource_limit"}],
+    )
     found = rabbitmq.assess_status(parse_cluster_status(text), node="ctl0")
     assert {(f.verdict, f.code, f.subject) for f in found} == {
         (Verdict.CRITICAL, codes.RABBITMQ_PARTITION, "rabbit@10.77.0.10"),
@@ -62,9 +67,11 @@ def test_partition_and_alarm() -> None:
 
 
 def test_erlang_partition_and_alarm() -> None:
-    text = fixture_text(ERL).replace(
-        "{partitions,[]}", "{partitions,[{rabbit@controller01,[rabbit@controller03]}]}"
-    ).replace("{rabbit@controller02,[]}", "{rabbit@controller02,[disk]}")
+    text = (
+        fixture_text(ERL)
+        .replace("{partitions,[]}", "{partitions,[{rabbit@controller01,[rabbit@controller03]}]}")
+        .replace("{rabbit@controller02,[]}", "{rabbit@controller02,[disk]}")
+    )
     found = rabbitmq.assess_status(parse_cluster_status(text), node=None)
     assert {(f.code, f.subject) for f in found} == {
         (codes.RABBITMQ_PARTITION, "rabbit@controller01"),
@@ -72,8 +79,9 @@ def test_erlang_partition_and_alarm() -> None:
     }
 
 
-@pytest.mark.parametrize(("used", "verdict"), [(500, Verdict.OK), (850, Verdict.WARNING),
-                                                (990, Verdict.CRITICAL)])
+@pytest.mark.parametrize(
+    ("used", "verdict"), [(500, Verdict.OK), (850, Verdict.WARNING), (990, Verdict.CRITICAL)]
+)
 def test_file_descriptors_when_present(used: int, verdict: Verdict) -> None:
     text = _json_with(file_descriptors={"total_used": used, "total_limit": 1000})
     found = rabbitmq.assess_status(parse_cluster_status(text), node="ctl0")
@@ -86,9 +94,17 @@ def test_fewer_members_than_the_bundle_has_replicas() -> None:
     assert [(f.verdict, f.code) for f in found] == [(Verdict.WARNING, codes.RABBITMQ_NODE_DOWN)]
 
 
-@pytest.mark.parametrize("text", ["", "{}", '{"running_nodes": ', "Error: unable to perform"
-                                  " an operation on node 'rabbit@ctl0'",
-                                  fixture_text(ERL)[:120], "[{nodes,[]}]"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "{}",
+        '{"running_nodes": ',
+        "Error: unable to perform an operation on node 'rabbit@ctl0'",
+        fixture_text(ERL)[:120],
+        "[{nodes,[]}]",
+    ],
+)
 def test_broken_output(text: str) -> None:
     with pytest.raises(ProbeOutputError):
         parse_cluster_status(text)

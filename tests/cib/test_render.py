@@ -22,16 +22,25 @@ CRM_VERIFY = Path("/usr/sbin/crm_verify")
 def _example_files() -> list[Path]:
     if not EXAMPLES.is_dir():
         return []
-    return sorted([*EXAMPLES.glob("*.cib.xml"), *EXAMPLES.glob("pacemaker-outputs/*.cib.xml"),
-                   *EXAMPLES.glob("pacemaker-outputs/live-cib-*.xml")])
+    return sorted(
+        [
+            *EXAMPLES.glob("*.cib.xml"),
+            *EXAMPLES.glob("pacemaker-outputs/*.cib.xml"),
+            *EXAMPLES.glob("pacemaker-outputs/live-cib-*.xml"),
+        ]
+    )
 
 
-_needs_examples = pytest.mark.skipif(not EXAMPLES.is_dir(),
-                                     reason=f"{EXAMPLES} is absent (shared examples not mounted)")
+_needs_examples = pytest.mark.skipif(
+    not EXAMPLES.is_dir(), reason=f"{EXAMPLES} is absent (shared examples not mounted)"
+)
 _example_params = [pytest.param(p, id=str(p.relative_to(EXAMPLES))) for p in _example_files()]
 if not _example_params:
-    _example_params = [pytest.param(None, id="no-examples",
-                                    marks=pytest.mark.skip(reason=f"no CIB files in {EXAMPLES}"))]
+    _example_params = [
+        pytest.param(
+            None, id="no-examples", marks=pytest.mark.skip(reason=f"no CIB files in {EXAMPLES}")
+        )
+    ]
 
 
 def strip(value: Any) -> Any:
@@ -323,7 +332,14 @@ def test_full_cib_keeps_every_feature() -> None:
     cib = round_trip(parse_cib_text(FULL, "<inline>"))
     config = cib.configuration
     assert [type(r).__name__ for r in config.resources] == [
-        "Primitive", "Primitive", "Group", "Clone", "Clone", "Bundle", "Bundle"]
+        "Primitive",
+        "Primitive",
+        "Group",
+        "Clone",
+        "Clone",
+        "Bundle",
+        "Bundle",
+    ]
     assert [getattr(r, "promotable_tag", None) for r in config.resources[3:5]] == [False, True]
     bundle = config.resources[5]
     assert bundle.engine == "podman"  # type: ignore[union-attr]
@@ -350,13 +366,22 @@ def test_op_built_without_attributes_renders_from_fields() -> None:
     from hakeeper.model.config import Agent, Configuration, Op, Primitive, Role
 
     op = Op("p-mon", "monitor", "10s", 10_000, Role.PROMOTED, "20s", "block", False)
-    cib = Cib(Configuration(resources=(Primitive("p", Agent("ocf", "pacemaker", "Stateful"),
-                                                 ops=(op,)),)),
-              parse_cib_text(MINIMAL).status)
+    cib = Cib(
+        Configuration(
+            resources=(Primitive("p", Agent("ocf", "pacemaker", "Stateful"), ops=(op,)),)
+        ),
+        parse_cib_text(MINIMAL).status,
+    )
     again = round_trip(cib)
     parsed = again.configuration.resources[0].ops[0]  # type: ignore[union-attr]
-    assert (parsed.name, parsed.interval_ms, parsed.role, parsed.timeout, parsed.on_fail,
-            parsed.enabled) == ("monitor", 10_000, Role.PROMOTED, "20s", "block", False)
+    assert (
+        parsed.name,
+        parsed.interval_ms,
+        parsed.role,
+        parsed.timeout,
+        parsed.on_fail,
+        parsed.enabled,
+    ) == ("monitor", 10_000, Role.PROMOTED, "20s", "block", False)
 
 
 # --- the shared examples --------------------------------------------------------------------
@@ -369,27 +394,32 @@ def test_example_round_trip(path: Path) -> None:
 
 
 @_needs_examples
-@pytest.mark.skipif(not CRM_VERIFY.exists(), reason=f"{CRM_VERIFY} is absent "
-                    "(install pacemaker-cli-utils)")
+@pytest.mark.skipif(
+    not CRM_VERIFY.exists(), reason=f"{CRM_VERIFY} is absent (install pacemaker-cli-utils)"
+)
 @pytest.mark.parametrize("path", _example_params)
 def test_crm_verify_accepts_rendered_example(path: Path, tmp_path: Path) -> None:
     out = tmp_path / "rendered.xml"
     write_cib(parse_cib_file(path), str(out))
     # Only compare with what crm_verify says of the original: it must not get worse.
-    original = subprocess.run([str(CRM_VERIFY), "-x", str(path)], capture_output=True,
-                              text=True, timeout=60)
-    rendered = subprocess.run([str(CRM_VERIFY), "-x", str(out)], capture_output=True,
-                              text=True, timeout=60)
+    original = subprocess.run(
+        [str(CRM_VERIFY), "-x", str(path)], capture_output=True, text=True, timeout=60
+    )
+    rendered = subprocess.run(
+        [str(CRM_VERIFY), "-x", str(out)], capture_output=True, text=True, timeout=60
+    )
     assert rendered.returncode <= original.returncode, rendered.stdout + rendered.stderr
 
 
-@pytest.mark.skipif(not CRM_VERIFY.exists(), reason=f"{CRM_VERIFY} is absent "
-                    "(install pacemaker-cli-utils)")
+@pytest.mark.skipif(
+    not CRM_VERIFY.exists(), reason=f"{CRM_VERIFY} is absent (install pacemaker-cli-utils)"
+)
 def test_crm_verify_accepts_rendered_inline(tmp_path: Path) -> None:
     out = tmp_path / "minimal.xml"
     write_cib(parse_cib_text(MINIMAL), str(out))
-    result = subprocess.run([str(CRM_VERIFY), "-x", str(out)], capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [str(CRM_VERIFY), "-x", str(out)], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -437,8 +467,9 @@ def test_simulate_save_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert strip(parse_cib_file(out)) == strip(parse_cib_file(src))
 
 
-def test_simulate_save_output_unwritable(tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_simulate_save_output_unwritable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = tmp_path / "in.xml"
     src.write_text(MINIMAL)
     assert main(["simulate", "--save-output", str(tmp_path / "no" / "out.xml"), str(src)]) == 2

@@ -42,9 +42,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def open_store(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[Factory]:
+def open_store(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Factory]:
     """Opens clients of one store, new for this test; each call is another client of it
     (for sqlite, another connection to the file, as another process would have)."""
     opened: list[Coordinator] = []

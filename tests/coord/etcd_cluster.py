@@ -41,7 +41,7 @@ class EtcdCluster:
     def __post_init__(self) -> None:
         ports = free_ports(2 * self.size)
         self.client_ports = ports[: self.size]
-        self.peer_ports = ports[self.size:]
+        self.peer_ports = ports[self.size :]
         self.procs = [None] * self.size
 
     @property
@@ -58,19 +58,41 @@ class EtcdCluster:
         client = f"http://127.0.0.1:{self.client_ports[i]}"
         peer = f"http://127.0.0.1:{self.peer_ports[i]}"
         return [
-            etcd, "--name", f"m{i}", "--data-dir", str(self.workdir / f"m{i}"),
-            "--listen-client-urls", client, "--advertise-client-urls", client,
-            "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-            "--initial-cluster", peers, "--initial-cluster-state", "new",
-            "--initial-cluster-token", f"hakeeper-test-{self.peer_ports[0]}",
-            "--heartbeat-interval", "50", "--election-timeout", "500",
-            "--logger", "zap", "--log-outputs", str(self.workdir / f"m{i}.log"),
+            etcd,
+            "--name",
+            f"m{i}",
+            "--data-dir",
+            str(self.workdir / f"m{i}"),
+            "--listen-client-urls",
+            client,
+            "--advertise-client-urls",
+            client,
+            "--listen-peer-urls",
+            peer,
+            "--initial-advertise-peer-urls",
+            peer,
+            "--initial-cluster",
+            peers,
+            "--initial-cluster-state",
+            "new",
+            "--initial-cluster-token",
+            f"hakeeper-test-{self.peer_ports[0]}",
+            "--heartbeat-interval",
+            "50",
+            "--election-timeout",
+            "500",
+            "--logger",
+            "zap",
+            "--log-outputs",
+            str(self.workdir / f"m{i}.log"),
         ]
 
     def start(self, i: int) -> None:
         assert self.procs[i] is None
         self.procs[i] = subprocess.Popen(
-            self._argv(i), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            self._argv(i),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
 

@@ -42,10 +42,17 @@ def test_url_picks_the_backend(tmp_path: Path) -> None:
             assert isinstance(coord, KeyspaceCoordinator) and isinstance(coord.kv, kv_type)
 
 
-@pytest.mark.parametrize("url", [
-    "zookeeper://h:1", "sqlite://relative.db", "sqlite:///x.db?poll=1",
-    "sqlite:///x.db?poll_interval=fast", "etcd://h:port", "memory://?x=1",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "zookeeper://h:1",
+        "sqlite://relative.db",
+        "sqlite:///x.db?poll=1",
+        "sqlite:///x.db?poll_interval=fast",
+        "etcd://h:port",
+        "memory://?x=1",
+    ],
+)
 def test_bad_urls_are_refused(url: str) -> None:
     with pytest.raises(ValueError):
         connect(url)
@@ -53,7 +60,9 @@ def test_bad_urls_are_refused(url: str) -> None:
 
 def test_etcd_endpoints() -> None:
     assert parse_endpoints("10.0.0.1:2379,ctl2:2380,ctl3") == [
-        ("10.0.0.1", 2379), ("ctl2", 2380), ("ctl3", 2379),
+        ("10.0.0.1", 2379),
+        ("ctl2", 2380),
+        ("ctl3", 2379),
     ]
 
 
@@ -82,7 +91,8 @@ def test_memory_leases_follow_the_injected_clock() -> None:
     with coord.watch(start) as watch:
         events = collect(watch, 2, timeout=1)
     assert events == [
-        LeaderChanged(start + 1, None), MemberChanged(start + 1, "ctl1", MemberChange.LEFT),
+        LeaderChanged(start + 1, None),
+        MemberChanged(start + 1, "ctl1", MemberChange.LEFT),
     ]
 
 
@@ -128,7 +138,11 @@ def test_sqlite_processes_share_the_file_and_see_a_dead_ones_lease_expire(
         with coord.watch(start) as watch:
             events = collect(watch, 5, timeout=5)
     assert [type(e) for e in events] == [
-        MemberChanged, LeaderChanged, ConfigChanged, LeaderChanged, MemberChanged,
+        MemberChanged,
+        LeaderChanged,
+        ConfigChanged,
+        LeaderChanged,
+        MemberChanged,
     ]
     assert isinstance(events[2], ConfigChanged) and events[2].xml == "<cib by='child'/>"
     assert isinstance(events[4], MemberChanged) and events[4].change is MemberChange.LEFT

@@ -80,8 +80,9 @@ def _race_config(clients: dict[str, Coordinator], expected: int, tag: str) -> di
     def write(name: str, client: Coordinator) -> None:
         start.wait()
         try:
-            outcome[name] = client.write_config(f"<cib by='{name}' {tag}/>",
-                                                expected_revision=expected)
+            outcome[name] = client.write_config(
+                f"<cib by='{name}' {tag}/>", expected_revision=expected
+            )
         except Conflict as exc:
             outcome[name] = exc
 
@@ -120,14 +121,16 @@ def test_status_documents_per_node(coord: Coordinator) -> None:
     snap = coord.read_status()
     assert snap.revision >= r2 > r1
     assert snap.documents == {
-        ops: {"last": "start", "rc": 0}, fails: {"monitor": 1},
+        ops: {"last": "start", "rc": 0},
+        fails: {"monitor": 1},
         attrs: {"master-redis": "10"},
     }
     assert snap.for_node("ctl2") == {attrs: {"master-redis": "10"}}
 
     coord.write_status({fails: None, ops: {"last": "monitor", "rc": 7}})
     assert coord.read_status().documents == {
-        ops: {"last": "monitor", "rc": 7}, attrs: {"master-redis": "10"},
+        ops: {"last": "monitor", "rc": 7},
+        attrs: {"master-redis": "10"},
     }
     coord.clear_status("ctl1")
     assert coord.read_status().documents == {attrs: {"master-redis": "10"}}
@@ -333,8 +336,14 @@ def test_watch_from_a_revision_delivers_every_event_in_order(open_store: Factory
     revisions = [e.revision for e in events]
     assert revisions == sorted(revisions) and revisions[0] > start
     assert [type(e).__name__ for e in events] == [
-        "ConfigChanged", "MemberChanged", "LeaderChanged", "StatusChanged",
-        "ConfigChanged", "StatusChanged", "LeaderChanged", "MemberChanged",
+        "ConfigChanged",
+        "MemberChanged",
+        "LeaderChanged",
+        "StatusChanged",
+        "ConfigChanged",
+        "StatusChanged",
+        "LeaderChanged",
+        "MemberChanged",
     ]
     assert isinstance(events[0], ConfigChanged) and events[0].xml == "<cib/>"
     assert isinstance(events[3], StatusChanged) and events[3].doc == {"rc": 0}
@@ -356,6 +365,7 @@ def test_watch_sees_live_changes_after_a_read(open_store: Factory) -> None:
     key = StatusKey("ctl2", ATTRS, "transient")
     received: list[WatchEvent] = []
     with watcher.watch(doc.revision, frozenset({Topic.STATUS})) as watch:
+
         def consume() -> None:
             received.extend(collect(watch, 20, timeout=10))
 

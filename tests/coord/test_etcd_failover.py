@@ -57,8 +57,10 @@ def test_client_carries_on_when_its_member_dies(etcd_cluster: EtcdCluster) -> No
         doc = coord.read_config()
         assert doc is not None and doc.xml == "<cib epoch='2'/>"
         assert coord.members().nodes == {"ctl1"}
-        print(f"\netcd: first write after killing the client's member (the raft leader) "
-              f"took {write_took:.3f} s")
+        print(
+            f"\netcd: first write after killing the client's member (the raft leader) "
+            f"took {write_took:.3f} s"
+        )
         assert write_took < 5
     finally:
         coord.close()
@@ -82,8 +84,10 @@ def test_a_frozen_member_does_not_stall_calls_or_watches(etcd_cluster: EtcdClust
             event = watch.next(10)
             watch_took = time.monotonic() - frozen_at
         assert isinstance(event, ConfigChanged) and event.revision == second
-        print(f"\netcd, member frozen: write went elsewhere after {write_took:.2f} s, "
-              f"the silent watch resumed after {watch_took:.2f} s")
+        print(
+            f"\netcd, member frozen: write went elsewhere after {write_took:.2f} s, "
+            f"the silent watch resumed after {watch_took:.2f} s"
+        )
         assert write_took < 3 and watch_took < 6
     finally:
         writer.close()

@@ -20,8 +20,14 @@ class Call:
     timed_out: bool = False
 
     def result(self) -> RunResult:
-        return RunResult(self.argv, self.rc, self.stdout, self.stderr,
-                         timed_out=self.timed_out, missing=self.missing)
+        return RunResult(
+            self.argv,
+            self.rc,
+            self.stdout,
+            self.stderr,
+            timed_out=self.timed_out,
+            missing=self.missing,
+        )
 
 
 def missing(*argv: str) -> Call:
@@ -47,8 +53,10 @@ class FakeRunner:
                 if call.argv == key:
                     del self.expected[i]
                     return call.result()
-        raise AssertionError(f"unexpected command {key}; next expected: "
-                             f"{self.expected[0].argv if self.expected else None}")
+        raise AssertionError(
+            f"unexpected command {key}; next expected: "
+            f"{self.expected[0].argv if self.expected else None}"
+        )
 
     def assert_done(self) -> None:
         assert not self.expected, f"expected calls not made: {[c.argv for c in self.expected]}"

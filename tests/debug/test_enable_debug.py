@@ -31,8 +31,9 @@ NOW = 1_795_000_000.0  # 2026-11-18 11:06:40 UTC
 def test_set_debug_after_the_commented_default() -> None:
     text = "[DEFAULT]\n#debug=false\ntransport_url=rabbit://x/\n\n[api]\ndebug=false\n"
     new, previous = set_debug(text)
-    assert new == ("[DEFAULT]\n#debug=false\ndebug=True\ntransport_url=rabbit://x/\n\n"
-                   "[api]\ndebug=false\n")
+    assert new == (
+        "[DEFAULT]\n#debug=false\ndebug=True\ntransport_url=rabbit://x/\n\n[api]\ndebug=false\n"
+    )
     assert previous is None
 
 
@@ -71,8 +72,12 @@ def _env(root: Path, runner: FakeRunner) -> DebugEnv:
 
 def test_plain_container_is_edited_and_restarted(tmp_path: Path) -> None:
     conf = _tree(tmp_path, NOVA_CONF, "[DEFAULT]\n#debug=false\n")
-    runner = FakeRunner([_inspect_call("nova_api", "podman-inspect-nova-api.json"),
-                         Call(("podman", "restart", "nova_api"))])
+    runner = FakeRunner(
+        [
+            _inspect_call("nova_api", "podman-inspect-nova-api.json"),
+            Call(("podman", "restart", "nova_api")),
+        ]
+    )
     dto = debug(_env(tmp_path, runner), "nova_api", EnableDebug("nova"))
     runner.assert_done()
     assert conf.read_text() == "[DEFAULT]\n#debug=false\ndebug=True\n"
@@ -87,8 +92,12 @@ def test_plain_container_is_edited_and_restarted(tmp_path: Path) -> None:
     assert [p.name for p in conf.parent.iterdir() if p.name.startswith(".")] == []
     # A second run the same second keeps the first backup.
     conf.write_text("[DEFAULT]\ndebug=false\n")
-    runner = FakeRunner([_inspect_call("nova_api", "podman-inspect-nova-api.json"),
-                         Call(("podman", "restart", "nova_api"))])
+    runner = FakeRunner(
+        [
+            _inspect_call("nova_api", "podman-inspect-nova-api.json"),
+            Call(("podman", "restart", "nova_api")),
+        ]
+    )
     again = debug(_env(tmp_path, runner), "nova_api", EnableDebug("nova"))
     assert again.config is not None
     assert str(again.config.backup).endswith(".hakeeper-20261118110640-1.bak")
@@ -97,31 +106,38 @@ def test_plain_container_is_edited_and_restarted(tmp_path: Path) -> None:
 
 def test_bundle_replica_is_left_to_the_cluster(tmp_path: Path) -> None:
     conf = _tree(tmp_path, f"{GALERA_SRC}/etc/mysql/mysql.conf", "[DEFAULT]\n")
-    runner = FakeRunner([
-        Call(("podman", "inspect", "--type", "container", "galera-bundle-0"), 125,
-             stderr="Error: no such container galera-bundle-0"),
-        _inspect_call("galera-bundle-podman-0", "podman-inspect-galera.json"),
-    ])
+    runner = FakeRunner(
+        [
+            Call(
+                ("podman", "inspect", "--type", "container", "galera-bundle-0"),
+                125,
+                stderr="Error: no such container galera-bundle-0",
+            ),
+            _inspect_call("galera-bundle-podman-0", "podman-inspect-galera.json"),
+        ]
+    )
     dto = debug(_env(tmp_path, runner), "galera-bundle-0", EnableDebug("mysql"))
     runner.assert_done()  # no `podman restart`
     assert conf.read_text() == "[DEFAULT]\ndebug=True\n"
     assert dto.bundle == "galera-bundle" and dto.container == "galera-bundle-podman-0"
     assert dto.restart is not None
     assert dto.restart.outcome is RestartOutcome.LEFT_TO_CLUSTER
-    assert dto.restart.command == ("pcs", "resource", "restart", "galera-bundle",
-                                   "controller-0")
+    assert dto.restart.command == ("pcs", "resource", "restart", "galera-bundle", "controller-0")
     assert dto.next_steps[0] == "pcs resource restart galera-bundle controller-0"
     assert json.loads(json.dumps(dto.as_dict()))["restart"]["outcome"] == "left-to-cluster"
 
 
 def test_force_restarts_a_bundle_replica_through_the_engine(tmp_path: Path) -> None:
     _tree(tmp_path, f"{GALERA_SRC}/mysql.conf", "[DEFAULT]\ndebug=False\n")
-    runner = FakeRunner([
-        _inspect_call("galera-bundle-podman-0", "podman-inspect-galera.json"),
-        Call(("podman", "restart", "galera-bundle-podman-0"), 125, stderr="Error: boom"),
-    ])
-    dto = debug(_env(tmp_path, runner), "galera-bundle-podman-0",
-                EnableDebug("mysql", RestartMode.FORCE))
+    runner = FakeRunner(
+        [
+            _inspect_call("galera-bundle-podman-0", "podman-inspect-galera.json"),
+            Call(("podman", "restart", "galera-bundle-podman-0"), 125, stderr="Error: boom"),
+        ]
+    )
+    dto = debug(
+        _env(tmp_path, runner), "galera-bundle-podman-0", EnableDebug("mysql", RestartMode.FORCE)
+    )
     runner.assert_done()
     assert dto.restart is not None and dto.restart.outcome is RestartOutcome.FAILED
     assert dto.restart.reason == "Error: boom" and dto.exit_code == 1
@@ -140,8 +156,11 @@ def test_no_restart_and_already_on(tmp_path: Path) -> None:
 
 
 def test_standard_tripleo_path_when_no_mount_has_it(tmp_path: Path) -> None:
-    conf = _tree(tmp_path, "/var/lib/config-data/puppet-generated/cinder/etc/cinder/cinder.conf",
-                 "[DEFAULT]\n")
+    conf = _tree(
+        tmp_path,
+        "/var/lib/config-data/puppet-generated/cinder/etc/cinder/cinder.conf",
+        "[DEFAULT]\n",
+    )
     runner = FakeRunner([_inspect_call("nova_api", "podman-inspect-nova-api.json")])
     debug(_env(tmp_path, runner), "nova_api", EnableDebug("cinder", RestartMode.NONE))
     assert "debug=True" in conf.read_text()
@@ -154,8 +173,9 @@ def test_no_config_found(tmp_path: Path) -> None:
     assert err.value.codes == [DEBUG_CONFIG_NOT_FOUND] and err.value.exit_code == 2
     report = err.value.reports[0]
     assert report.payload["service"] == "glance" and report.where and report.hint
-    assert f"{GALERA_SRC.replace('mysql', 'nova')}/etc/glance/glance.conf" \
-        in report.payload["tried"]
+    assert (
+        f"{GALERA_SRC.replace('mysql', 'nova')}/etc/glance/glance.conf" in report.payload["tried"]
+    )
 
 
 @pytest.mark.parametrize("service", ["../etc/passwd", "", "nova conf"])

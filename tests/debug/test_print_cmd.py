@@ -17,8 +17,12 @@ NOVA_IMAGE = fixture_json("podman-image-inspect-nova-api.json")[0]
 def test_bundle_replica_from_real_inspect() -> None:
     argv = run_command("podman", GALERA)
     assert argv[:4] == ("podman", "run", "--detach", "--name=galera-bundle-podman-0")
-    assert argv[-4:] == ("localhost/openstack-mariadb:pcmklatest", "/bin/sh", "-c",
-                         "echo started; sleep 3600")
+    assert argv[-4:] == (
+        "localhost/openstack-mariadb:pcmklatest",
+        "/bin/sh",
+        "-c",
+        "echo started; sleep 3600",
+    )
     opts = set(argv[4:-4])
     assert opts == {
         "--label=pacemaker-bundle=galera-bundle",
@@ -65,10 +69,16 @@ def test_agrees_with_podmans_own_create_command() -> None:
 def test_service_container_subtracts_image_defaults() -> None:
     argv = run_command("podman", NOVA, NOVA_IMAGE)
     line = shlex.join(argv)
-    for expected in ("--net=ns:/run/netns/hk-capture", "--privileged=true", "--pid=host",
-                     "--restart=always", "--tmpfs=/run:size=64m", "--workdir=/tmp",
-                     "--env=KOLLA_CONFIG_STRATEGY=COPY_ALWAYS",
-                     "--volume=/etc/localtime:/etc/localtime:ro"):
+    for expected in (
+        "--net=ns:/run/netns/hk-capture",
+        "--privileged=true",
+        "--pid=host",
+        "--restart=always",
+        "--tmpfs=/run:size=64m",
+        "--workdir=/tmp",
+        "--env=KOLLA_CONFIG_STRATEGY=COPY_ALWAYS",
+        "--volume=/etc/localtime:/etc/localtime:ro",
+    ):
         assert expected in argv, expected
     assert '--health-cmd=/bin/sh -c "test -d /proc/1"' in argv
     # The image's ENV and what podman adds itself are not repeated.
@@ -87,19 +97,35 @@ def test_docker_shaped_inspect() -> None:
     # docker's inspect: "/name", Entrypoint as a list, json-file logs, journald here.
     inspect = {
         "Name": "/rabbitmq-bundle-docker-0",
-        "Config": {"Image": "192.168.24.1:8787/rhosp-rhel7/openstack-rabbitmq:pcmklatest",
-                   "Cmd": ["/bin/bash", "/usr/local/bin/kolla_start"],
-                   "Entrypoint": ["dumb-init", "--single-child", "--"],
-                   "Env": ["KOLLA_CONFIG_STRATEGY=COPY_ALWAYS"], "User": "root"},
-        "HostConfig": {"NetworkMode": "host", "LogConfig": {"Type": "journald"},
-                       "RestartPolicy": {"Name": "no"}},
-        "Mounts": [{"Type": "bind", "Source": "/var/lib/rabbitmq", "Destination":
-                    "/var/lib/rabbitmq", "Mode": "", "RW": True}],
+        "Config": {
+            "Image": "192.168.24.1:8787/rhosp-rhel7/openstack-rabbitmq:pcmklatest",
+            "Cmd": ["/bin/bash", "/usr/local/bin/kolla_start"],
+            "Entrypoint": ["dumb-init", "--single-child", "--"],
+            "Env": ["KOLLA_CONFIG_STRATEGY=COPY_ALWAYS"],
+            "User": "root",
+        },
+        "HostConfig": {
+            "NetworkMode": "host",
+            "LogConfig": {"Type": "journald"},
+            "RestartPolicy": {"Name": "no"},
+        },
+        "Mounts": [
+            {
+                "Type": "bind",
+                "Source": "/var/lib/rabbitmq",
+                "Destination": "/var/lib/rabbitmq",
+                "Mode": "",
+                "RW": True,
+            }
+        ],
     }
     argv = run_command("docker", inspect)
     assert argv[:4] == ("docker", "run", "--detach", "--name=rabbitmq-bundle-docker-0")
     assert "--log-driver=journald" in argv
     assert '--entrypoint=["dumb-init", "--single-child", "--"]' in argv
     assert not any(a.startswith("--restart") for a in argv)
-    assert argv[-3:] == ("192.168.24.1:8787/rhosp-rhel7/openstack-rabbitmq:pcmklatest",
-                         "/bin/bash", "/usr/local/bin/kolla_start")
+    assert argv[-3:] == (
+        "192.168.24.1:8787/rhosp-rhel7/openstack-rabbitmq:pcmklatest",
+        "/bin/bash",
+        "/usr/local/bin/kolla_start",
+    )

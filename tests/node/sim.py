@@ -38,11 +38,14 @@ def dummy_config(*resources: str, extra: str = "", constraints: str = "") -> str
         f'<instance_attributes id="{r}-i"><nvpair id="{r}-s" name="state" '
         f'value="/tmp/{r}.state"/></instance_attributes><operations>'
         f'<op id="{r}-m" name="monitor" interval="10s" timeout="20s"/></operations></primitive>'
-        for r in resources)
-    return ('<cib><configuration><crm_config><cluster_property_set id="o">'
-            '<nvpair id="o1" name="stonith-enabled" value="false"/>'
-            f'</cluster_property_set></crm_config><nodes/><resources>{prims}{extra}</resources>'
-            f'<constraints>{constraints}</constraints></configuration><status/></cib>')
+        for r in resources
+    )
+    return (
+        '<cib><configuration><crm_config><cluster_property_set id="o">'
+        '<nvpair id="o1" name="stonith-enabled" value="false"/>'
+        f"</cluster_property_set></crm_config><nodes/><resources>{prims}{extra}</resources>"
+        f"<constraints>{constraints}</constraints></configuration><status/></cib>"
+    )
 
 
 @dataclass
@@ -107,8 +110,9 @@ class Sim:
         runs, self.runs[node] = self.runs[node], []
         for run in runs:
             rc = self.agent(run.request)
-            self.ops.append((node, run.request.resource, run.request.action,
-                             run.request.interval_ms))
+            self.ops.append(
+                (node, run.request.resource, run.request.action, run.request.interval_ms)
+            )
             self.inbox[node].append(OpCompleted(run.run_id, rc, 0))
 
     def settle(self, rounds: int = 50) -> None:

@@ -9,9 +9,11 @@ from hakeeper.node.events import LeaseLost, OpCompleted, RunOp, Ticked, WriteSta
 
 from .sim import Sim, dummy_config
 
-ORDERED = ('<rsc_location id="l1" rsc="d1" node="a" score="INFINITY"/>'
-           '<rsc_location id="l2" rsc="d2" node="b" score="INFINITY"/>'
-           '<rsc_order id="o1" first="d1" then="d2" kind="Mandatory"/>')
+ORDERED = (
+    '<rsc_location id="l1" rsc="d1" node="a" score="INFINITY"/>'
+    '<rsc_location id="l2" rsc="d2" node="b" score="INFINITY"/>'
+    '<rsc_order id="o1" first="d1" then="d2" kind="Mandatory"/>'
+)
 
 
 def test_vacant_leadership_is_campaigned_for_and_the_leader_settles_the_cluster() -> None:
@@ -22,8 +24,12 @@ def test_vacant_leadership_is_campaigned_for_and_the_leader_settles_the_cluster(
     sim.settle()
     assert sim.started() == {"d1": "a", "d2": "b"}
     # each resource started once, then its monitor: nothing restarted after the results
-    assert sorted(sim.ops) == [("a", "d1", "monitor", 10000), ("a", "d1", "start", 0),
-                               ("b", "d2", "monitor", 10000), ("b", "d2", "start", 0)]
+    assert sorted(sim.ops) == [
+        ("a", "d1", "monitor", 10000),
+        ("a", "d1", "start", 0),
+        ("b", "d2", "monitor", 10000),
+        ("b", "d2", "start", 0),
+    ]
     assert any("the cluster is settled (graph 1 is complete)" in s for s in sim.said)
 
 
@@ -35,7 +41,11 @@ def test_results_are_op_history_records_with_the_expected_rc() -> None:
     assert doc["agent"] == ["ocf", "heartbeat", "Dummy"]
     start, monitor = doc["ops"]["d1_last_0"], doc["ops"]["d1_monitor_10000"]
     assert (start["operation"], start["rc-code"], start["op-status"], start["interval"]) == (
-        "start", 0, 0, 0)
+        "start",
+        0,
+        0,
+        0,
+    )
     assert start["transition-key"].split(":")[1:3] == ["1", "0"]  # graph 1, expects rc 0
     assert monitor["interval"] == 10000 and monitor["call-id"] > start["call-id"]
     assert start["op-digest"] and start["last-rc-change"] == int(sim.now)
@@ -128,8 +138,7 @@ def test_a_node_that_loses_its_lease_stops_what_it_started() -> None:
     sim.configure(dummy_config("d1", "d2"))
     sim.settle()
     state, orders = machine.handle(sim.states["a"], LeaseLost())
-    stops = sorted((o.request.resource, o.request.action) for o in orders
-                   if isinstance(o, RunOp))
+    stops = sorted((o.request.resource, o.request.action) for o in orders if isinstance(o, RunOp))
     assert stops == [("d1", "stop"), ("d2", "stop")]
     assert not state.member and not state.monitors
 

@@ -18,13 +18,16 @@ GOOD_HEAD = """<cib validate-with="pacemaker-3.7" epoch="1" num_updates="0" admi
 
 
 def _cib(resources: str, constraints: str = "") -> str:
-    return (GOOD_HEAD + f"    <resources>{resources}</resources>\n"
-            f"    <constraints>{constraints}</constraints>\n  </configuration>\n"
-            "  <status/>\n</cib>\n")
+    return (
+        GOOD_HEAD + f"    <resources>{resources}</resources>\n"
+        f"    <constraints>{constraints}</constraints>\n  </configuration>\n"
+        "  <status/>\n</cib>\n"
+    )
 
 
-def _run(tmp_path: Path, text: str, *extra: str,
-         capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+def _run(
+    tmp_path: Path, text: str, *extra: str, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str]:
     path = tmp_path / "cib.xml"
     path.write_text(text)
     code = main(["simulate", *extra, str(path)])
@@ -33,8 +36,7 @@ def _run(tmp_path: Path, text: str, *extra: str,
     return code, err
 
 
-def test_malformed_xml_names_the_line(tmp_path: Path,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_malformed_xml_names_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, err = _run(tmp_path, _cib('<primitive id="a" class="ocf"'), capsys=capsys)
     assert code == 2
     assert "not well-formed XML" in err
@@ -42,8 +44,10 @@ def test_malformed_xml_names_the_line(tmp_path: Path,
 
 
 def test_dangling_id_ref(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    res = ('<primitive id="a" class="ocf" provider="heartbeat" type="Dummy">'
-           '<meta_attributes id-ref="nowhere"/></primitive>')
+    res = (
+        '<primitive id="a" class="ocf" provider="heartbeat" type="Dummy">'
+        '<meta_attributes id-ref="nowhere"/></primitive>'
+    )
     code, err = _run(tmp_path, _cib(res), capsys=capsys)
     assert code == 2
     assert '"nowhere"' in err
@@ -51,8 +55,9 @@ def test_dangling_id_ref(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_unknown_resource_class(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, err = _run(tmp_path, _cib('<primitive id="a" class="bogus" type="Dummy"/>'),
-                     capsys=capsys)
+    code, err = _run(
+        tmp_path, _cib('<primitive id="a" class="bogus" type="Dummy"/>'), capsys=capsys
+    )
     assert code == 2
     assert 'unknown resource class "bogus"' in err
 
@@ -66,8 +71,7 @@ def test_bad_score(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "is not a score" in err
 
 
-def test_unknown_node_in_node_fail(tmp_path: Path,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_node_in_node_fail(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     res = '<primitive id="a" class="ocf" provider="heartbeat" type="Dummy"/>'
     code, err = _run(tmp_path, _cib(res), "--node-fail", "ctl9", capsys=capsys)
     assert code == 2
@@ -80,11 +84,12 @@ def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "no such file" in capsys.readouterr().err
 
 
-def test_unsupported_feature_is_named(tmp_path: Path,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
-    res = ('<clone id="c"><meta_attributes id="c-m">'
-           '<nvpair id="c-p" name="promotable" value="true"/></meta_attributes>'
-           '<primitive id="a" class="ocf" provider="heartbeat" type="Stateful"/></clone>')
+def test_unsupported_feature_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    res = (
+        '<clone id="c"><meta_attributes id="c-m">'
+        '<nvpair id="c-p" name="promotable" value="true"/></meta_attributes>'
+        '<primitive id="a" class="ocf" provider="heartbeat" type="Stateful"/></clone>'
+    )
     code, err = _run(tmp_path, _cib(res), capsys=capsys)
     assert code == 2
     assert "promotable clones" in err and "not supported" in err

@@ -102,21 +102,34 @@ def capture_problem(
     where = f" on {capture.node}" if capture.node else ""
     if capture.status is CaptureStatus.NOT_CAPTURED:
         return finding(
-            Verdict.SKIPPED, area, codes.PROBE_NOT_CAPTURED, subject,
+            Verdict.SKIPPED,
+            area,
+            codes.PROBE_NOT_CAPTURED,
+            subject,
             f"{capture.key} not available{where}: {capture.reason}",
-            evidence=(capture.origin,), node=capture.node,
+            evidence=(capture.origin,),
+            node=capture.node,
         )
     if capture.status is CaptureStatus.TIMEOUT:
         return finding(
-            Verdict.CRITICAL, area, codes.PROBE_TIMEOUT, subject,
+            Verdict.CRITICAL,
+            area,
+            codes.PROBE_TIMEOUT,
+            subject,
             f"{capture.key} probe timed out{where}: {capture.reason}",
-            evidence=(capture.origin,), next_steps=next_steps, node=capture.node,
+            evidence=(capture.origin,),
+            next_steps=next_steps,
+            node=capture.node,
         )
     return finding(
-        Verdict.CRITICAL, area, codes.PROBE_FAILED, subject,
+        Verdict.CRITICAL,
+        area,
+        codes.PROBE_FAILED,
+        subject,
         f"{capture.key} probe failed{where}: {capture.reason}",
         evidence=(capture.origin, *head((capture.text + "\n" + capture.reason).splitlines())),
-        next_steps=next_steps, node=capture.node,
+        next_steps=next_steps,
+        node=capture.node,
     )
 
 
@@ -127,9 +140,14 @@ def unparseable(
     where = f" on {capture.node}" if capture.node else ""
     evidence = error.evidence or head(capture.text.splitlines(), 5)
     return finding(
-        Verdict.CRITICAL, area, codes.PROBE_UNPARSEABLE, capture.node or capture.key,
+        Verdict.CRITICAL,
+        area,
+        codes.PROBE_UNPARSEABLE,
+        capture.node or capture.key,
         f"cannot read {capture.key}{where}: {error.reason}",
-        evidence=(capture.origin, *evidence), next_steps=next_steps, node=capture.node,
+        evidence=(capture.origin, *evidence),
+        next_steps=next_steps,
+        node=capture.node,
     )
 
 

@@ -37,35 +37,82 @@ _OS_CREDENTIALS = ("OS_CLOUD", "OS_AUTH_URL")
 _BUNDLE = r"-bundle-(?:podman|docker)-\d+$"
 
 PROBES: tuple[ProbeSpec, ...] = (
-    ProbeSpec(cluster.KEY, Area.CLUSTER, Scope.CLUSTER, How.HOST,
-              ("crm_mon", "-1", "--output-as=xml")),
-    ProbeSpec(containers.PODMAN_KEY, Area.CONTAINERS, Scope.NODE, How.HOST,
-              ("podman", "ps", "--all", "--format", "json")),
-    ProbeSpec(containers.DOCKER_KEY, Area.CONTAINERS, Scope.NODE, How.HOST,
-              ("docker", "ps", "--all", "--format", "json")),
-    ProbeSpec(galera.STATUS_KEY, Area.GALERA, Scope.NODE, How.CONTAINER,
-              ("mysql", "-e", "SHOW GLOBAL STATUS LIKE 'wsrep_%'"), container="^galera" + _BUNDLE),
-    ProbeSpec(galera.GRASTATE_KEY, Area.GALERA, Scope.NODE, How.FILE,
-              (galera.GRASTATE_PATH,)),
-    ProbeSpec(rabbitmq.KEY, Area.RABBITMQ, Scope.NODE, How.CONTAINER,
-              ("rabbitmqctl", "cluster_status", "--formatter", "json"),
-              container="^rabbitmq" + _BUNDLE),
+    ProbeSpec(
+        cluster.KEY, Area.CLUSTER, Scope.CLUSTER, How.HOST, ("crm_mon", "-1", "--output-as=xml")
+    ),
+    ProbeSpec(
+        containers.PODMAN_KEY,
+        Area.CONTAINERS,
+        Scope.NODE,
+        How.HOST,
+        ("podman", "ps", "--all", "--format", "json"),
+    ),
+    ProbeSpec(
+        containers.DOCKER_KEY,
+        Area.CONTAINERS,
+        Scope.NODE,
+        How.HOST,
+        ("docker", "ps", "--all", "--format", "json"),
+    ),
+    ProbeSpec(
+        galera.STATUS_KEY,
+        Area.GALERA,
+        Scope.NODE,
+        How.CONTAINER,
+        ("mysql", "-e", "SHOW GLOBAL STATUS LIKE 'wsrep_%'"),
+        container="^galera" + _BUNDLE,
+    ),
+    ProbeSpec(galera.GRASTATE_KEY, Area.GALERA, Scope.NODE, How.FILE, (galera.GRASTATE_PATH,)),
+    ProbeSpec(
+        rabbitmq.KEY,
+        Area.RABBITMQ,
+        Scope.NODE,
+        How.CONTAINER,
+        ("rabbitmqctl", "cluster_status", "--formatter", "json"),
+        container="^rabbitmq" + _BUNDLE,
+    ),
     # TripleO's redis listens on the internal API address, not on loopback.
-    ProbeSpec(redis.KEY, Area.REDIS, Scope.NODE, How.CONTAINER,
-              ("sh", "-c", "redis-cli -h \"$(awk '/^bind/{print $2; exit}' /etc/redis.conf"
-               " 2>/dev/null || echo 127.0.0.1)\" INFO replication"),
-              container="^redis" + _BUNDLE),
-    ProbeSpec(haproxy.KEY, Area.HAPROXY, Scope.NODE, How.SOCKET,
-              (haproxy.STATS_SOCKET, "show stat")),
+    ProbeSpec(
+        redis.KEY,
+        Area.REDIS,
+        Scope.NODE,
+        How.CONTAINER,
+        (
+            "sh",
+            "-c",
+            "redis-cli -h \"$(awk '/^bind/{print $2; exit}' /etc/redis.conf"
+            ' 2>/dev/null || echo 127.0.0.1)" INFO replication',
+        ),
+        container="^redis" + _BUNDLE,
+    ),
+    ProbeSpec(
+        haproxy.KEY, Area.HAPROXY, Scope.NODE, How.SOCKET, (haproxy.STATS_SOCKET, "show stat")
+    ),
     ProbeSpec(ceph.KEY, Area.CEPH, Scope.CLUSTER, How.HOST, ("ceph", "-s", "-f", "json")),
-    ProbeSpec(openstack.VOLUME_KEY, Area.OPENSTACK, Scope.CLUSTER, How.HOST,
-              ("openstack", "volume", "service", "list", "-f", "json"),
-              needs_env=_OS_CREDENTIALS),
-    ProbeSpec(openstack.HYPERVISOR_KEY, Area.OPENSTACK, Scope.CLUSTER, How.HOST,
-              ("openstack", "hypervisor", "list", "-f", "json"), needs_env=_OS_CREDENTIALS),
-    ProbeSpec(openstack.AGENT_KEY, Area.OPENSTACK, Scope.CLUSTER, How.HOST,
-              ("openstack", "network", "agent", "list", "-f", "json"),
-              needs_env=_OS_CREDENTIALS),
+    ProbeSpec(
+        openstack.VOLUME_KEY,
+        Area.OPENSTACK,
+        Scope.CLUSTER,
+        How.HOST,
+        ("openstack", "volume", "service", "list", "-f", "json"),
+        needs_env=_OS_CREDENTIALS,
+    ),
+    ProbeSpec(
+        openstack.HYPERVISOR_KEY,
+        Area.OPENSTACK,
+        Scope.CLUSTER,
+        How.HOST,
+        ("openstack", "hypervisor", "list", "-f", "json"),
+        needs_env=_OS_CREDENTIALS,
+    ),
+    ProbeSpec(
+        openstack.AGENT_KEY,
+        Area.OPENSTACK,
+        Scope.CLUSTER,
+        How.HOST,
+        ("openstack", "network", "agent", "list", "-f", "json"),
+        needs_env=_OS_CREDENTIALS,
+    ),
 )
 
 

@@ -52,60 +52,130 @@ def facts(crm: CrmMon) -> ClusterFacts:
 
 
 def _f(
-    verdict: Verdict, code: str, subject: str, summary: str, *,
-    evidence: Iterable[str] = (), next_steps: Iterable[str] = (), node: str | None = None,
+    verdict: Verdict,
+    code: str,
+    subject: str,
+    summary: str,
+    *,
+    evidence: Iterable[str] = (),
+    next_steps: Iterable[str] = (),
+    node: str | None = None,
 ) -> Finding:
-    return finding(verdict, AREA, code, subject, summary,
-                   evidence=evidence, next_steps=next_steps, node=node)
+    return finding(
+        verdict, AREA, code, subject, summary, evidence=evidence, next_steps=next_steps, node=node
+    )
 
 
 def _cluster_wide(crm: CrmMon) -> list[Finding]:
     out: list[Finding] = []
     if not crm.dc_present:
-        out.append(_f(Verdict.CRITICAL, codes.CLUSTER_NO_DC, "cluster",
-                      "no Designated Controller: this node sees no working cluster",
-                      next_steps=("corosync-cfgtool -s", LOOK)))
+        out.append(
+            _f(
+                Verdict.CRITICAL,
+                codes.CLUSTER_NO_DC,
+                "cluster",
+                "no Designated Controller: this node sees no working cluster",
+                next_steps=("corosync-cfgtool -s", LOOK),
+            )
+        )
     elif not crm.with_quorum:
-        out.append(_f(Verdict.CRITICAL, codes.CLUSTER_NO_QUORUM, "cluster",
-                      f"partition WITHOUT quorum (no-quorum-policy={crm.no_quorum_policy})",
-                      evidence=(f"current DC: {crm.dc_name} - partition WITHOUT quorum",),
-                      next_steps=("corosync-quorumtool -s", LOOK)))
+        out.append(
+            _f(
+                Verdict.CRITICAL,
+                codes.CLUSTER_NO_QUORUM,
+                "cluster",
+                f"partition WITHOUT quorum (no-quorum-policy={crm.no_quorum_policy})",
+                evidence=(f"current DC: {crm.dc_name} - partition WITHOUT quorum",),
+                next_steps=("corosync-quorumtool -s", LOOK),
+            )
+        )
     else:
-        out.append(_f(Verdict.OK, codes.CLUSTER_QUORUM_OK, "cluster",
-                      f"partition with quorum, DC is {crm.dc_name}"))
+        out.append(
+            _f(
+                Verdict.OK,
+                codes.CLUSTER_QUORUM_OK,
+                "cluster",
+                f"partition with quorum, DC is {crm.dc_name}",
+            )
+        )
     if crm.maintenance_mode:
-        out.append(_f(Verdict.WARNING, codes.CLUSTER_MAINTENANCE_MODE, "cluster",
-                      "maintenance-mode=true: Pacemaker neither monitors nor recovers anything",
-                      next_steps=("pcs property set maintenance-mode=false",)))
+        out.append(
+            _f(
+                Verdict.WARNING,
+                codes.CLUSTER_MAINTENANCE_MODE,
+                "cluster",
+                "maintenance-mode=true: Pacemaker neither monitors nor recovers anything",
+                next_steps=("pcs property set maintenance-mode=false",),
+            )
+        )
     if crm.stop_all_resources:
-        out.append(_f(Verdict.CRITICAL, codes.CLUSTER_STOP_ALL_RESOURCES, "cluster",
-                      "stop-all-resources=true: every resource is held stopped",
-                      next_steps=("pcs property set stop-all-resources=false",)))
+        out.append(
+            _f(
+                Verdict.CRITICAL,
+                codes.CLUSTER_STOP_ALL_RESOURCES,
+                "cluster",
+                "stop-all-resources=true: every resource is held stopped",
+                next_steps=("pcs property set stop-all-resources=false",),
+            )
+        )
     devices = [r for r in crm.resources if r.is_stonith]
     if not crm.stonith_enabled:
-        out.append(_f(Verdict.WARNING, codes.STONITH_DISABLED, "stonith",
-                      "stonith-enabled=false: a lost node is never fenced, data can diverge",
-                      next_steps=("pcs stonith status", "pcs property set stonith-enabled=true")))
+        out.append(
+            _f(
+                Verdict.WARNING,
+                codes.STONITH_DISABLED,
+                "stonith",
+                "stonith-enabled=false: a lost node is never fenced, data can diverge",
+                next_steps=("pcs stonith status", "pcs property set stonith-enabled=true"),
+            )
+        )
     elif not devices:
-        out.append(_f(Verdict.CRITICAL, codes.STONITH_NO_DEVICE, "stonith",
-                      "stonith-enabled=true but no fence device is configured",
-                      next_steps=("pcs stonith list", "pcs stonith create ...")))
+        out.append(
+            _f(
+                Verdict.CRITICAL,
+                codes.STONITH_NO_DEVICE,
+                "stonith",
+                "stonith-enabled=true but no fence device is configured",
+                next_steps=("pcs stonith list", "pcs stonith create ..."),
+            )
+        )
     else:
-        out.append(_f(Verdict.OK, codes.STONITH_OK, "stonith",
-                      f"fencing enabled with {len(devices)} fence device(s)"))
+        out.append(
+            _f(
+                Verdict.OK,
+                codes.STONITH_OK,
+                "stonith",
+                f"fencing enabled with {len(devices)} fence device(s)",
+            )
+        )
     for event in crm.fence_events:
         if event.status == "success":
-            out.append(_f(Verdict.WARNING, codes.NODE_FENCED, event.target,
-                          f"{event.target} was fenced ({event.action}) at {event.completed}",
-                          evidence=(event.line(),), node=event.target,
-                          next_steps=(f"stonith_admin --history {event.target}",
-                                      f"stonith_admin --cleanup --history {event.target}")))
+            out.append(
+                _f(
+                    Verdict.WARNING,
+                    codes.NODE_FENCED,
+                    event.target,
+                    f"{event.target} was fenced ({event.action}) at {event.completed}",
+                    evidence=(event.line(),),
+                    node=event.target,
+                    next_steps=(
+                        f"stonith_admin --history {event.target}",
+                        f"stonith_admin --cleanup --history {event.target}",
+                    ),
+                )
+            )
         elif event.status in ("failed", "error"):
-            out.append(_f(Verdict.CRITICAL, codes.FENCING_FAILED, event.target,
-                          f"fencing ({event.action}) of {event.target} failed",
-                          evidence=(event.line(),), node=event.target,
-                          next_steps=(f"stonith_admin --history {event.target}",
-                                      "pcs stonith status")))
+            out.append(
+                _f(
+                    Verdict.CRITICAL,
+                    codes.FENCING_FAILED,
+                    event.target,
+                    f"fencing ({event.action}) of {event.target} failed",
+                    evidence=(event.line(),),
+                    node=event.target,
+                    next_steps=(f"stonith_admin --history {event.target}", "pcs stonith status"),
+                )
+            )
     return out
 
 
@@ -114,36 +184,80 @@ def _nodes(crm: CrmMon) -> list[Finding]:
     fenced = {e.target for e in crm.fence_events if e.status == "success"}
     checked: list[PcmkNode] = [n for n in crm.nodes if not n.is_guest]
     for n in checked:
-        ev = (f"node {n.name}: online={n.online} unclean={n.unclean} standby={n.standby}"
-              f" maintenance={n.maintenance} pending={n.pending} type={n.type}",)
+        ev = (
+            f"node {n.name}: online={n.online} unclean={n.unclean} standby={n.standby}"
+            f" maintenance={n.maintenance} pending={n.pending} type={n.type}",
+        )
         if n.unclean:
-            out.append(_f(Verdict.CRITICAL, codes.NODE_UNCLEAN, n.name,
-                          f"{n.name} is UNCLEAN: its state is unknown until it is fenced",
-                          evidence=ev, node=n.name,
-                          next_steps=(f"stonith_admin --history {n.name}",
-                                      f"pcs stonith fence {n.name}")))
+            out.append(
+                _f(
+                    Verdict.CRITICAL,
+                    codes.NODE_UNCLEAN,
+                    n.name,
+                    f"{n.name} is UNCLEAN: its state is unknown until it is fenced",
+                    evidence=ev,
+                    node=n.name,
+                    next_steps=(f"stonith_admin --history {n.name}", f"pcs stonith fence {n.name}"),
+                )
+            )
         elif not n.online:
             why = " (it was fenced)" if n.name in fenced else ""
-            out.append(_f(Verdict.CRITICAL, codes.NODE_OFFLINE, n.name,
-                          f"{n.name} is OFFLINE{why}", evidence=ev, node=n.name,
-                          next_steps=(f"ssh {n.name} pcs cluster status",
-                                      f"pcs cluster start {n.name}")))
+            out.append(
+                _f(
+                    Verdict.CRITICAL,
+                    codes.NODE_OFFLINE,
+                    n.name,
+                    f"{n.name} is OFFLINE{why}",
+                    evidence=ev,
+                    node=n.name,
+                    next_steps=(f"ssh {n.name} pcs cluster status", f"pcs cluster start {n.name}"),
+                )
+            )
         elif n.standby:
-            out.append(_f(Verdict.WARNING, codes.NODE_STANDBY, n.name,
-                          f"{n.name} is in standby: it runs no resources", evidence=ev,
-                          node=n.name, next_steps=(f"pcs node unstandby {n.name}",)))
+            out.append(
+                _f(
+                    Verdict.WARNING,
+                    codes.NODE_STANDBY,
+                    n.name,
+                    f"{n.name} is in standby: it runs no resources",
+                    evidence=ev,
+                    node=n.name,
+                    next_steps=(f"pcs node unstandby {n.name}",),
+                )
+            )
         elif n.maintenance:
-            out.append(_f(Verdict.WARNING, codes.NODE_MAINTENANCE, n.name,
-                          f"{n.name} is in maintenance: its resources are not monitored",
-                          evidence=ev, node=n.name,
-                          next_steps=(f"pcs node unmaintenance {n.name}",)))
+            out.append(
+                _f(
+                    Verdict.WARNING,
+                    codes.NODE_MAINTENANCE,
+                    n.name,
+                    f"{n.name} is in maintenance: its resources are not monitored",
+                    evidence=ev,
+                    node=n.name,
+                    next_steps=(f"pcs node unmaintenance {n.name}",),
+                )
+            )
         elif n.pending:
-            out.append(_f(Verdict.WARNING, codes.NODE_PENDING, n.name,
-                          f"{n.name} is pending: it has not finished joining", evidence=ev,
-                          node=n.name, next_steps=("corosync-cfgtool -s",)))
+            out.append(
+                _f(
+                    Verdict.WARNING,
+                    codes.NODE_PENDING,
+                    n.name,
+                    f"{n.name} is pending: it has not finished joining",
+                    evidence=ev,
+                    node=n.name,
+                    next_steps=("corosync-cfgtool -s",),
+                )
+            )
     if not out:
-        out.append(_f(Verdict.OK, codes.NODES_OK, "nodes",
-                      f"{len(checked)} of {len(checked)} nodes online"))
+        out.append(
+            _f(
+                Verdict.OK,
+                codes.NODES_OK,
+                "nodes",
+                f"{len(checked)} of {len(checked)} nodes online",
+            )
+        )
     return out
 
 
@@ -153,51 +267,78 @@ def _bundle(crm: CrmMon, bundle: PcmkBundle) -> Finding | None:
         return None
     down = [r for r in bundle.replicas if not r.running]
     guests = {n.name for n in crm.nodes if n.is_guest}
-    hosts = sorted({n for r in down for res in r.resources for n in res.nodes
-                    if n not in guests})
+    hosts = sorted({n for r in down for res in r.resources for n in res.nodes if n not in guests})
     evidence = [f"replica {r.id}: {res.line()}" for r in down for res in r.resources]
     verdict = Verdict.CRITICAL if not running else Verdict.WARNING
     code = codes.BUNDLE_DOWN if not running else codes.BUNDLE_DEGRADED
-    names = ", ".join(
-        (r.container.id if r.container else f"replica {r.id}") for r in down
+    names = ", ".join((r.container.id if r.container else f"replica {r.id}") for r in down)
+    return _f(
+        verdict,
+        code,
+        bundle.id,
+        f"{bundle.id}: {len(running)} of {len(bundle.replicas)} replicas running"
+        f" (not running: {names})",
+        evidence=evidence,
+        node=hosts[0] if len(hosts) == 1 else None,
+        next_steps=(
+            f"crm_resource --why --resource {bundle.id}",
+            f"pcs resource cleanup {bundle.id}",
+        ),
     )
-    return _f(verdict, code, bundle.id,
-              f"{bundle.id}: {len(running)} of {len(bundle.replicas)} replicas running"
-              f" (not running: {names})",
-              evidence=evidence, node=hosts[0] if len(hosts) == 1 else None,
-              next_steps=(f"crm_resource --why --resource {bundle.id}",
-                          f"pcs resource cleanup {bundle.id}"))
 
 
 def _resource(r: PcmkResource) -> Finding | None:
     where = r.nodes[0] if r.nodes else None
     name = r.parent or r.id
     if r.blocked:
-        return _f(Verdict.CRITICAL, codes.RESOURCE_BLOCKED, r.id,
-                  f"{r.id} is BLOCKED (unmanaged after a failed stop): nothing will recover it",
-                  evidence=(r.line(),), node=where,
-                  next_steps=(f"pcs resource failcount show {r.id}",
-                              f"pcs resource cleanup {name}"))
+        return _f(
+            Verdict.CRITICAL,
+            codes.RESOURCE_BLOCKED,
+            r.id,
+            f"{r.id} is BLOCKED (unmanaged after a failed stop): nothing will recover it",
+            evidence=(r.line(),),
+            node=where,
+            next_steps=(f"pcs resource failcount show {r.id}", f"pcs resource cleanup {name}"),
+        )
     if r.failed:
-        return _f(Verdict.CRITICAL, codes.RESOURCE_FAILED, r.id,
-                  f"{r.id} FAILED" + (f" on {where}" if where else ""),
-                  evidence=(r.line(),), node=where,
-                  next_steps=(f"crm_resource --why --resource {r.id}",
-                              f"pcs resource cleanup {name}"))
+        return _f(
+            Verdict.CRITICAL,
+            codes.RESOURCE_FAILED,
+            r.id,
+            f"{r.id} FAILED" + (f" on {where}" if where else ""),
+            evidence=(r.line(),),
+            node=where,
+            next_steps=(f"crm_resource --why --resource {r.id}", f"pcs resource cleanup {name}"),
+        )
     if not r.managed:
-        return _f(Verdict.WARNING, codes.RESOURCE_UNMANAGED, r.id,
-                  f"{r.id} is unmanaged: Pacemaker will not start, stop or recover it",
-                  evidence=(r.line(),), node=where, next_steps=(f"pcs resource manage {name}",))
+        return _f(
+            Verdict.WARNING,
+            codes.RESOURCE_UNMANAGED,
+            r.id,
+            f"{r.id} is unmanaged: Pacemaker will not start, stop or recover it",
+            evidence=(r.line(),),
+            node=where,
+            next_steps=(f"pcs resource manage {name}",),
+        )
     if r.role == "Stopped" and r.disabled:
-        return _f(Verdict.WARNING, codes.RESOURCE_DISABLED, r.id,
-                  f"{r.id} is disabled (target-role=Stopped)", evidence=(r.line(),),
-                  next_steps=(f"pcs resource enable {name}",))
+        return _f(
+            Verdict.WARNING,
+            codes.RESOURCE_DISABLED,
+            r.id,
+            f"{r.id} is disabled (target-role=Stopped)",
+            evidence=(r.line(),),
+            next_steps=(f"pcs resource enable {name}",),
+        )
     if r.role == "Stopped":
         verdict = Verdict.WARNING if r.parent else Verdict.CRITICAL
-        return _f(verdict, codes.RESOURCE_STOPPED, r.id, f"{r.id} is stopped",
-                  evidence=(r.line(),),
-                  next_steps=(f"crm_resource --why --resource {r.id}",
-                              f"pcs resource cleanup {name}"))
+        return _f(
+            verdict,
+            codes.RESOURCE_STOPPED,
+            r.id,
+            f"{r.id} is stopped",
+            evidence=(r.line(),),
+            next_steps=(f"crm_resource --why --resource {r.id}", f"pcs resource cleanup {name}"),
+        )
     return None
 
 
@@ -215,9 +356,15 @@ def _resources(crm: CrmMon) -> list[Finding]:
         if found is not None:
             out.append(found)
     if not out:
-        out.append(_f(Verdict.OK, codes.RESOURCES_OK, "resources",
-                      f"{len(crm.resources)} resource instances active, "
-                      f"{len(crm.bundles)} bundles with every replica running"))
+        out.append(
+            _f(
+                Verdict.OK,
+                codes.RESOURCES_OK,
+                "resources",
+                f"{len(crm.resources)} resource instances active, "
+                f"{len(crm.bundles)} bundles with every replica running",
+            )
+        )
     return out
 
 
@@ -237,37 +384,61 @@ def _failures(crm: CrmMon) -> list[Finding]:
         count = f"; fail-count {history.fail_count}" if history and history.fail_count else ""
         host = crm.host_of(f.node)
         guest = crm.node(f.node)
-        look = (f"ssh {host} podman logs --tail 100 {guest.container}"
-                if guest is not None and guest.container else
-                f"crm_resource --why --resource {f.resource}")
+        look = (
+            f"ssh {host} podman logs --tail 100 {guest.container}"
+            if guest is not None and guest.container
+            else f"crm_resource --why --resource {f.resource}"
+        )
         at = f"{f.node} (on {host})" if host != f.node else f.node
         reason = f": {f.exitreason}" if f.exitreason else ""
-        out.append(_f(Verdict.CRITICAL, codes.FAILED_ACTION, f.resource,
-                      f"{f.resource} {f.task} failed on {at}: '{f.exitstatus}'{reason}{count}",
-                      evidence=(f.line(),), node=host,
-                      next_steps=(look, _cleanup_target(crm, f.resource, f.node))))
+        out.append(
+            _f(
+                Verdict.CRITICAL,
+                codes.FAILED_ACTION,
+                f.resource,
+                f"{f.resource} {f.task} failed on {at}: '{f.exitstatus}'{reason}{count}",
+                evidence=(f.line(),),
+                node=host,
+                next_steps=(look, _cleanup_target(crm, f.resource, f.node)),
+            )
+        )
         reported.add((f.node, f.resource))
     for h in crm.histories:
         if h.fail_count and (h.node, h.resource) not in reported:
-            limit = f" of migration-threshold {h.migration_threshold}" \
-                if h.migration_threshold else ""
-            out.append(_f(Verdict.WARNING, codes.FAIL_COUNT, h.resource,
-                          f"{h.resource} has fail-count {h.fail_count}{limit} on {h.node}",
-                          evidence=(f"{h.resource} on {h.node}: fail-count={h.fail_count}"
-                                    f" last-failure='{h.last_failure}'",),
-                          node=crm.host_of(h.node),
-                          next_steps=(_cleanup_target(crm, h.resource, h.node),)))
+            limit = (
+                f" of migration-threshold {h.migration_threshold}" if h.migration_threshold else ""
+            )
+            out.append(
+                _f(
+                    Verdict.WARNING,
+                    codes.FAIL_COUNT,
+                    h.resource,
+                    f"{h.resource} has fail-count {h.fail_count}{limit} on {h.node}",
+                    evidence=(
+                        f"{h.resource} on {h.node}: fail-count={h.fail_count}"
+                        f" last-failure='{h.last_failure}'",
+                    ),
+                    node=crm.host_of(h.node),
+                    next_steps=(_cleanup_target(crm, h.resource, h.node),),
+                )
+            )
     return out
 
 
 def assess_crm_mon(crm: CrmMon) -> tuple[Finding, ...]:
     """Every cluster finding; a crm_mon that could not reach the cluster is critical."""
     if crm.status_code != 0 and not crm.nodes:
-        return (_f(Verdict.CRITICAL, codes.PROBE_FAILED, "cluster",
-                   f"crm_mon cannot read the cluster status: {crm.status_message}"
-                   f" (code {crm.status_code}); is Pacemaker running here?",
-                   evidence=crm.errors,
-                   next_steps=("pcs cluster status", "pcs cluster start")),)
+        return (
+            _f(
+                Verdict.CRITICAL,
+                codes.PROBE_FAILED,
+                "cluster",
+                f"crm_mon cannot read the cluster status: {crm.status_message}"
+                f" (code {crm.status_code}); is Pacemaker running here?",
+                evidence=crm.errors,
+                next_steps=("pcs cluster status", "pcs cluster start"),
+            ),
+        )
     return (*_cluster_wide(crm), *_nodes(crm), *_resources(crm), *_failures(crm))
 
 
@@ -290,13 +461,17 @@ def assess(captures: Captures) -> tuple[Finding, ...]:
     # XML status with the reason: read that first.
     failed_with_xml = capture.status is CaptureStatus.FAILED and capture.text.strip()
     if not capture.ok and not failed_with_xml:
-        return (capture_problem(AREA, capture, subject="cluster",
-                                next_steps=("pcs cluster status",)),)
+        return (
+            capture_problem(AREA, capture, subject="cluster", next_steps=("pcs cluster status",)),
+        )
     try:
         crm = parse_crm_mon(capture.text)
     except ProbeOutputError as err:
         if failed_with_xml:
-            return (capture_problem(AREA, capture, subject="cluster",
-                                    next_steps=("pcs cluster status",)),)
+            return (
+                capture_problem(
+                    AREA, capture, subject="cluster", next_steps=("pcs cluster status",)
+                ),
+            )
         return (unparseable(AREA, capture, err),)
     return assess_crm_mon(crm)

@@ -117,10 +117,17 @@ def _from_table(text: str) -> list[Container]:
             raise ProbeOutputError("not a container list", (line,))
         status = match.group("status").strip()
         name = line.split()[-1]
-        containers.append(Container(
-            name, _state_of(status), status, _exit_code(status, None), None,
-            _health_of(status, None), line.rstrip(),
-        ))
+        containers.append(
+            Container(
+                name,
+                _state_of(status),
+                status,
+                _exit_code(status, None),
+                None,
+                _health_of(status, None),
+                line.rstrip(),
+            )
+        )
     return containers
 
 
@@ -156,42 +163,75 @@ def assess_containers(
         if c.state == "running":
             running += 1
         if c.state == "restarting" or c.status.startswith("Restarting"):
-            found.append(finding(
-                Verdict.CRITICAL, AREA, codes.CONTAINER_RESTARTING, c.name,
-                f"{c.name} is restarting in a loop", evidence=(c.line,),
-                next_steps=(logs, f"{engine} inspect {c.name}"), node=node,
-            ))
+            found.append(
+                finding(
+                    Verdict.CRITICAL,
+                    AREA,
+                    codes.CONTAINER_RESTARTING,
+                    c.name,
+                    f"{c.name} is restarting in a loop",
+                    evidence=(c.line,),
+                    next_steps=(logs, f"{engine} inspect {c.name}"),
+                    node=node,
+                )
+            )
         elif c.health is Health.UNHEALTHY:
-            found.append(finding(
-                Verdict.CRITICAL, AREA, codes.CONTAINER_UNHEALTHY, c.name,
-                f"{c.name} is running but its healthcheck fails", evidence=(c.line,),
-                next_steps=(
-                    f"{engine} inspect --format '{{{{json .State.Health}}}}' {c.name}", logs,
-                    *fix,
-                ),
-                node=node,
-            ))
+            found.append(
+                finding(
+                    Verdict.CRITICAL,
+                    AREA,
+                    codes.CONTAINER_UNHEALTHY,
+                    c.name,
+                    f"{c.name} is running but its healthcheck fails",
+                    evidence=(c.line,),
+                    next_steps=(
+                        f"{engine} inspect --format '{{{{json .State.Health}}}}' {c.name}",
+                        logs,
+                        *fix,
+                    ),
+                    node=node,
+                )
+            )
         elif c.state in ("exited", "dead") and c.exit_code not in (0, None):
             # One-shot set-up containers exit too; only a non-zero code is news, and it
             # is critical only for a bundle replica Pacemaker expects to be running.
             verdict = Verdict.CRITICAL if bundle else Verdict.WARNING
-            found.append(finding(
-                verdict, AREA, codes.CONTAINER_EXITED, c.name,
-                f"{c.name} exited with code {c.exit_code}", evidence=(c.line,),
-                next_steps=(logs, *fix), node=node,
-            ))
+            found.append(
+                finding(
+                    verdict,
+                    AREA,
+                    codes.CONTAINER_EXITED,
+                    c.name,
+                    f"{c.name} exited with code {c.exit_code}",
+                    evidence=(c.line,),
+                    next_steps=(logs, *fix),
+                    node=node,
+                )
+            )
         elif c.restarts:
-            found.append(finding(
-                Verdict.WARNING, AREA, codes.CONTAINER_RESTARTING, c.name,
-                f"{c.name} has restarted {c.restarts} times", evidence=(c.line,),
-                next_steps=(logs,), node=node,
-            ))
+            found.append(
+                finding(
+                    Verdict.WARNING,
+                    AREA,
+                    codes.CONTAINER_RESTARTING,
+                    c.name,
+                    f"{c.name} has restarted {c.restarts} times",
+                    evidence=(c.line,),
+                    next_steps=(logs,),
+                    node=node,
+                )
+            )
     if not found:
-        found.append(finding(
-            Verdict.OK, AREA, codes.CONTAINERS_OK, node or "containers",
-            f"{running} containers running, none unhealthy, exited in error or restarting",
-            node=node,
-        ))
+        found.append(
+            finding(
+                Verdict.OK,
+                AREA,
+                codes.CONTAINERS_OK,
+                node or "containers",
+                f"{running} containers running, none unhealthy, exited in error or restarting",
+                node=node,
+            )
+        )
     return tuple(found)
 
 
@@ -218,4 +258,3 @@ def assess(captures: Captures) -> tuple[Finding, ...]:
     for capture in by_node.values():
         findings.extend(check_capture(capture))
     return tuple(findings)
-

@@ -55,8 +55,15 @@ class PcmkResource:
 
     def line(self) -> str:
         """A crm_mon-like line: `galera (ocf:heartbeat:galera): Promoted galera-bundle-1`."""
-        flags = [f for f, on in (("FAILED", self.failed), ("blocked", self.blocked),
-                                 ("unmanaged", not self.managed)) if on]
+        flags = [
+            f
+            for f, on in (
+                ("FAILED", self.failed),
+                ("blocked", self.blocked),
+                ("unmanaged", not self.managed),
+            )
+            if on
+        ]
         where = " ".join(self.nodes)
         text = f"{self.id} ({self.agent}): {' '.join([*flags, self.role])} {where}"
         return text.rstrip()
@@ -109,8 +116,10 @@ class PcmkFailure:
 
     def line(self) -> str:
         reason = f" ({self.exitreason})" if self.exitreason else ""
-        return (f"{self.op_key} on {self.node} returned '{self.exitstatus}'{reason}"
-                f" rc={self.exitcode} call={self.call} at {self.last_rc_change}")
+        return (
+            f"{self.op_key} on {self.node} returned '{self.exitstatus}'{reason}"
+            f" rc={self.exitcode} call={self.call} at {self.last_rc_change}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +142,10 @@ class FenceEvent:
     exit_reason: str
 
     def line(self) -> str:
-        return (f"{self.action} of {self.target} by {self.delegate or '?'} for {self.origin}:"
-                f" {self.status} {self.completed} {self.exit_reason}").rstrip()
+        return (
+            f"{self.action} of {self.target} by {self.delegate or '?'} for {self.origin}:"
+            f" {self.status} {self.completed} {self.exit_reason}"
+        ).rstrip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,12 +234,19 @@ def _walk(
             bundle_id = child.get("id", "?")
             replicas = []
             for rep in child.findall("replica"):
-                members = tuple(_resource(r, bundle_id, rep.get("id", "?"))
-                                for r in rep.iter("resource"))
+                members = tuple(
+                    _resource(r, bundle_id, rep.get("id", "?")) for r in rep.iter("resource")
+                )
                 out.extend(members)
                 replicas.append(BundleReplica(rep.get("id", "?"), members))
-            bundles.append(PcmkBundle(bundle_id, child.get("image", ""),
-                                      _bool(child, "managed", True), tuple(replicas)))
+            bundles.append(
+                PcmkBundle(
+                    bundle_id,
+                    child.get("image", ""),
+                    _bool(child, "managed", True),
+                    tuple(replicas),
+                )
+            )
 
 
 def parse_crm_mon(text: str) -> CrmMon:
@@ -253,11 +271,16 @@ def parse_crm_mon(text: str) -> CrmMon:
     opts = options if options is not None else ET.Element("cluster_options")
     nodes = tuple(
         PcmkNode(
-            name=n.get("name", "?"), type=n.get("type", "member"),
-            online=_bool(n, "online"), standby=_bool(n, "standby"),
-            maintenance=_bool(n, "maintenance"), pending=_bool(n, "pending"),
-            unclean=_bool(n, "unclean"), shutdown=_bool(n, "shutdown"),
-            expected_up=_bool(n, "expected_up"), is_dc=_bool(n, "is_dc"),
+            name=n.get("name", "?"),
+            type=n.get("type", "member"),
+            online=_bool(n, "online"),
+            standby=_bool(n, "standby"),
+            maintenance=_bool(n, "maintenance"),
+            pending=_bool(n, "pending"),
+            unclean=_bool(n, "unclean"),
+            shutdown=_bool(n, "shutdown"),
+            expected_up=_bool(n, "expected_up"),
+            is_dc=_bool(n, "is_dc"),
             container=n.get("id_as_resource"),
         )
         for n in root.findall("nodes/node")
@@ -269,17 +292,23 @@ def parse_crm_mon(text: str) -> CrmMon:
         _walk(res_el, None, resources, bundles)
     failures = tuple(
         PcmkFailure(
-            op_key=f.get("op_key", "?"), node=f.get("node", "?"), task=f.get("task", "?"),
-            interval_ms=_int(f.get("interval")) or 0, exitcode=_int(f.get("exitcode")),
-            exitstatus=f.get("exitstatus", ""), exitreason=f.get("exitreason", ""),
-            status=f.get("status", ""), last_rc_change=f.get("last-rc-change", ""),
+            op_key=f.get("op_key", "?"),
+            node=f.get("node", "?"),
+            task=f.get("task", "?"),
+            interval_ms=_int(f.get("interval")) or 0,
+            exitcode=_int(f.get("exitcode")),
+            exitstatus=f.get("exitstatus", ""),
+            exitreason=f.get("exitreason", ""),
+            status=f.get("status", ""),
+            last_rc_change=f.get("last-rc-change", ""),
             call=f.get("call", ""),
         )
         for f in root.findall("failures/failure")
     )
     histories = tuple(
         ResourceHistory(
-            node=node.get("name", "?"), resource=h.get("id", "?"),
+            node=node.get("name", "?"),
+            resource=h.get("id", "?"),
             fail_count=_int(h.get("fail-count")) or 0,
             migration_threshold=_int(h.get("migration-threshold")),
             last_failure=h.get("last-failure", ""),
@@ -289,9 +318,12 @@ def parse_crm_mon(text: str) -> CrmMon:
     )
     fences = tuple(
         FenceEvent(
-            action=e.get("action", "?"), target=e.get("target", "?"),
-            status=e.get("status", "?"), origin=e.get("origin", ""),
-            delegate=e.get("delegate", ""), completed=e.get("completed", ""),
+            action=e.get("action", "?"),
+            target=e.get("target", "?"),
+            status=e.get("status", "?"),
+            origin=e.get("origin", ""),
+            delegate=e.get("delegate", ""),
+            completed=e.get("completed", ""),
             exit_reason=e.get("exit-reason", ""),
         )
         for e in root.findall("fence_history/fence_event")
@@ -316,5 +348,21 @@ def parse_crm_mon(text: str) -> CrmMon:
 
 
 def _empty(code: int, message: str, errors: tuple[str, ...]) -> CrmMon:
-    return CrmMon(code, message, False, None, False, True, False, False, "stop",
-                  (), (), (), (), (), (), errors)
+    return CrmMon(
+        code,
+        message,
+        False,
+        None,
+        False,
+        True,
+        False,
+        False,
+        "stop",
+        (),
+        (),
+        (),
+        (),
+        (),
+        (),
+        errors,
+    )

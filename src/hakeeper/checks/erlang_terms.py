@@ -34,7 +34,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
             break
         match = _TOKEN.match(text, pos)
         if match is None:
-            raise ProbeOutputError(f"unexpected {text[pos:pos + 20].strip()!r} in Erlang term")
+            raise ProbeOutputError(f"unexpected {text[pos : pos + 20].strip()!r} in Erlang term")
         kind = match.lastgroup or ""
         out.append((kind, match.group(kind) or ""))
         pos = match.end()

@@ -87,6 +87,4 @@ def finding(
     node: str | None = None,
 ) -> Finding:
     """Build a Finding from any iterables (keeps call sites short)."""
-    return Finding(
-        verdict, area, code, subject, summary, tuple(evidence), tuple(next_steps), node
-    )
+    return Finding(verdict, area, code, subject, summary, tuple(evidence), tuple(next_steps), node)

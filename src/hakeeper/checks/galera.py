@@ -30,8 +30,14 @@ GRASTATE_PATH = "/var/lib/mysql/grastate.dat"
 
 _CLIENT_ERROR = re.compile(r"^ERROR \d+ \(\w+\)")
 _TRANSIENT_STATES = frozenset({"Donor/Desynced", "Joining", "Joined", "Waiting on SST"})
-_SHOWN = ("wsrep_local_state_comment", "wsrep_evs_state", "wsrep_cluster_status",
-          "wsrep_cluster_size", "wsrep_ready", "wsrep_connected")
+_SHOWN = (
+    "wsrep_local_state_comment",
+    "wsrep_evs_state",
+    "wsrep_cluster_status",
+    "wsrep_cluster_size",
+    "wsrep_ready",
+    "wsrep_connected",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +83,9 @@ def parse_wsrep_status(text: str) -> WsrepStatus:
         values[cells[0]] = cells[1]
         lines[cells[0]] = " ".join(line.split())
     if not values:
-        raise ProbeOutputError("no wsrep_* variable in the output (is this galera?)",
-                               tuple(text.splitlines()[:3]))
+        raise ProbeOutputError(
+            "no wsrep_* variable in the output (is this galera?)", tuple(text.splitlines()[:3])
+        )
     return WsrepStatus(MappingProxyType(values), MappingProxyType(lines))
 
 
@@ -110,51 +117,92 @@ def assess_status(status: WsrepStatus, *, node: str | None, expected: int | None
     subject = node or "galera"
     out: list[Finding] = []
 
-    def add(verdict: Verdict, code: str, summary: str, evidence: Sequence[str],
-            steps: Iterable[str] = ()) -> None:
-        out.append(finding(verdict, AREA, code, subject, summary, evidence=evidence,
-                           next_steps=(*_looks(node), *steps), node=node))
+    def add(
+        verdict: Verdict,
+        code: str,
+        summary: str,
+        evidence: Sequence[str],
+        steps: Iterable[str] = (),
+    ) -> None:
+        out.append(
+            finding(
+                verdict,
+                AREA,
+                code,
+                subject,
+                summary,
+                evidence=evidence,
+                next_steps=(*_looks(node), *steps),
+                node=node,
+            )
+        )
 
     if status.client_error is not None:
-        add(Verdict.CRITICAL, codes.GALERA_NOT_READY, "the database does not answer",
-            (status.client_error,), (f"pcs resource cleanup {BUNDLE}",))
+        add(
+            Verdict.CRITICAL,
+            codes.GALERA_NOT_READY,
+            "the database does not answer",
+            (status.client_error,),
+            (f"pcs resource cleanup {BUNDLE}",),
+        )
         return out
     primary = status.get("wsrep_cluster_status")
     if primary is not None and primary != "Primary":
-        add(Verdict.CRITICAL, codes.GALERA_NOT_PRIMARY,
-            f"not in the Primary component (wsrep_cluster_status={primary}): it refuses"
-            " writes", status.evidence("wsrep_cluster_status", "wsrep_cluster_size"))
+        add(
+            Verdict.CRITICAL,
+            codes.GALERA_NOT_PRIMARY,
+            f"not in the Primary component (wsrep_cluster_status={primary}): it refuses writes",
+            status.evidence("wsrep_cluster_status", "wsrep_cluster_size"),
+        )
     state = status.get("wsrep_local_state_comment")
     if state is not None and state != "Synced":
         verdict = Verdict.WARNING if state in _TRANSIENT_STATES else Verdict.CRITICAL
-        add(verdict, codes.GALERA_NOT_SYNCED, f"local state is {state}, not Synced",
-            status.evidence("wsrep_local_state_comment"))
+        add(
+            verdict,
+            codes.GALERA_NOT_SYNCED,
+            f"local state is {state}, not Synced",
+            status.evidence("wsrep_local_state_comment"),
+        )
     evs = status.get("wsrep_evs_state")
     if evs is not None and evs != "OPERATIONAL":
-        add(Verdict.CRITICAL, codes.GALERA_EVS_NOT_OPERATIONAL,
-            f"group communication is {evs}, not OPERATIONAL", status.evidence("wsrep_evs_state"))
+        add(
+            Verdict.CRITICAL,
+            codes.GALERA_EVS_NOT_OPERATIONAL,
+            f"group communication is {evs}, not OPERATIONAL",
+            status.evidence("wsrep_evs_state"),
+        )
     for flag in ("wsrep_ready", "wsrep_connected"):
         if status.get(flag) not in (None, "ON"):
-            add(Verdict.CRITICAL, codes.GALERA_NOT_READY, f"{flag}={status.get(flag)}",
-                status.evidence(flag))
+            add(
+                Verdict.CRITICAL,
+                codes.GALERA_NOT_READY,
+                f"{flag}={status.get(flag)}",
+                status.evidence(flag),
+            )
     size_text = status.get("wsrep_cluster_size")
     size = int(size_text) if size_text and size_text.isdigit() else None
     if size is not None and expected is not None and size != expected:
-        add(Verdict.WARNING, codes.GALERA_CLUSTER_SIZE,
+        add(
+            Verdict.WARNING,
+            codes.GALERA_CLUSTER_SIZE,
             f"cluster size {size}, expected {expected}: "
             + ("nodes are missing from the cluster" if size < expected else "unexpected members"),
-            status.evidence("wsrep_cluster_size", "wsrep_incoming_addresses"))
+            status.evidence("wsrep_cluster_size", "wsrep_incoming_addresses"),
+        )
     if not out:
-        seen = ", ".join(f"{n.removeprefix('wsrep_')}={status.get(n)}" for n in _SHOWN
-                         if status.get(n) is not None)
-        out.append(finding(Verdict.OK, AREA, codes.GALERA_OK, subject, f"healthy: {seen}",
-                           node=node))
+        seen = ", ".join(
+            f"{n.removeprefix('wsrep_')}={status.get(n)}"
+            for n in _SHOWN
+            if status.get(n) is not None
+        )
+        out.append(
+            finding(Verdict.OK, AREA, codes.GALERA_OK, subject, f"healthy: {seen}", node=node)
+        )
     return out
 
 
 def _unsafe_to_safe(node: str) -> str:
-    return (f"ssh {node} \"sed -i 's/^safe_to_bootstrap: 0/safe_to_bootstrap: 1/'"
-            f" {GRASTATE_PATH}\"")
+    return f"ssh {node} \"sed -i 's/^safe_to_bootstrap: 0/safe_to_bootstrap: 1/' {GRASTATE_PATH}\""
 
 
 def bootstrap_advice(states: Sequence[Grastate], *, pacemaker: bool) -> Finding | None:
@@ -168,10 +216,16 @@ def bootstrap_advice(states: Sequence[Grastate], *, pacemaker: bool) -> Finding 
     evidence = tuple(s.line() for s in states)
     uuids = {s.uuid for s in states if s.uuid.strip("0-")}
     if len(uuids) > 1:
-        return finding(Verdict.CRITICAL, AREA, codes.GALERA_UUID_MISMATCH, "galera",
-                       "nodes hold different cluster histories (grastate uuids differ):"
-                       " do not bootstrap before finding out why", evidence=evidence,
-                       next_steps=tuple(f"ssh {s.node} cat {GRASTATE_PATH}" for s in states))
+        return finding(
+            Verdict.CRITICAL,
+            AREA,
+            codes.GALERA_UUID_MISMATCH,
+            "galera",
+            "nodes hold different cluster histories (grastate uuids differ):"
+            " do not bootstrap before finding out why",
+            evidence=evidence,
+            next_steps=tuple(f"ssh {s.node} cat {GRASTATE_PATH}" for s in states),
+        )
     safe = [s for s in states if s.safe_to_bootstrap]
     known = [s for s in states if s.seqno >= 0]
     if safe:
@@ -181,20 +235,32 @@ def bootstrap_advice(states: Sequence[Grastate], *, pacemaker: bool) -> Finding 
         chosen = max(known, key=lambda s: (s.seqno, s.node))
         why = f"it has the highest seqno ({chosen.seqno})"
     else:
-        return finding(Verdict.CRITICAL, AREA, codes.GALERA_RECOVER_POSITION, "galera",
-                       "no node in a Primary component and every seqno is -1 (all crashed):"
-                       " recover each node's position, then bootstrap from the highest",
-                       evidence=evidence,
-                       next_steps=tuple(f"ssh {s.node} mysqld_safe --wsrep-recover"
-                                        for s in states))
+        return finding(
+            Verdict.CRITICAL,
+            AREA,
+            codes.GALERA_RECOVER_POSITION,
+            "galera",
+            "no node in a Primary component and every seqno is -1 (all crashed):"
+            " recover each node's position, then bootstrap from the highest",
+            evidence=evidence,
+            next_steps=tuple(f"ssh {s.node} mysqld_safe --wsrep-recover" for s in states),
+        )
     steps: list[str] = []
     if not chosen.safe_to_bootstrap:
         steps.append(_unsafe_to_safe(chosen.node))
-    steps.append(f"pcs resource cleanup {BUNDLE}" if pacemaker
-                 else f"ssh {chosen.node} galera_new_cluster")
-    return finding(Verdict.CRITICAL, AREA, codes.GALERA_BOOTSTRAP_FROM, chosen.node,
-                   f"no node in a Primary component: bootstrap from {chosen.node}, {why}",
-                   evidence=evidence, next_steps=steps, node=chosen.node)
+    steps.append(
+        f"pcs resource cleanup {BUNDLE}" if pacemaker else f"ssh {chosen.node} galera_new_cluster"
+    )
+    return finding(
+        Verdict.CRITICAL,
+        AREA,
+        codes.GALERA_BOOTSTRAP_FROM,
+        chosen.node,
+        f"no node in a Primary component: bootstrap from {chosen.node}, {why}",
+        evidence=evidence,
+        next_steps=steps,
+        node=chosen.node,
+    )
 
 
 def _node_name(capture: Capture) -> str:
@@ -211,8 +277,13 @@ def assess(
         if not capture.ok:
             # A failed mysql client is the usual face of a stopped server.
             if capture.status.value == "failed" and _CLIENT_ERROR.match(capture.reason):
-                out.extend(assess_status(WsrepStatus(client_error=capture.reason),
-                                         node=capture.node, expected=expected))
+                out.extend(
+                    assess_status(
+                        WsrepStatus(client_error=capture.reason),
+                        node=capture.node,
+                        expected=expected,
+                    )
+                )
             else:
                 out.append(capture_problem(AREA, capture, next_steps=_looks(capture.node)))
             continue

@@ -65,15 +65,21 @@ def parse_show_stat(text: str) -> tuple[StatRow, ...]:
         if not record.get("pxname"):
             continue
         if any(record.get(k) is None for k in _REQUIRED):
-            raise ProbeOutputError("truncated `show stat` line", (",".join(
-                v for v in record.values() if isinstance(v, str)),))
+            raise ProbeOutputError(
+                "truncated `show stat` line",
+                (",".join(v for v in record.values() if isinstance(v, str)),),
+            )
         lastchg = record.get("lastchg") or ""
-        rows.append(StatRow(
-            proxy=record["pxname"], name=record["svname"], status=record["status"],
-            check_status=(record.get("check_status") or "").strip(),
-            check_desc=(record.get("check_desc") or "").strip(),
-            last_change_s=int(lastchg) if lastchg.isdigit() else None,
-        ))
+        rows.append(
+            StatRow(
+                proxy=record["pxname"],
+                name=record["svname"],
+                status=record["status"],
+                check_status=(record.get("check_status") or "").strip(),
+                check_desc=(record.get("check_desc") or "").strip(),
+                last_change_s=int(lastchg) if lastchg.isdigit() else None,
+            )
+        )
     if not rows:
         raise ProbeOutputError("`show stat` lists no proxy")
     return tuple(rows)
@@ -94,33 +100,61 @@ def assess_stats(rows: Sequence[StatRow], *, node: str | None) -> tuple[Finding,
         up = [s for s in mine if s.state == "UP"]
         single = backend.proxy.startswith(SINGLE_ACTIVE_PREFIXES)
         if backend.state == "DOWN":
-            out.append(finding(
-                Verdict.CRITICAL, AREA, codes.HAPROXY_BACKEND_DOWN, backend.proxy,
-                f"backend {backend.proxy} is DOWN: no server answers its health check",
-                evidence=[backend.line(), *(s.line() for s in mine)],
-                next_steps=(log, _socket_cmd("show servers state " + backend.proxy)),
-                node=node))
+            out.append(
+                finding(
+                    Verdict.CRITICAL,
+                    AREA,
+                    codes.HAPROXY_BACKEND_DOWN,
+                    backend.proxy,
+                    f"backend {backend.proxy} is DOWN: no server answers its health check",
+                    evidence=[backend.line(), *(s.line() for s in mine)],
+                    next_steps=(log, _socket_cmd("show servers state " + backend.proxy)),
+                    node=node,
+                )
+            )
             continue
         for server in mine:
             subject = f"{server.proxy}/{server.name}"
             if server.state == "MAINT":
-                out.append(finding(
-                    Verdict.WARNING, AREA, codes.HAPROXY_SERVER_MAINT, subject,
-                    f"server {subject} is in maintenance (disabled by hand)",
-                    evidence=(server.line(),),
-                    next_steps=(_socket_cmd(f"enable server {subject}"),), node=node))
+                out.append(
+                    finding(
+                        Verdict.WARNING,
+                        AREA,
+                        codes.HAPROXY_SERVER_MAINT,
+                        subject,
+                        f"server {subject} is in maintenance (disabled by hand)",
+                        evidence=(server.line(),),
+                        next_steps=(_socket_cmd(f"enable server {subject}"),),
+                        node=node,
+                    )
+                )
             elif server.state in ("DOWN", "DRAIN", "NOLB") and not (single and len(up) == 1):
-                out.append(finding(
-                    Verdict.WARNING, AREA, codes.HAPROXY_SERVER_DOWN, subject,
-                    f"server {subject} is {server.status}; backend still UP with"
-                    f" {len(up)} of {len(mine)} servers",
-                    evidence=(server.line(),), next_steps=(log,), node=node))
+                out.append(
+                    finding(
+                        Verdict.WARNING,
+                        AREA,
+                        codes.HAPROXY_SERVER_DOWN,
+                        subject,
+                        f"server {subject} is {server.status}; backend still UP with"
+                        f" {len(up)} of {len(mine)} servers",
+                        evidence=(server.line(),),
+                        next_steps=(log,),
+                        node=node,
+                    )
+                )
     if not out:
         up_servers = sum(1 for s in servers if s.state == "UP")
-        out.append(finding(
-            Verdict.OK, AREA, codes.HAPROXY_OK, node or "haproxy",
-            f"{len(backends)} backends UP, {up_servers} of {len(servers)} servers UP"
-            " (replicas of single-active backends are DOWN by design)", node=node))
+        out.append(
+            finding(
+                Verdict.OK,
+                AREA,
+                codes.HAPROXY_OK,
+                node or "haproxy",
+                f"{len(backends)} backends UP, {up_servers} of {len(servers)} servers UP"
+                " (replicas of single-active backends are DOWN by design)",
+                node=node,
+            )
+        )
     return tuple(out)
 
 
@@ -128,8 +162,11 @@ def assess(captures: Captures) -> tuple[Finding, ...]:
     out: list[Finding] = []
     for capture in captures.all(KEY):
         if not capture.ok:
-            out.append(capture_problem(AREA, capture, next_steps=(
-                "podman ps --all --filter name=haproxy-bundle",)))
+            out.append(
+                capture_problem(
+                    AREA, capture, next_steps=("podman ps --all --filter name=haproxy-bundle",)
+                )
+            )
             continue
         try:
             rows = parse_show_stat(capture.text)

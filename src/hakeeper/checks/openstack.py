@@ -46,8 +46,7 @@ def parse_listing(text: str) -> tuple[Row, ...]:
         return tuple({str(k): _cell(v) for k, v in r.items()} for r in data)
     rows = [line.strip() for line in text.splitlines() if line.strip().startswith("|")]
     if not text.startswith("+") or not rows:
-        raise ProbeOutputError("neither JSON nor an openstack table",
-                               tuple(text.splitlines()[:2]))
+        raise ProbeOutputError("neither JSON nor an openstack table", tuple(text.splitlines()[:2]))
     header = [c.strip() for c in rows[0].strip("|").split("|")]
     out: list[Row] = []
     for line in rows[1:]:
@@ -73,13 +72,30 @@ class _Kind:
 
 
 _KINDS = {
-    VOLUME_KEY: _Kind(VOLUME_KEY, "volume services", ("Binary", "Host"), "State", "Status",
-                      "openstack volume service list --host {host}"),
-    HYPERVISOR_KEY: _Kind(HYPERVISOR_KEY, "hypervisors", ("Hypervisor Hostname",), "State",
-                          "Status",
-                          "openstack compute service list --service nova-compute --host {host}"),
-    AGENT_KEY: _Kind(AGENT_KEY, "network agents", ("Binary", "Host"), "Alive", "State",
-                     "openstack network agent show {id}"),
+    VOLUME_KEY: _Kind(
+        VOLUME_KEY,
+        "volume services",
+        ("Binary", "Host"),
+        "State",
+        "Status",
+        "openstack volume service list --host {host}",
+    ),
+    HYPERVISOR_KEY: _Kind(
+        HYPERVISOR_KEY,
+        "hypervisors",
+        ("Hypervisor Hostname",),
+        "State",
+        "Status",
+        "openstack compute service list --service nova-compute --host {host}",
+    ),
+    AGENT_KEY: _Kind(
+        AGENT_KEY,
+        "network agents",
+        ("Binary", "Host"),
+        "Alive",
+        "State",
+        "openstack network agent show {id}",
+    ),
 }
 
 
@@ -92,18 +108,39 @@ def assess_listing(key: str, rows: Sequence[Row]) -> tuple[Finding, ...]:
         look = kind.look.format(host=host, id=row.get("ID", "?"))
         evidence = (" | ".join(f"{k}={v}" for k, v in row.items() if k != "ID"),)
         if not _alive(row.get(kind.alive_col, "")):
-            out.append(finding(Verdict.CRITICAL, AREA, codes.OPENSTACK_SERVICE_DOWN, subject,
-                               f"down ({kind.alive_col}={row.get(kind.alive_col)})",
-                               evidence=evidence, next_steps=(look,)))
+            out.append(
+                finding(
+                    Verdict.CRITICAL,
+                    AREA,
+                    codes.OPENSTACK_SERVICE_DOWN,
+                    subject,
+                    f"down ({kind.alive_col}={row.get(kind.alive_col)})",
+                    evidence=evidence,
+                    next_steps=(look,),
+                )
+            )
         elif kind.admin_col and row.get(kind.admin_col, "enabled").lower() in (
-                "disabled", "false", "down"):
-            out.append(finding(Verdict.WARNING, AREA, codes.OPENSTACK_SERVICE_DISABLED,
-                               subject, f"administratively disabled ({kind.admin_col}="
-                               f"{row.get(kind.admin_col)})",
-                               evidence=evidence, next_steps=(look,)))
+            "disabled",
+            "false",
+            "down",
+        ):
+            out.append(
+                finding(
+                    Verdict.WARNING,
+                    AREA,
+                    codes.OPENSTACK_SERVICE_DISABLED,
+                    subject,
+                    f"administratively disabled ({kind.admin_col}={row.get(kind.admin_col)})",
+                    evidence=evidence,
+                    next_steps=(look,),
+                )
+            )
     if not out:
-        out.append(finding(Verdict.OK, AREA, codes.OPENSTACK_OK, kind.what,
-                           f"{len(rows)} {kind.what}, all up"))
+        out.append(
+            finding(
+                Verdict.OK, AREA, codes.OPENSTACK_OK, kind.what, f"{len(rows)} {kind.what}, all up"
+            )
+        )
     return tuple(out)
 
 

@@ -86,10 +86,13 @@ def _from_json(data: Any) -> RabbitStatus:
     alarms_raw = data.get("alarms") or []
     used, limit = _fds(data)
     return RabbitStatus(
-        disc_nodes=_names(data.get("disk_nodes")), ram_nodes=_names(data.get("ram_nodes")),
-        running_nodes=_names(data.get("running_nodes")), partitions=partitions,
+        disc_nodes=_names(data.get("disk_nodes")),
+        ram_nodes=_names(data.get("ram_nodes")),
+        running_nodes=_names(data.get("running_nodes")),
+        partitions=partitions,
         alarms=tuple(_alarm_text(a) for a in alarms_raw) if isinstance(alarms_raw, list) else (),
-        fd_used=used, fd_limit=limit,
+        fd_used=used,
+        fd_limit=limit,
     )
 
 
@@ -105,15 +108,20 @@ def _from_erlang(term: Term) -> RabbitStatus:
     alarms: list[str] = []
     for item in props.get("alarms", []) or []:  # type: ignore[union-attr]
         if isinstance(item, tuple) and len(item) == 2:  # {Node, [Alarm, ...]} per node
-            alarms.extend(f"{item[0]}: {a}" for a in (item[1] if isinstance(item[1], list)
-                                                      else [item[1]]))
+            alarms.extend(
+                f"{item[0]}: {a}" for a in (item[1] if isinstance(item[1], list) else [item[1]])
+            )
         else:
             alarms.append(str(item))
     used, limit = _fds(props)
     return RabbitStatus(
-        disc_nodes=_names(nodes.get("disc")), ram_nodes=_names(nodes.get("ram")),
-        running_nodes=_names(props.get("running_nodes")), partitions=partitions,
-        alarms=tuple(alarms), fd_used=used, fd_limit=limit,
+        disc_nodes=_names(nodes.get("disc")),
+        ram_nodes=_names(nodes.get("ram")),
+        running_nodes=_names(props.get("running_nodes")),
+        partitions=partitions,
+        alarms=tuple(alarms),
+        fd_used=used,
+        fd_limit=limit,
     )
 
 
@@ -141,48 +149,97 @@ def assess_status(
 ) -> list[Finding]:
     out: list[Finding] = []
     seen_from = f" (seen from {node})" if node else ""
-    evidence = (f"disc: {' '.join(status.disc_nodes)}",
-                f"running: {' '.join(status.running_nodes)}")
+    evidence = (
+        f"disc: {' '.join(status.disc_nodes)}",
+        f"running: {' '.join(status.running_nodes)}",
+    )
 
-    def add(verdict: Verdict, code: str, subject: str, summary: str,
-            ev: Iterable[str] = evidence, steps: Iterable[str] = ()) -> None:
-        out.append(finding(verdict, AREA, code, subject, summary + seen_from, evidence=ev,
-                           next_steps=steps, node=node))
+    def add(
+        verdict: Verdict,
+        code: str,
+        subject: str,
+        summary: str,
+        ev: Iterable[str] = evidence,
+        steps: Iterable[str] = (),
+    ) -> None:
+        out.append(
+            finding(
+                verdict,
+                AREA,
+                code,
+                subject,
+                summary + seen_from,
+                evidence=ev,
+                next_steps=steps,
+                node=node,
+            )
+        )
 
     for member in status.members:
         if member not in status.running_nodes:
-            add(Verdict.CRITICAL, codes.RABBITMQ_NODE_DOWN, member,
+            add(
+                Verdict.CRITICAL,
+                codes.RABBITMQ_NODE_DOWN,
+                member,
                 f"{member} is clustered but not running",
-                steps=(_look(member), f"pcs resource cleanup {BUNDLE}"))
+                steps=(_look(member), f"pcs resource cleanup {BUNDLE}"),
+            )
     if expected is not None and 0 < len(status.members) < expected:
-        add(Verdict.WARNING, codes.RABBITMQ_NODE_DOWN, "rabbitmq",
+        add(
+            Verdict.WARNING,
+            codes.RABBITMQ_NODE_DOWN,
+            "rabbitmq",
             f"{len(status.members)} nodes in the RabbitMQ cluster, {expected} expected",
-            steps=("rabbitmqctl cluster_status",))
+            steps=("rabbitmqctl cluster_status",),
+        )
     for member, others in sorted(status.partitions.items()):
-        add(Verdict.CRITICAL, codes.RABBITMQ_PARTITION, member,
+        add(
+            Verdict.CRITICAL,
+            codes.RABBITMQ_PARTITION,
+            member,
             f"network partition: {member} cannot see {', '.join(others)}",
             ev=(f"{member}: partitioned from {' '.join(others)}",),
-            steps=(_look(member), f"pcs resource restart {BUNDLE}"))
+            steps=(_look(member), f"pcs resource restart {BUNDLE}"),
+        )
     for alarm in status.alarms:
-        add(Verdict.CRITICAL, codes.RABBITMQ_ALARM, alarm.partition(":")[0] or "rabbitmq",
-            f"resource alarm {alarm}: publishers are blocked", ev=(alarm,),
-            steps=("rabbitmqctl status", "rabbitmq-diagnostics alarms"))
+        add(
+            Verdict.CRITICAL,
+            codes.RABBITMQ_ALARM,
+            alarm.partition(":")[0] or "rabbitmq",
+            f"resource alarm {alarm}: publishers are blocked",
+            ev=(alarm,),
+            steps=("rabbitmqctl status", "rabbitmq-diagnostics alarms"),
+        )
     if status.fd_used is not None and status.fd_limit:
         ratio = status.fd_used / status.fd_limit
         if ratio >= FD_WARNING:
-            add(Verdict.CRITICAL if ratio >= FD_CRITICAL else Verdict.WARNING,
-                codes.RABBITMQ_FILE_DESCRIPTORS, node or "rabbitmq",
+            add(
+                Verdict.CRITICAL if ratio >= FD_CRITICAL else Verdict.WARNING,
+                codes.RABBITMQ_FILE_DESCRIPTORS,
+                node or "rabbitmq",
                 f"{status.fd_used} of {status.fd_limit} file descriptors in use ({ratio:.0%})",
-                ev=(f"file_descriptors: total_used={status.fd_used}"
-                    f" total_limit={status.fd_limit}",),
-                steps=("rabbitmqctl list_connections | wc -l",))
+                ev=(
+                    f"file_descriptors: total_used={status.fd_used} total_limit={status.fd_limit}",
+                ),
+                steps=("rabbitmqctl list_connections | wc -l",),
+            )
     if not out:
-        fds = (f", {status.fd_used}/{status.fd_limit} file descriptors"
-               if status.fd_used is not None else "")
-        out.append(finding(
-            Verdict.OK, AREA, codes.RABBITMQ_OK, node or "rabbitmq",
-            f"{len(status.running_nodes)} of {len(status.members)} nodes running,"
-            f" no partition, no alarm{fds}{seen_from}", node=node))
+        fds = (
+            f", {status.fd_used}/{status.fd_limit} file descriptors"
+            if status.fd_used is not None
+            else ""
+        )
+        out.append(
+            finding(
+                Verdict.OK,
+                AREA,
+                codes.RABBITMQ_OK,
+                node or "rabbitmq",
+                f"{len(status.running_nodes)} of {len(status.members)} nodes running,"
+                f" no partition, no alarm{fds}{seen_from}",
+                node=node,
+            )
+        )
     return out
 
 

@@ -59,13 +59,20 @@ class Replication:
 
 def _replica(value: str) -> ReplicaLink:
     parts = dict(p.partition("=")[::2] for p in value.split(","))
+
     def num(name: str) -> int:
         try:
             return int(parts.get(name, "0"))
         except ValueError:
             return 0
-    return ReplicaLink(parts.get("ip", "?"), parts.get("port", "?"), parts.get("state", "?"),
-                       num("offset"), num("lag"))
+
+    return ReplicaLink(
+        parts.get("ip", "?"),
+        parts.get("port", "?"),
+        parts.get("state", "?"),
+        num("offset"),
+        num("lag"),
+    )
 
 
 def parse_info_replication(text: str, node: str) -> Replication:
@@ -85,8 +92,9 @@ def parse_info_replication(text: str, node: str) -> Replication:
             replicas.append(_replica(value))
     role = fields.get("role")
     if role not in ("master", "slave"):
-        raise ProbeOutputError("no role: line: not `INFO replication` output",
-                               tuple(text.splitlines()[:3]))
+        raise ProbeOutputError(
+            "no role: line: not `INFO replication` output", tuple(text.splitlines()[:3])
+        )
     return Replication(node, role, MappingProxyType(fields), tuple(replicas))
 
 
@@ -104,69 +112,135 @@ def assess_replication(
     # With one node in view (live mode), a replica whose link is up proves a master exists.
     all_seen = len(views) >= expected if expected is not None else len(views) > 1
     if len(masters) > 1:
-        out.append(finding(
-            Verdict.CRITICAL, AREA, codes.REDIS_MULTIPLE_MASTERS, "redis",
-            f"{len(masters)} masters ({', '.join(m.node for m in masters)}): split brain,"
-            " writes go to different copies",
-            evidence=[f"{m.node}: role:master connected_slaves:{m.get('connected_slaves')}"
-                      for m in masters],
-            next_steps=("pcs status --full", f"pcs resource cleanup {BUNDLE}")))
+        out.append(
+            finding(
+                Verdict.CRITICAL,
+                AREA,
+                codes.REDIS_MULTIPLE_MASTERS,
+                "redis",
+                f"{len(masters)} masters ({', '.join(m.node for m in masters)}): split brain,"
+                " writes go to different copies",
+                evidence=[
+                    f"{m.node}: role:master connected_slaves:{m.get('connected_slaves')}"
+                    for m in masters
+                ],
+                next_steps=("pcs status --full", f"pcs resource cleanup {BUNDLE}"),
+            )
+        )
     elif not masters and (all_seen or any(r.get("master_link_status") != "up" for r in replicas)):
-        out.append(finding(
-            Verdict.CRITICAL, AREA, codes.REDIS_NO_MASTER, "redis",
-            "no master: every node is a replica, nothing accepts writes",
-            evidence=[f"{r.node}: role:slave master_host:{r.get('master_host')}"
-                      f" master_link_status:{r.get('master_link_status')}" for r in replicas],
-            next_steps=("pcs status --full", f"pcs resource cleanup {BUNDLE}")))
+        out.append(
+            finding(
+                Verdict.CRITICAL,
+                AREA,
+                codes.REDIS_NO_MASTER,
+                "redis",
+                "no master: every node is a replica, nothing accepts writes",
+                evidence=[
+                    f"{r.node}: role:slave master_host:{r.get('master_host')}"
+                    f" master_link_status:{r.get('master_link_status')}"
+                    for r in replicas
+                ],
+                next_steps=("pcs status --full", f"pcs resource cleanup {BUNDLE}"),
+            )
+        )
     for r in replicas:
         master = f"{r.get('master_host')}:{r.get('master_port')}"
         if r.get("master_link_status") != "up":
             down_for = r.int("master_link_down_since_seconds")
             since = f" for {down_for} s" if down_for is not None and down_for >= 0 else ""
-            out.append(finding(
-                Verdict.CRITICAL, AREA, codes.REDIS_LINK_DOWN, r.node,
-                f"replica of {master} with the link down{since}",
-                evidence=r.evidence("role", "master_host", "master_port", "master_link_status",
-                                    "master_last_io_seconds_ago", "master_sync_in_progress"),
-                next_steps=(_look(r.node), f"pcs resource cleanup {BUNDLE}"), node=r.node))
+            out.append(
+                finding(
+                    Verdict.CRITICAL,
+                    AREA,
+                    codes.REDIS_LINK_DOWN,
+                    r.node,
+                    f"replica of {master} with the link down{since}",
+                    evidence=r.evidence(
+                        "role",
+                        "master_host",
+                        "master_port",
+                        "master_link_status",
+                        "master_last_io_seconds_ago",
+                        "master_sync_in_progress",
+                    ),
+                    next_steps=(_look(r.node), f"pcs resource cleanup {BUNDLE}"),
+                    node=r.node,
+                )
+            )
             continue
         io = r.int("master_last_io_seconds_ago")
         if (io is not None and io > LAG_WARNING_S) or r.get("master_sync_in_progress") == "1":
-            out.append(finding(
-                Verdict.WARNING, AREA, codes.REDIS_LAG, r.node,
-                f"replica of {master} is behind (last I/O {io} s ago, sync in progress:"
-                f" {r.get('master_sync_in_progress')})",
-                evidence=r.evidence("master_last_io_seconds_ago", "master_sync_in_progress"),
-                next_steps=(_look(r.node),), node=r.node))
+            out.append(
+                finding(
+                    Verdict.WARNING,
+                    AREA,
+                    codes.REDIS_LAG,
+                    r.node,
+                    f"replica of {master} is behind (last I/O {io} s ago, sync in progress:"
+                    f" {r.get('master_sync_in_progress')})",
+                    evidence=r.evidence("master_last_io_seconds_ago", "master_sync_in_progress"),
+                    next_steps=(_look(r.node),),
+                    node=r.node,
+                )
+            )
         else:
-            out.append(finding(
-                Verdict.OK, AREA, codes.REDIS_OK, r.node,
-                f"replica of {master}, link up, last I/O {io} s ago", node=r.node))
+            out.append(
+                finding(
+                    Verdict.OK,
+                    AREA,
+                    codes.REDIS_OK,
+                    r.node,
+                    f"replica of {master}, link up, last I/O {io} s ago",
+                    node=r.node,
+                )
+            )
     for m in masters:
         problems = False
         for link in m.replicas:
             if link.state != "online" or link.lag > LAG_WARNING_S:
                 problems = True
-                out.append(finding(
-                    Verdict.WARNING, AREA, codes.REDIS_LAG, f"{link.ip}:{link.port}",
-                    f"replica {link.ip}:{link.port} of master {m.node} is {link.state},"
-                    f" lag {link.lag} s",
-                    evidence=m.evidence(*(k for k in m.fields if k.startswith("slave")
-                                          and k[5:].isdigit())),
-                    next_steps=(_look(m.node),), node=m.node))
+                out.append(
+                    finding(
+                        Verdict.WARNING,
+                        AREA,
+                        codes.REDIS_LAG,
+                        f"{link.ip}:{link.port}",
+                        f"replica {link.ip}:{link.port} of master {m.node} is {link.state},"
+                        f" lag {link.lag} s",
+                        evidence=m.evidence(
+                            *(k for k in m.fields if k.startswith("slave") and k[5:].isdigit())
+                        ),
+                        next_steps=(_look(m.node),),
+                        node=m.node,
+                    )
+                )
         want = expected - 1 if expected else None
         connected = m.int("connected_slaves") or 0
         if want is not None and connected < want:
             problems = True
-            out.append(finding(
-                Verdict.WARNING, AREA, codes.REDIS_REPLICA_MISSING, m.node,
-                f"master has {connected} replicas connected, {want} expected",
-                evidence=m.evidence("role", "connected_slaves"),
-                next_steps=("pcs status --full",), node=m.node))
+            out.append(
+                finding(
+                    Verdict.WARNING,
+                    AREA,
+                    codes.REDIS_REPLICA_MISSING,
+                    m.node,
+                    f"master has {connected} replicas connected, {want} expected",
+                    evidence=m.evidence("role", "connected_slaves"),
+                    next_steps=("pcs status --full",),
+                    node=m.node,
+                )
+            )
         if not problems and len(masters) == 1:
-            out.append(finding(
-                Verdict.OK, AREA, codes.REDIS_OK, m.node,
-                f"the only master, {connected} replicas online", node=m.node))
+            out.append(
+                finding(
+                    Verdict.OK,
+                    AREA,
+                    codes.REDIS_OK,
+                    m.node,
+                    f"the only master, {connected} replicas online",
+                    node=m.node,
+                )
+            )
     return tuple(out)
 
 
@@ -175,8 +249,11 @@ def assess(captures: Captures, *, expected: int | None = None) -> tuple[Finding,
     views: list[Replication] = []
     for capture in captures.all(KEY):
         if not capture.ok:
-            out.append(capture_problem(AREA, capture, next_steps=(
-                f"podman ps --all --filter name={BUNDLE}",)))
+            out.append(
+                capture_problem(
+                    AREA, capture, next_steps=(f"podman ps --all --filter name={BUNDLE}",)
+                )
+            )
             continue
         try:
             views.append(parse_info_replication(capture.text, capture.node or "local"))

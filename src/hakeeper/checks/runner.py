@@ -39,8 +39,13 @@ class SubprocessRunner:
         args = tuple(argv)
         try:
             proc = subprocess.Popen(
-                args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                text=True, errors="replace", start_new_session=True,
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                errors="replace",
+                start_new_session=True,
             )
         except FileNotFoundError:
             return RunResult(args, None, missing=True)
@@ -64,11 +69,18 @@ def capture_command(
     origin = shlex.join(argv)
     result = runner.run(argv, timeout=timeout)
     if result.missing:
-        return Capture(key, node, origin, CaptureStatus.NOT_CAPTURED,
-                       reason=f"{argv[0]} is not installed")
+        return Capture(
+            key, node, origin, CaptureStatus.NOT_CAPTURED, reason=f"{argv[0]} is not installed"
+        )
     if result.timed_out:
-        return Capture(key, node, origin, CaptureStatus.TIMEOUT, result.stdout,
-                       reason=f"no answer within {timeout:g} s")
+        return Capture(
+            key,
+            node,
+            origin,
+            CaptureStatus.TIMEOUT,
+            result.stdout,
+            reason=f"no answer within {timeout:g} s",
+        )
     if result.returncode != 0:
         tail = [line for line in result.stderr.splitlines() if line.strip()][-STDERR_TAIL_LINES:]
         why = "; ".join(tail) or f"exit status {result.returncode}"

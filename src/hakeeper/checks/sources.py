@@ -62,20 +62,22 @@ class DirectorySource:
         return f"captured outputs in {self.root}"
 
     def nodes(self) -> tuple[str, ...]:
-        return tuple(sorted(p.name for p in self.root.iterdir()
-                            if p.is_dir() and not p.name.startswith(".")))
+        return tuple(
+            sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        )
 
     def _read(self, key: str, node: str | None, path: Path) -> Capture:
         try:
             data = path.read_bytes()[:MAX_CAPTURE_BYTES]
         except FileNotFoundError:
-            return Capture(key, node, str(path), CaptureStatus.NOT_CAPTURED,
-                           reason="not captured")
+            return Capture(key, node, str(path), CaptureStatus.NOT_CAPTURED, reason="not captured")
         except OSError as err:
-            return Capture(key, node, str(path), CaptureStatus.FAILED,
-                           reason=f"cannot read: {err.strerror}")
-        return Capture(key, node, str(path), CaptureStatus.OK,
-                       data.decode("utf-8", errors="replace"))
+            return Capture(
+                key, node, str(path), CaptureStatus.FAILED, reason=f"cannot read: {err.strerror}"
+            )
+        return Capture(
+            key, node, str(path), CaptureStatus.OK, data.decode("utf-8", errors="replace")
+        )
 
     def jobs(self, specs: Sequence[ProbeSpec]) -> Sequence[Job]:
         out: list[Job] = []
@@ -87,8 +89,7 @@ class DirectorySource:
                 if top.exists() or not per_node:
                     out.append(self._job(spec.key, None, top))
                 else:  # a cluster-wide capture kept in one node's folder
-                    out.append(self._job(spec.key, per_node[0],
-                                         self.root / per_node[0] / spec.key))
+                    out.append(self._job(spec.key, per_node[0], self.root / per_node[0] / spec.key))
                 continue
             if top.exists():
                 out.append(self._job(spec.key, None, top))
@@ -141,9 +142,13 @@ class LiveHostSource:
         if engine is None:
             return None, ()
         key = PODMAN_KEY if engine == "podman" else DOCKER_KEY
-        capture = capture_command(self.runner, key, self.hostname,
-                                  (engine, "ps", "--all", "--format", "json"),
-                                  timeout=self.timeout)
+        capture = capture_command(
+            self.runner,
+            key,
+            self.hostname,
+            (engine, "ps", "--all", "--format", "json"),
+            timeout=self.timeout,
+        )
         if not capture.ok:
             return capture, ()
         try:
@@ -153,19 +158,23 @@ class LiveHostSource:
         return capture, running
 
     def _not_here(self, spec: ProbeSpec, reason: str) -> Job:
-        capture = Capture(spec.key, self.hostname, " ".join(spec.argv),
-                          CaptureStatus.NOT_CAPTURED, reason=reason)
+        capture = Capture(
+            spec.key, self.hostname, " ".join(spec.argv), CaptureStatus.NOT_CAPTURED, reason=reason
+        )
         return Job(spec.key, self.hostname, _const(capture))
 
     def _job(self, spec: ProbeSpec, engine: str | None, running: Sequence[str]) -> Job:
         node = self.hostname
         if spec.needs_env and not any(self.environ.get(v) for v in spec.needs_env):
-            return self._not_here(spec, f"no credentials ({' or '.join(spec.needs_env)}"
-                                        " unset: source the overcloudrc)")
+            return self._not_here(
+                spec,
+                f"no credentials ({' or '.join(spec.needs_env)} unset: source the overcloudrc)",
+            )
         if spec.how is How.FILE:
             path = Path(spec.argv[0])
-            return Job(spec.key, node,
-                       lambda: DirectorySource(path.parent)._read(spec.key, node, path))
+            return Job(
+                spec.key, node, lambda: DirectorySource(path.parent)._read(spec.key, node, path)
+            )
         if spec.how is How.SOCKET:
             return Job(spec.key, node, lambda: self._socket(spec))
         argv: tuple[str, ...] = spec.argv
@@ -177,8 +186,11 @@ class LiveHostSource:
             argv = (engine, "exec", name, *spec.argv)
         elif self.which(argv[0]) is None:
             return self._not_here(spec, f"{argv[0]} is not installed")
-        return Job(spec.key, node, lambda: capture_command(self.runner, spec.key, node, argv,
-                                                           timeout=self.timeout))
+        return Job(
+            spec.key,
+            node,
+            lambda: capture_command(self.runner, spec.key, node, argv, timeout=self.timeout),
+        )
 
     def _socket(self, spec: ProbeSpec) -> Capture:
         path, command = spec.argv
@@ -186,14 +198,23 @@ class LiveHostSource:
         try:
             text = self.socket_query(path, command, self.timeout)
         except FileNotFoundError:
-            return Capture(spec.key, self.hostname, origin, CaptureStatus.NOT_CAPTURED,
-                           reason=f"no socket at {path}")
+            return Capture(
+                spec.key,
+                self.hostname,
+                origin,
+                CaptureStatus.NOT_CAPTURED,
+                reason=f"no socket at {path}",
+            )
         except TimeoutError:
-            return Capture(spec.key, self.hostname, origin, CaptureStatus.TIMEOUT,
-                           reason=f"no answer within {self.timeout:g} s")
+            return Capture(
+                spec.key,
+                self.hostname,
+                origin,
+                CaptureStatus.TIMEOUT,
+                reason=f"no answer within {self.timeout:g} s",
+            )
         except OSError as err:
-            return Capture(spec.key, self.hostname, origin, CaptureStatus.FAILED,
-                           reason=str(err))
+            return Capture(spec.key, self.hostname, origin, CaptureStatus.FAILED, reason=str(err))
         return Capture(spec.key, self.hostname, origin, CaptureStatus.OK, text)
 
     def jobs(self, specs: Sequence[ProbeSpec]) -> Sequence[Job]:

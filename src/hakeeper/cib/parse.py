@@ -57,18 +57,55 @@ _Element = etree._Element
 
 
 # Attributes of <node_state> and <lrm_rsc_op> that have fields; the others go to `extra`.
-_NODE_STATE_KNOWN = frozenset({"id", "uname", "in_ccm", "crmd", "join", "expected",
-                               "crm-debug-origin", "shutdown", "remote_node"})
-_OP_RECORD_KNOWN = frozenset({
-    "id", "operation", "call-id", "rc-code", "op-status", "interval", "operation_key",
-    "transition-key", "transition-magic", "last-rc-change", "last-run", "exec-time",
-    "queue-time", "op-digest", "op-restart-digest", "op-secure-digest", "on_node",
-    "exit-reason", "migrate_source", "migrate_target", "crm_feature_set",
-})
+_NODE_STATE_KNOWN = frozenset(
+    {
+        "id",
+        "uname",
+        "in_ccm",
+        "crmd",
+        "join",
+        "expected",
+        "crm-debug-origin",
+        "shutdown",
+        "remote_node",
+    }
+)
+_OP_RECORD_KNOWN = frozenset(
+    {
+        "id",
+        "operation",
+        "call-id",
+        "rc-code",
+        "op-status",
+        "interval",
+        "operation_key",
+        "transition-key",
+        "transition-magic",
+        "last-rc-change",
+        "last-run",
+        "exec-time",
+        "queue-time",
+        "op-digest",
+        "op-restart-digest",
+        "op-secure-digest",
+        "on_node",
+        "exit-reason",
+        "migrate_source",
+        "migrate_target",
+        "crm_feature_set",
+    }
+)
 # lrm_rsc_op's numbers: (attribute, value when absent), in the order errors are reported.
-_OP_NUMBERS = (("call-id", 0), ("rc-code", 0), ("op-status", 0), ("interval", 0),
-               ("last-rc-change", None), ("last-run", None), ("exec-time", None),
-               ("queue-time", None))
+_OP_NUMBERS = (
+    ("call-id", 0),
+    ("rc-code", 0),
+    ("op-status", 0),
+    ("interval", 0),
+    ("last-rc-change", None),
+    ("last-run", None),
+    ("exec-time", None),
+    ("queue-time", None),
+)
 
 
 def _attrs(el: _Element) -> tuple[tuple[str, str], ...]:
@@ -76,8 +113,9 @@ def _attrs(el: _Element) -> tuple[tuple[str, str], ...]:
     return tuple(cast("list[tuple[str, str]]", el.items()))
 
 
-def _extra(items: list[tuple[str, str]], attrib: dict[str, str],
-           known: frozenset[str]) -> tuple[tuple[str, str], ...]:
+def _extra(
+    items: list[tuple[str, str]], attrib: dict[str, str], known: frozenset[str]
+) -> tuple[tuple[str, str], ...]:
     """The (name, value) pairs of `items` whose name is not in `known`, in document order."""
     others = attrib.keys() - known
     if not others:
@@ -103,9 +141,20 @@ def is_true(value: str | None, default: bool = False) -> bool:
 
 # Interval units and their factors to milliseconds (0: microseconds), longest suffix first.
 _INTERVAL_UNITS = sorted(
-    [("ms", 1), ("msec", 1), ("us", 0), ("usec", 0), ("sec", 1000), ("s", 1000),
-     ("min", 60_000), ("m", 60_000), ("hr", 3_600_000), ("h", 3_600_000)],
-    key=lambda u: -len(u[0]))
+    [
+        ("ms", 1),
+        ("msec", 1),
+        ("us", 0),
+        ("usec", 0),
+        ("sec", 1000),
+        ("s", 1000),
+        ("min", 60_000),
+        ("m", 60_000),
+        ("hr", 3_600_000),
+        ("h", 3_600_000),
+    ],
+    key=lambda u: -len(u[0]),
+)
 
 
 def parse_interval_ms(text: str | None) -> int | None:
@@ -190,9 +239,10 @@ class _Parser:
         target = self.by_id.get(ref)
         if target is None:
             self.error(
-                codes.CIB_DANGLING_IDREF, el,
-                f"<{el.tag} id-ref=\"{ref}\"> refers to an id that does not exist",
-                f"define an element with id=\"{ref}\" or fix the id-ref",
+                codes.CIB_DANGLING_IDREF,
+                el,
+                f'<{el.tag} id-ref="{ref}"> refers to an id that does not exist',
+                f'define an element with id="{ref}" or fix the id-ref',
                 id_ref=ref,
             )
             return el
@@ -208,9 +258,15 @@ class _Parser:
         value = el.get(name)
         if value is None:
             ident = el.get("id")
-            label = f"<{el.tag} id=\"{ident}\">" if ident else f"<{el.tag}>"
-            self.error(codes.CIB_INVALID, el, f"{label} has no '{name}' attribute",
-                       f"add {name}=\"...\" to it", element=el.tag, attribute=name)
+            label = f'<{el.tag} id="{ident}">' if ident else f"<{el.tag}>"
+            self.error(
+                codes.CIB_INVALID,
+                el,
+                f"{label} has no '{name}' attribute",
+                f'add {name}="..." to it',
+                element=el.tag,
+                attribute=name,
+            )
             return ""
         return value
 
@@ -221,9 +277,13 @@ class _Parser:
         try:
             parse_score(value)
         except ScoreError:
-            self.error(codes.CIB_BAD_SCORE, el,
-                       f"{attr}=\"{value}\" on <{el.tag} id=\"{el.get('id')}\"> is not a score",
-                       "use an integer, INFINITY or -INFINITY", value=value)
+            self.error(
+                codes.CIB_BAD_SCORE,
+                el,
+                f'{attr}="{value}" on <{el.tag} id="{el.get("id")}"> is not a score',
+                "use an integer, INFINITY or -INFINITY",
+                value=value,
+            )
         return value
 
     # --- attribute sets and rules ----------------------------------------------------
@@ -249,11 +309,16 @@ class _Parser:
         for child in self.children(el):
             child = self.deref(child)
             if child.tag == "expression":
-                terms.append(Expression(
-                    child.get("id", ""), self.required(child, "attribute"),
-                    self.required(child, "operation"), child.get("value"), child.get("type"),
-                    child.get("value-source", "literal"),
-                ))
+                terms.append(
+                    Expression(
+                        child.get("id", ""),
+                        self.required(child, "attribute"),
+                        self.required(child, "operation"),
+                        child.get("value"),
+                        child.get("type"),
+                        child.get("value-source", "literal"),
+                    )
+                )
             elif child.tag == "date_expression":
                 spec = None
                 duration = None
@@ -263,22 +328,39 @@ class _Parser:
                         spec = DateSpec(sub.get("id", ""), fields)
                     elif sub.tag == "duration":
                         duration = fields
-                terms.append(DateExpression(
-                    child.get("id", ""), child.get("operation", "in_range"),
-                    child.get("start"), child.get("end"), duration, spec,
-                ))
+                terms.append(
+                    DateExpression(
+                        child.get("id", ""),
+                        child.get("operation", "in_range"),
+                        child.get("start"),
+                        child.get("end"),
+                        duration,
+                        spec,
+                    )
+                )
             elif child.tag == "rsc_expression":
-                terms.append(RscExpression(child.get("id", ""), child.get("class"),
-                                           child.get("provider"), child.get("type")))
+                terms.append(
+                    RscExpression(
+                        child.get("id", ""),
+                        child.get("class"),
+                        child.get("provider"),
+                        child.get("type"),
+                    )
+                )
             elif child.tag == "op_expression":
-                terms.append(OpExpression(child.get("id", ""), child.get("name", ""),
-                                          child.get("interval")))
+                terms.append(
+                    OpExpression(child.get("id", ""), child.get("name", ""), child.get("interval"))
+                )
             elif child.tag == "rule":
                 terms.append(self.rule(child))
         self.check_score(el, "score")
         return Rule(
-            el.get("id", ""), el.get("boolean-op", "and"), el.get("score"),
-            el.get("score-attribute"), el.get("role"), tuple(terms),
+            el.get("id", ""),
+            el.get("boolean-op", "and"),
+            el.get("score"),
+            el.get("score-attribute"),
+            el.get("role"),
+            tuple(terms),
         )
 
     # --- resources -------------------------------------------------------------------
@@ -291,18 +373,29 @@ class _Parser:
                 interval = op.get("interval", "0")
                 interval_ms = parse_interval_ms(interval)
                 if interval_ms is None:
-                    self.error(codes.CIB_BAD_VALUE, op,
-                               f"interval=\"{interval}\" of op {op.get('id')} is not a duration",
-                               "use e.g. 10s, 1m or PT10S")
+                    self.error(
+                        codes.CIB_BAD_VALUE,
+                        op,
+                        f'interval="{interval}" of op {op.get("id")} is not a duration',
+                        "use e.g. 10s, 1m or PT10S",
+                    )
                     interval_ms = 0
                 attrs = _attrs(op)
-                result.append(Op(
-                    op.get("id", ""), self.required(op, "name"), interval, interval_ms,
-                    Role.parse(op.get("role")), op.get("timeout"), op.get("on-fail"),
-                    is_true(op.get("enabled"), True), attrs,
-                    self.attr_sets(op, "meta_attributes"),
-                    self.attr_sets(op, "instance_attributes"),
-                ))
+                result.append(
+                    Op(
+                        op.get("id", ""),
+                        self.required(op, "name"),
+                        interval,
+                        interval_ms,
+                        Role.parse(op.get("role")),
+                        op.get("timeout"),
+                        op.get("on-fail"),
+                        is_true(op.get("enabled"), True),
+                        attrs,
+                        self.attr_sets(op, "meta_attributes"),
+                        self.attr_sets(op, "instance_attributes"),
+                    )
+                )
         return tuple(result)
 
     def primitive(self, el: _Element) -> Primitive:
@@ -312,18 +405,26 @@ class _Parser:
         if template is not None:
             tpl = self.by_id.get(template)
             if tpl is None or tpl.tag != "template":
-                self.error(codes.CIB_DANGLING_IDREF, el,
-                           f"primitive {ident} uses template \"{template}\", which does not exist",
-                           "define the <template> or remove template=", id_ref=template)
+                self.error(
+                    codes.CIB_DANGLING_IDREF,
+                    el,
+                    f'primitive {ident} uses template "{template}", which does not exist',
+                    "define the <template> or remove template=",
+                    id_ref=template,
+                )
             else:
                 standard = standard or tpl.get("class")
         if standard is None:
             standard = self.required(el, "class")
         if standard and standard not in KNOWN_STANDARDS:
-            self.error(codes.CIB_UNKNOWN_RESOURCE_CLASS, el,
-                       f"primitive {ident} has unknown resource class \"{standard}\"",
-                       "use one of: " + ", ".join(sorted(KNOWN_STANDARDS)),
-                       resource=ident, standard=standard)
+            self.error(
+                codes.CIB_UNKNOWN_RESOURCE_CLASS,
+                el,
+                f'primitive {ident} has unknown resource class "{standard}"',
+                "use one of: " + ", ".join(sorted(KNOWN_STANDARDS)),
+                resource=ident,
+                standard=standard,
+            )
         provider = el.get("provider")
         rtype = el.get("type")
         if template is not None and (tpl := self.by_id.get(template)) is not None:
@@ -332,19 +433,34 @@ class _Parser:
         if rtype is None:
             rtype = self.required(el, "type")
         if standard == "ocf" and not provider:
-            self.error(codes.CIB_INVALID, el, f"ocf primitive {ident} has no provider",
-                       "add provider=\"heartbeat\" (or the agent's provider)", resource=ident)
+            self.error(
+                codes.CIB_INVALID,
+                el,
+                f"ocf primitive {ident} has no provider",
+                'add provider="heartbeat" (or the agent\'s provider)',
+                resource=ident,
+            )
         return Primitive(
-            ident, Agent(standard or "", provider, rtype or ""),
-            self.attr_sets(el, "meta_attributes"), self.attr_sets(el, "instance_attributes"),
-            self.attr_sets(el, "utilization"), self.ops(el), template, _line(el),
+            ident,
+            Agent(standard or "", provider, rtype or ""),
+            self.attr_sets(el, "meta_attributes"),
+            self.attr_sets(el, "instance_attributes"),
+            self.attr_sets(el, "utilization"),
+            self.ops(el),
+            template,
+            _line(el),
             el.get("description"),
         )
 
     def group(self, el: _Element) -> Group:
         children = tuple(self.primitive(c) for c in self.children(el, "primitive"))
-        return Group(self.required(el, "id"), children, self.attr_sets(el, "meta_attributes"),
-                     _line(el), el.get("description"))
+        return Group(
+            self.required(el, "id"),
+            children,
+            self.attr_sets(el, "meta_attributes"),
+            _line(el),
+            el.get("description"),
+        )
 
     def clone(self, el: _Element) -> Clone:
         inner: Primitive | Group | None = None
@@ -352,11 +468,22 @@ class _Parser:
             inner = self.primitive(child) if child.tag == "primitive" else self.group(child)
         ident = self.required(el, "id")
         if inner is None:
-            self.error(codes.CIB_INVALID, el, f"clone {ident} has nothing to clone",
-                       "put a <primitive> or <group> inside it", resource=ident)
+            self.error(
+                codes.CIB_INVALID,
+                el,
+                f"clone {ident} has nothing to clone",
+                "put a <primitive> or <group> inside it",
+                resource=ident,
+            )
             inner = Primitive(ident + "-missing", Agent("ocf", "heartbeat", "Dummy"))
-        return Clone(ident, inner, self.attr_sets(el, "meta_attributes"), el.tag == "master",
-                     _line(el), el.get("description"))
+        return Clone(
+            ident,
+            inner,
+            self.attr_sets(el, "meta_attributes"),
+            el.tag == "master",
+            _line(el),
+            el.get("description"),
+        )
 
     def bundle(self, el: _Element) -> Bundle:
         ident = self.required(el, "id")
@@ -371,16 +498,29 @@ class _Parser:
                 engine_attrs = _attrs(sub)
             elif sub.tag == "network":
                 ports = tuple(_attrs(p) for p in self.children(sub, "port-mapping"))
-                network = BundleNetwork(sub.get("ip-range-start"), sub.get("control-port"),
-                                        sub.get("host-interface"), sub.get("host-netmask"),
-                                        sub.get("add-host"), ports)
+                network = BundleNetwork(
+                    sub.get("ip-range-start"),
+                    sub.get("control-port"),
+                    sub.get("host-interface"),
+                    sub.get("host-netmask"),
+                    sub.get("add-host"),
+                    ports,
+                )
             elif sub.tag == "storage":
                 storage.extend(_attrs(m) for m in self.children(sub))
             elif sub.tag == "primitive":
                 child = self.primitive(sub)
-        return Bundle(ident, engine, engine_attrs, network, tuple(storage), child,
-                      self.attr_sets(el, "meta_attributes"), _line(el),
-                      el.get("description"))
+        return Bundle(
+            ident,
+            engine,
+            engine_attrs,
+            network,
+            tuple(storage),
+            child,
+            self.attr_sets(el, "meta_attributes"),
+            _line(el),
+            el.get("description"),
+        )
 
     def resources(self, el: _Element) -> tuple[Resource, ...]:
         result: list[Resource] = []
@@ -404,12 +544,19 @@ class _Parser:
             refs = tuple(self.required(r, "id") for r in self.children(s, "resource_ref"))
             seq = s.get("sequential")
             ordered = s.get("ordered")
-            sets.append(ResourceSet(
-                s.get("id", ""), refs, None if seq is None else is_true(seq),
-                is_true(s.get("require-all"), True),
-                None if ordered is None else is_true(ordered), s.get("action"), s.get("role"),
-                self.check_score(s, "score"), s.get("kind"),
-            ))
+            sets.append(
+                ResourceSet(
+                    s.get("id", ""),
+                    refs,
+                    None if seq is None else is_true(seq),
+                    is_true(s.get("require-all"), True),
+                    None if ordered is None else is_true(ordered),
+                    s.get("action"),
+                    s.get("role"),
+                    self.check_score(s, "score"),
+                    s.get("kind"),
+                )
+            )
         return tuple(sets)
 
     def constraints(self, el: _Element) -> tuple[Constraint, ...]:
@@ -418,27 +565,53 @@ class _Parser:
             ident = c.get("id", "")
             if c.tag == "rsc_location":
                 rules = tuple(self.rule(self.deref(r)) for r in self.children(c, "rule"))
-                result.append(Location(
-                    ident, c.get("rsc"), c.get("rsc-pattern"), c.get("node"),
-                    self.check_score(c, "score"), rules, c.get("role"),
-                    c.get("resource-discovery", "always"), self.resource_sets(c), _line(c),
-                ))
+                result.append(
+                    Location(
+                        ident,
+                        c.get("rsc"),
+                        c.get("rsc-pattern"),
+                        c.get("node"),
+                        self.check_score(c, "score"),
+                        rules,
+                        c.get("role"),
+                        c.get("resource-discovery", "always"),
+                        self.resource_sets(c),
+                        _line(c),
+                    )
+                )
             elif c.tag == "rsc_colocation":
                 influence = c.get("influence")
-                result.append(Colocation(
-                    ident, c.get("rsc"), c.get("with-rsc"), self.check_score(c, "score"),
-                    c.get("rsc-role"), c.get("with-rsc-role"),
-                    c.get("node-attribute", "#uname"), self.resource_sets(c),
-                    None if influence is None else is_true(influence), _line(c),
-                ))
+                result.append(
+                    Colocation(
+                        ident,
+                        c.get("rsc"),
+                        c.get("with-rsc"),
+                        self.check_score(c, "score"),
+                        c.get("rsc-role"),
+                        c.get("with-rsc-role"),
+                        c.get("node-attribute", "#uname"),
+                        self.resource_sets(c),
+                        None if influence is None else is_true(influence),
+                        _line(c),
+                    )
+                )
             elif c.tag == "rsc_order":
                 sym = c.get("symmetrical")
-                result.append(Order(
-                    ident, c.get("first"), c.get("then"), c.get("first-action"),
-                    c.get("then-action"), c.get("kind"), self.check_score(c, "score"),
-                    None if sym is None else is_true(sym), is_true(c.get("require-all"), True),
-                    self.resource_sets(c), _line(c),
-                ))
+                result.append(
+                    Order(
+                        ident,
+                        c.get("first"),
+                        c.get("then"),
+                        c.get("first-action"),
+                        c.get("then-action"),
+                        c.get("kind"),
+                        self.check_score(c, "score"),
+                        None if sym is None else is_true(sym),
+                        is_true(c.get("require-all"), True),
+                        self.resource_sets(c),
+                        _line(c),
+                    )
+                )
             elif c.tag == "rsc_ticket":
                 result.append(Ticket(ident, c.get("rsc"), c.get("ticket", ""), _line(c)))
         return tuple(result)
@@ -455,17 +628,23 @@ class _Parser:
         nodes = []
         if "nodes" in section:
             for n in self.children(section["nodes"], "node"):
-                nodes.append(NodeConfig(
-                    self.required(n, "id"), n.get("uname") or n.get("id") or "",
-                    n.get("type", "member"), self.attr_sets(n, "instance_attributes"),
-                    self.attr_sets(n, "utilization"), _line(n),
-                ))
+                nodes.append(
+                    NodeConfig(
+                        self.required(n, "id"),
+                        n.get("uname") or n.get("id") or "",
+                        n.get("type", "member"),
+                        self.attr_sets(n, "instance_attributes"),
+                        self.attr_sets(n, "utilization"),
+                        _line(n),
+                    )
+                )
         resources: tuple[Resource, ...] = ()
         templates: tuple[Primitive, ...] = ()
         if "resources" in section:
             resources = self.resources(section["resources"])
-            templates = tuple(self.primitive(t)
-                              for t in self.children(section["resources"], "template"))
+            templates = tuple(
+                self.primitive(t) for t in self.children(section["resources"], "template")
+            )
         constraints: tuple[Constraint, ...] = ()
         if "constraints" in section:
             constraints = self.constraints(section["constraints"])
@@ -478,14 +657,25 @@ class _Parser:
         tags = []
         if "tags" in section:
             for t in self.children(section["tags"], "tag"):
-                tags.append(Tag(t.get("id", ""),
-                                tuple(r.get("id", "") for r in self.children(t, "obj_ref"))))
+                tags.append(
+                    Tag(
+                        t.get("id", ""), tuple(r.get("id", "") for r in self.children(t, "obj_ref"))
+                    )
+                )
         topology: tuple[tuple[tuple[str, str], ...], ...] = ()
         if "fencing-topology" in section:
-            topology = tuple(_attrs(level)
-                             for level in self.children(section["fencing-topology"]))
-        return Configuration(crm_config, tuple(nodes), resources, constraints, rsc_defaults,
-                             op_defaults, tuple(tags), topology, templates)
+            topology = tuple(_attrs(level) for level in self.children(section["fencing-topology"]))
+        return Configuration(
+            crm_config,
+            tuple(nodes),
+            resources,
+            constraints,
+            rsc_defaults,
+            op_defaults,
+            tuple(tags),
+            topology,
+            templates,
+        )
 
     # --- status ----------------------------------------------------------------------
 
@@ -514,19 +704,35 @@ class _Parser:
             items = cast("list[tuple[str, str]]", child.items())
             attrib = dict(items)
             get = attrib.get
-            nodes.append(NodeState(
-                get("id", ""), get("uname"), get("in_ccm"), get("crmd"), get("join"),
-                get("expected"), get("crm-debug-origin"), get("shutdown"), tuple(attrs),
-                tuple(resources), is_true(get("remote_node")),
-                _extra(items, attrib, _NODE_STATE_KNOWN), lrm_seen,
-            ))
+            nodes.append(
+                NodeState(
+                    get("id", ""),
+                    get("uname"),
+                    get("in_ccm"),
+                    get("crmd"),
+                    get("join"),
+                    get("expected"),
+                    get("crm-debug-origin"),
+                    get("shutdown"),
+                    tuple(attrs),
+                    tuple(resources),
+                    is_true(get("remote_node")),
+                    _extra(items, attrib, _NODE_STATE_KNOWN),
+                    lrm_seen,
+                )
+            )
         return Status(tuple(nodes), Tickets(tuple(tickets)))
 
     def lrm_resource(self, el: _Element) -> LrmResource:
         get = el.get
-        return LrmResource(get("id", ""), get("class"), get("provider"), get("type"),
-                           tuple(map(self.op_record, el.iterchildren("lrm_rsc_op"))),
-                           get("container"))
+        return LrmResource(
+            get("id", ""),
+            get("class"),
+            get("provider"),
+            get("type"),
+            tuple(map(self.op_record, el.iterchildren("lrm_rsc_op"))),
+            get("container"),
+        )
 
     def op_record(self, el: _Element) -> OpRecord:
         # The hottest loop of parsing (one call per operation in the history): one copy of
@@ -548,15 +754,39 @@ class _Parser:
             exec_time = None if (v := get("exec-time")) is None else int(v)
             queue_time = None if (v := get("queue-time")) is None else int(v)
         except ValueError:
-            (call_id, rc_code, op_status, interval, last_rc_change, last_run, exec_time,
-             queue_time) = self.op_numbers(el, attrib)
+            (
+                call_id,
+                rc_code,
+                op_status,
+                interval,
+                last_rc_change,
+                last_run,
+                exec_time,
+                queue_time,
+            ) = self.op_numbers(el, attrib)
         return OpRecord(
-            get("id", ""), get("operation", ""), call_id or 0, rc_code or 0, op_status or 0,
-            interval or 0, get("operation_key"), get("transition-key"),
-            get("transition-magic"), last_rc_change, last_run, exec_time, queue_time,
-            get("op-digest"), get("op-restart-digest"), get("op-secure-digest"),
-            get("on_node"), get("exit-reason"), get("migrate_source"), get("migrate_target"),
-            get("crm_feature_set"), _extra(items, attrib, _OP_RECORD_KNOWN),
+            get("id", ""),
+            get("operation", ""),
+            call_id or 0,
+            rc_code or 0,
+            op_status or 0,
+            interval or 0,
+            get("operation_key"),
+            get("transition-key"),
+            get("transition-magic"),
+            last_rc_change,
+            last_run,
+            exec_time,
+            queue_time,
+            get("op-digest"),
+            get("op-restart-digest"),
+            get("op-secure-digest"),
+            get("on_node"),
+            get("exit-reason"),
+            get("migrate_source"),
+            get("migrate_target"),
+            get("crm_feature_set"),
+            _extra(items, attrib, _OP_RECORD_KNOWN),
         )
 
     def op_numbers(self, el: _Element, attrib: dict[str, str]) -> list[int | None]:
@@ -571,9 +801,12 @@ class _Parser:
             try:
                 numbers.append(int(value))
             except ValueError:
-                self.error(codes.CIB_BAD_VALUE, el,
-                           f"{name}=\"{value}\" on lrm_rsc_op {attrib.get('id')} is not a number",
-                           "fix or remove the operation history entry")
+                self.error(
+                    codes.CIB_BAD_VALUE,
+                    el,
+                    f'{name}="{value}" on lrm_rsc_op {attrib.get("id")} is not a number',
+                    "fix or remove the operation history entry",
+                )
                 numbers.append(default)
         return numbers
 
@@ -582,9 +815,14 @@ class _Parser:
     def cib(self) -> Cib:
         root = self.root
         if root.tag != "cib":
-            raise CommandError(Report.error(
-                codes.CIB_INVALID, f"the root element is <{root.tag}>, not <cib>",
-                where=self.where(root), hint="give a CIB as written by cibadmin --query"))
+            raise CommandError(
+                Report.error(
+                    codes.CIB_INVALID,
+                    f"the root element is <{root.tag}>, not <cib>",
+                    where=self.where(root),
+                    hint="give a CIB as written by cibadmin --query",
+                )
+            )
         self.check_duplicate_ids()
         config = None
         status = None
@@ -594,11 +832,13 @@ class _Parser:
             elif child.tag == "status":
                 status = child
         if config is None:
-            self.error(codes.CIB_INVALID, root, "the CIB has no <configuration> section",
-                       "add <configuration> with <crm_config>, <nodes>, <resources>, "
-                       "<constraints>")
-        cib = Cib(self.configuration(config), self.status(status),
-                  _attrs(root), self.source)
+            self.error(
+                codes.CIB_INVALID,
+                root,
+                "the CIB has no <configuration> section",
+                "add <configuration> with <crm_config>, <nodes>, <resources>, <constraints>",
+            )
+        cib = Cib(self.configuration(config), self.status(status), _attrs(root), self.source)
         if self.errors:
             raise CommandError(self.errors)
         return cib
@@ -614,16 +854,28 @@ class _Parser:
             ident = el.get("id")
             if ident is None or el.get("id-ref") is not None or el.tag == "resource_ref":
                 continue
-            if el.tag in ("nvpair", "expression", "op", "rule", "date_expression",
-                          "date_spec", "duration", "obj_ref"):
+            if el.tag in (
+                "nvpair",
+                "expression",
+                "op",
+                "rule",
+                "date_expression",
+                "date_spec",
+                "duration",
+                "obj_ref",
+            ):
                 continue
             first = seen.get(ident)
             if first is not None and first.tag != el.tag:
                 continue
             if first is not None:
-                self.error(codes.CIB_DUPLICATE_ID, el,
-                           f"id \"{ident}\" is used twice (first at line {_line(first)})",
-                           "ids must be unique in the CIB: rename one", id=ident)
+                self.error(
+                    codes.CIB_DUPLICATE_ID,
+                    el,
+                    f'id "{ident}" is used twice (first at line {_line(first)})',
+                    "ids must be unique in the CIB: rename one",
+                    id=ident,
+                )
             else:
                 seen[ident] = el
 
@@ -642,15 +894,21 @@ def parse_cib_text(text: str | bytes, source: str = "<cib>") -> Cib:
 
 def _parse_cib_text(text: str | bytes, source: str) -> Cib:
     data = text.encode() if isinstance(text, str) else text
-    parser = etree.XMLParser(remove_comments=True, resolve_entities=False, no_network=True,
-                             huge_tree=True)
+    parser = etree.XMLParser(
+        remove_comments=True, resolve_entities=False, no_network=True, huge_tree=True
+    )
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as err:
         line = err.lineno if err.lineno else 0
-        raise CommandError(Report.error(
-            codes.XML_MALFORMED, f"not well-formed XML: {err.msg}", where=f"{source}:{line}",
-            hint="fix the XML (xmllint --noout FILE shows the first error)")) from None
+        raise CommandError(
+            Report.error(
+                codes.XML_MALFORMED,
+                f"not well-formed XML: {err.msg}",
+                where=f"{source}:{line}",
+                hint="fix the XML (xmllint --noout FILE shows the first error)",
+            )
+        ) from None
     return _Parser(root, source).cib()
 
 
@@ -659,11 +917,21 @@ def parse_cib_file(path: str | Path) -> Cib:
     try:
         data = p.read_bytes()
     except FileNotFoundError:
-        raise CommandError(Report.error(
-            codes.FILE_NOT_FOUND, f"no such file: {p}", where=str(p),
-            hint="give the path of a CIB XML file (cibadmin --query > cib.xml)")) from None
+        raise CommandError(
+            Report.error(
+                codes.FILE_NOT_FOUND,
+                f"no such file: {p}",
+                where=str(p),
+                hint="give the path of a CIB XML file (cibadmin --query > cib.xml)",
+            )
+        ) from None
     except (IsADirectoryError, PermissionError) as err:
-        raise CommandError(Report.error(
-            codes.FILE_NOT_FOUND, f"cannot read {p}: {err.strerror}", where=str(p),
-            hint="give the path of a readable CIB XML file")) from None
+        raise CommandError(
+            Report.error(
+                codes.FILE_NOT_FOUND,
+                f"cannot read {p}: {err.strerror}",
+                where=str(p),
+                hint="give the path of a readable CIB XML file",
+            )
+        ) from None
     return parse_cib_text(data, str(p))

@@ -104,10 +104,17 @@ class _Renderer:
     def rule(self, parent: _Element, rule: Rule) -> None:
         if self.reuse(parent, "rule", rule.id, rule):
             return
-        el = _sub(parent, "rule", [
-            ("id", rule.id), ("boolean-op", rule.boolean_op), ("score", rule.score),
-            ("score-attribute", rule.score_attribute), ("role", rule.role),
-        ])
+        el = _sub(
+            parent,
+            "rule",
+            [
+                ("id", rule.id),
+                ("boolean-op", rule.boolean_op),
+                ("score", rule.score),
+                ("score-attribute", rule.score_attribute),
+                ("role", rule.role),
+            ],
+        )
         for term in rule.terms:
             self.term(el, term)
 
@@ -115,29 +122,54 @@ class _Renderer:
         if isinstance(term, Rule):
             self.rule(parent, term)
         elif isinstance(term, Expression):
-            _sub(parent, "expression", [
-                ("id", term.id), ("attribute", term.attribute), ("operation", term.operation),
-                ("value", term.value), ("type", term.type),
-                ("value-source", None if term.value_source == "literal" else term.value_source),
-            ])
+            _sub(
+                parent,
+                "expression",
+                [
+                    ("id", term.id),
+                    ("attribute", term.attribute),
+                    ("operation", term.operation),
+                    ("value", term.value),
+                    ("type", term.type),
+                    ("value-source", None if term.value_source == "literal" else term.value_source),
+                ],
+            )
         elif isinstance(term, DateExpression):
-            el = _sub(parent, "date_expression", [
-                ("id", term.id), ("operation", term.operation), ("start", term.start),
-                ("end", term.end),
-            ])
+            el = _sub(
+                parent,
+                "date_expression",
+                [
+                    ("id", term.id),
+                    ("operation", term.operation),
+                    ("start", term.start),
+                    ("end", term.end),
+                ],
+            )
             if term.spec is not None:
                 _sub(el, "date_spec", [("id", term.spec.id), *term.spec.fields])
             if term.duration is not None:
                 _sub(el, "duration", [("id", f"{term.id}-duration"), *term.duration])
         elif isinstance(term, RscExpression):
-            _sub(parent, "rsc_expression", [
-                ("id", term.id), ("class", term.standard), ("provider", term.provider),
-                ("type", term.type),
-            ])
+            _sub(
+                parent,
+                "rsc_expression",
+                [
+                    ("id", term.id),
+                    ("class", term.standard),
+                    ("provider", term.provider),
+                    ("type", term.type),
+                ],
+            )
         elif isinstance(term, OpExpression):
-            _sub(parent, "op_expression", [
-                ("id", term.id), ("name", term.name), ("interval", term.interval),
-            ])
+            _sub(
+                parent,
+                "op_expression",
+                [
+                    ("id", term.id),
+                    ("name", term.name),
+                    ("interval", term.interval),
+                ],
+            )
 
     # --- resources -------------------------------------------------------------------
 
@@ -145,21 +177,35 @@ class _Renderer:
         if op.attributes:
             el = _sub(parent, "op", op.attributes)
         else:
-            el = _sub(parent, "op", [
-                ("id", op.id), ("name", op.name), ("interval", op.interval),
-                ("role", op.role.label if op.role is not None else None),
-                ("timeout", op.timeout), ("on-fail", op.on_fail),
-                ("enabled", None if op.enabled else "false"),
-            ])
+            el = _sub(
+                parent,
+                "op",
+                [
+                    ("id", op.id),
+                    ("name", op.name),
+                    ("interval", op.interval),
+                    ("role", op.role.label if op.role is not None else None),
+                    ("timeout", op.timeout),
+                    ("on-fail", op.on_fail),
+                    ("enabled", None if op.enabled else "false"),
+                ],
+            )
         self.attr_sets(el, "meta_attributes", op.meta)
         self.attr_sets(el, "instance_attributes", op.params)
 
     def primitive(self, parent: _Element, rsc: Primitive, tag: str = "primitive") -> None:
-        el = _sub(parent, tag, [
-            ("id", rsc.id), ("class", rsc.agent.standard), ("provider", rsc.agent.provider),
-            ("type", rsc.agent.type), ("template", rsc.template),
-            ("description", rsc.description),
-        ])
+        el = _sub(
+            parent,
+            tag,
+            [
+                ("id", rsc.id),
+                ("class", rsc.agent.standard),
+                ("provider", rsc.agent.provider),
+                ("type", rsc.agent.type),
+                ("template", rsc.template),
+                ("description", rsc.description),
+            ],
+        )
         self.attr_sets(el, "instance_attributes", rsc.params)
         self.attr_sets(el, "meta_attributes", rsc.meta)
         self.attr_sets(el, "utilization", rsc.utilization)
@@ -188,11 +234,17 @@ class _Renderer:
         _sub(el, rsc.engine, rsc.engine_attrs)
         net = rsc.network
         if net is not None:
-            net_el = _sub(el, "network", [
-                ("ip-range-start", net.ip_range_start), ("control-port", net.control_port),
-                ("host-interface", net.host_interface), ("host-netmask", net.host_netmask),
-                ("add-host", net.add_host),
-            ])
+            net_el = _sub(
+                el,
+                "network",
+                [
+                    ("ip-range-start", net.ip_range_start),
+                    ("control-port", net.control_port),
+                    ("host-interface", net.host_interface),
+                    ("host-netmask", net.host_netmask),
+                    ("add-host", net.add_host),
+                ],
+            )
             for mapping in net.port_mappings:
                 _sub(net_el, "port-mapping", mapping)
         if rsc.storage:
@@ -219,43 +271,76 @@ class _Renderer:
         for s in sets:
             if self.reuse(parent, "resource_set", s.id, s):
                 continue
-            el = _sub(parent, "resource_set", [
-                ("id", s.id),
-                ("sequential", None if s.sequential is None else _bool(s.sequential)),
-                ("require-all", None if s.require_all else "false"),
-                ("ordered", None if s.ordered is None else _bool(s.ordered)),
-                ("action", s.action), ("role", s.role), ("score", s.score), ("kind", s.kind),
-            ])
+            el = _sub(
+                parent,
+                "resource_set",
+                [
+                    ("id", s.id),
+                    ("sequential", None if s.sequential is None else _bool(s.sequential)),
+                    ("require-all", None if s.require_all else "false"),
+                    ("ordered", None if s.ordered is None else _bool(s.ordered)),
+                    ("action", s.action),
+                    ("role", s.role),
+                    ("score", s.score),
+                    ("kind", s.kind),
+                ],
+            )
             for ref in s.resources:
                 _sub(el, "resource_ref", [("id", ref)])
 
     def constraint(self, parent: _Element, c: Constraint) -> None:
         if isinstance(c, Location):
-            el = _sub(parent, "rsc_location", [
-                ("id", c.id), ("rsc", c.rsc), ("rsc-pattern", c.rsc_pattern),
-                ("node", c.node), ("score", c.score), ("role", c.role),
-                ("resource-discovery",
-                 None if c.resource_discovery == "always" else c.resource_discovery),
-            ])
+            el = _sub(
+                parent,
+                "rsc_location",
+                [
+                    ("id", c.id),
+                    ("rsc", c.rsc),
+                    ("rsc-pattern", c.rsc_pattern),
+                    ("node", c.node),
+                    ("score", c.score),
+                    ("role", c.role),
+                    (
+                        "resource-discovery",
+                        None if c.resource_discovery == "always" else c.resource_discovery,
+                    ),
+                ],
+            )
             self.resource_sets(el, c.sets)
             for rule in c.rules:
                 self.rule(el, rule)
         elif isinstance(c, Colocation):
-            el = _sub(parent, "rsc_colocation", [
-                ("id", c.id), ("rsc", c.rsc), ("with-rsc", c.with_rsc), ("score", c.score),
-                ("rsc-role", c.rsc_role), ("with-rsc-role", c.with_rsc_role),
-                ("node-attribute", None if c.node_attribute == "#uname" else c.node_attribute),
-                ("influence", None if c.influence is None else _bool(c.influence)),
-            ])
+            el = _sub(
+                parent,
+                "rsc_colocation",
+                [
+                    ("id", c.id),
+                    ("rsc", c.rsc),
+                    ("with-rsc", c.with_rsc),
+                    ("score", c.score),
+                    ("rsc-role", c.rsc_role),
+                    ("with-rsc-role", c.with_rsc_role),
+                    ("node-attribute", None if c.node_attribute == "#uname" else c.node_attribute),
+                    ("influence", None if c.influence is None else _bool(c.influence)),
+                ],
+            )
             self.resource_sets(el, c.sets)
         elif isinstance(c, Order):
-            el = _sub(parent, "rsc_order", [
-                ("id", c.id), ("first", c.first), ("then", c.then),
-                ("first-action", c.first_action), ("then-action", c.then_action),
-                ("kind", c.kind), ("score", c.score),
-                ("symmetrical", None if c.symmetrical is None else _bool(c.symmetrical)),
-                ("require-all", None if c.require_all else "false"),
-            ])
+            el = _sub(
+                parent,
+                "rsc_order",
+                [
+                    ("id", c.id),
+                    ("first", c.first),
+                    ("then", c.then),
+                    ("first-action", c.first_action),
+                    ("then-action", c.then_action),
+                    ("kind", c.kind),
+                    ("score", c.score),
+                    ("symmetrical", None if c.symmetrical is None else _bool(c.symmetrical)),
+                    ("require-all", None if c.require_all else "false"),
+                ],
+            )
             self.resource_sets(el, c.sets)
         elif isinstance(c, Ticket):
             _sub(parent, "rsc_ticket", [("id", c.id), ("rsc", c.rsc), ("ticket", c.ticket)])
@@ -306,22 +391,38 @@ class _Renderer:
             tickets = _sub(el, "tickets")
             for ident, attrs in status.tickets.values:
                 names = {k for k, _ in attrs}
-                _sub(tickets, "ticket_state", [*([("id", ident)] if "id" not in names else []),
-                                               *attrs])
+                _sub(
+                    tickets,
+                    "ticket_state",
+                    [*([("id", ident)] if "id" not in names else []), *attrs],
+                )
 
     def node_state(self, parent: _Element, node: NodeState) -> None:
-        el = _sub(parent, "node_state", [
-            ("id", node.id), ("uname", node.uname), ("in_ccm", node.in_ccm),
-            ("crmd", node.crmd), ("crm-debug-origin", node.crm_debug_origin),
-            ("join", node.join), ("expected", node.expected), ("shutdown", node.shutdown),
-            ("remote_node", "true" if node.remote_node else None), *node.extra,
-        ])
+        el = _sub(
+            parent,
+            "node_state",
+            [
+                ("id", node.id),
+                ("uname", node.uname),
+                ("in_ccm", node.in_ccm),
+                ("crmd", node.crmd),
+                ("crm-debug-origin", node.crm_debug_origin),
+                ("join", node.join),
+                ("expected", node.expected),
+                ("shutdown", node.shutdown),
+                ("remote_node", "true" if node.remote_node else None),
+                *node.extra,
+            ],
+        )
         if node.attributes:
             transient = _sub(el, "transient_attributes", [("id", node.id)])
             iset = _sub(transient, "instance_attributes", [("id", f"status-{node.id}")])
             for name, value in node.attributes:
-                _sub(iset, "nvpair",
-                     [("id", f"status-{node.id}-{name}"), ("name", name), ("value", value)])
+                _sub(
+                    iset,
+                    "nvpair",
+                    [("id", f"status-{node.id}-{name}"), ("name", name), ("value", value)],
+                )
         if node.has_lrm or node.resources:
             lrm = _sub(el, "lrm", [("id", node.id)])
             lrm_resources = _sub(lrm, "lrm_resources")
@@ -329,10 +430,17 @@ class _Renderer:
                 self.lrm_resource(lrm_resources, rsc)
 
     def lrm_resource(self, parent: _Element, rsc: LrmResource) -> None:
-        el = _sub(parent, "lrm_resource", [
-            ("id", rsc.id), ("type", rsc.type), ("class", rsc.standard),
-            ("provider", rsc.provider), ("container", rsc.container),
-        ])
+        el = _sub(
+            parent,
+            "lrm_resource",
+            [
+                ("id", rsc.id),
+                ("type", rsc.type),
+                ("class", rsc.standard),
+                ("provider", rsc.provider),
+                ("container", rsc.container),
+            ],
+        )
         for op in rsc.ops:
             self.op_record(el, op)
 
@@ -340,20 +448,34 @@ class _Renderer:
         def num(value: int | None) -> str | None:
             return None if value is None else str(value)
 
-        _sub(parent, "lrm_rsc_op", [
-            ("id", op.id), ("operation_key", op.operation_key), ("operation", op.operation),
-            ("crm_feature_set", op.crm_feature_set),
-            ("transition-key", op.transition_key), ("transition-magic", op.transition_magic),
-            ("exit-reason", op.exit_reason), ("on_node", op.on_node),
-            ("call-id", str(op.call_id)), ("rc-code", str(op.rc_code)),
-            ("op-status", str(op.op_status)), ("interval", str(op.interval_ms)),
-            ("last-rc-change", num(op.last_rc_change)), ("last-run", num(op.last_run)),
-            ("exec-time", num(op.exec_time)), ("queue-time", num(op.queue_time)),
-            ("op-digest", op.op_digest), ("op-restart-digest", op.op_restart_digest),
-            ("op-secure-digest", op.op_secure_digest),
-            ("migrate_source", op.migrate_source), ("migrate_target", op.migrate_target),
-            *op.extra,
-        ])
+        _sub(
+            parent,
+            "lrm_rsc_op",
+            [
+                ("id", op.id),
+                ("operation_key", op.operation_key),
+                ("operation", op.operation),
+                ("crm_feature_set", op.crm_feature_set),
+                ("transition-key", op.transition_key),
+                ("transition-magic", op.transition_magic),
+                ("exit-reason", op.exit_reason),
+                ("on_node", op.on_node),
+                ("call-id", str(op.call_id)),
+                ("rc-code", str(op.rc_code)),
+                ("op-status", str(op.op_status)),
+                ("interval", str(op.interval_ms)),
+                ("last-rc-change", num(op.last_rc_change)),
+                ("last-run", num(op.last_run)),
+                ("exec-time", num(op.exec_time)),
+                ("queue-time", num(op.queue_time)),
+                ("op-digest", op.op_digest),
+                ("op-restart-digest", op.op_restart_digest),
+                ("op-secure-digest", op.op_secure_digest),
+                ("migrate_source", op.migrate_source),
+                ("migrate_target", op.migrate_target),
+                *op.extra,
+            ],
+        )
 
 
 def render_cib(cib: Cib) -> bytes:
@@ -372,8 +494,9 @@ def write_cib(cib: Cib, path: str) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
-                                   suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(
+            dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
+        )
         with os.fdopen(fd, "wb") as out:
             out.write(data)
             out.flush()
@@ -386,10 +509,15 @@ def write_cib(cib: Cib, path: str) -> None:
         os.replace(tmp, path)
         tmp = None
     except OSError as err:
-        raise CommandError(Report.error(
-            codes.FILE_WRITE_FAILED, f"cannot write {path}: {err.strerror or err}", where=path,
-            hint="give a path in an existing, writable directory",
-            path=path)) from None
+        raise CommandError(
+            Report.error(
+                codes.FILE_WRITE_FAILED,
+                f"cannot write {path}: {err.strerror or err}",
+                where=path,
+                hint="give a path in an existing, writable directory",
+                path=path,
+            )
+        ) from None
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):

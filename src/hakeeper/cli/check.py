@@ -24,18 +24,26 @@ _WIDTH = max(len(label) for label in _LABEL.values())
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
-        "check", help="check the control plane: cluster, containers, galera, rabbitmq, ...",
+        "check",
+        help="check the control plane: cluster, containers, galera, rabbitmq, ...",
         description="Run every health probe in parallel and say, per item, ok / warning /"
         " critical / skipped, with the evidence and the next command to run. Exit 1 if"
         " anything is critical.",
     )
     p.add_argument("--output", choices=("text", "json"), default="text")
-    p.add_argument("--from", dest="from_dir", metavar="DIR", type=Path,
-                   help="read captured outputs from DIR instead of probing this host"
-                   " (layout: docs/check.md)")
-    p.add_argument("--only", action="append", metavar="AREA",
-                   help="check only AREA (repeatable or comma-separated): "
-                   + ", ".join(a.value for a in Area))
+    p.add_argument(
+        "--from",
+        dest="from_dir",
+        metavar="DIR",
+        type=Path,
+        help="read captured outputs from DIR instead of probing this host (layout: docs/check.md)",
+    )
+    p.add_argument(
+        "--only",
+        action="append",
+        metavar="AREA",
+        help="check only AREA (repeatable or comma-separated): " + ", ".join(a.value for a in Area),
+    )
     p.set_defaults(func=run)
 
 

@@ -26,8 +26,7 @@ SUBCOMMAND_MODULES = [
 
 
 class _Registrar(Protocol):
-    def register(self, subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-        ...
+    def register(self, subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None: ...
 
 
 class _Handler(Protocol):
@@ -52,8 +51,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _root_parser() -> tuple[argparse.ArgumentParser,
-                            argparse._SubParsersAction[argparse.ArgumentParser]]:
+def _root_parser() -> tuple[
+    argparse.ArgumentParser, argparse._SubParsersAction[argparse.ArgumentParser]
+]:
     parser = argparse.ArgumentParser(
         prog="hakeeper",
         description="Keep a cloud's control plane highly available (Pacemaker-compatible).",

@@ -11,18 +11,29 @@ from types import FrameType
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
-        "node", help="the node daemon",
+        "node",
+        help="the node daemon",
         description="Run this node's daemon: hold its lease, lead when elected, execute "
-                    "the actions addressed to it.")
+        "the actions addressed to it.",
+    )
     sub = p.add_subparsers(dest="node_command", metavar="ACTION", required=True)
     run_p = sub.add_parser("run", help="run the daemon in the foreground (log on stderr)")
     run_p.add_argument("--name", required=True, help="this node's name")
-    run_p.add_argument("--store", required=True,
-                       help="the coordination store: sqlite:///PATH or etcd://HOST:PORT,...")
-    run_p.add_argument("--ttl", type=float, default=2.0,
-                       help="the lease's time to live in seconds (default 2)")
-    run_p.add_argument("--recheck-interval", type=float, default=60.0, metavar="SECONDS",
-                       help="schedule again after this long without changes (default 60)")
+    run_p.add_argument(
+        "--store",
+        required=True,
+        help="the coordination store: sqlite:///PATH or etcd://HOST:PORT,...",
+    )
+    run_p.add_argument(
+        "--ttl", type=float, default=2.0, help="the lease's time to live in seconds (default 2)"
+    )
+    run_p.add_argument(
+        "--recheck-interval",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="schedule again after this long without changes (default 60)",
+    )
     run_p.set_defaults(func=run)
 
 
@@ -31,11 +42,13 @@ def run(args: argparse.Namespace) -> int:
     from hakeeper.coord import connect
     from hakeeper.node.daemon import NodeDaemon
 
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
+    )
     coord = connect(args.store)
-    daemon = NodeDaemon(coord, args.name, LocalAgentRunner(), ttl=args.ttl,
-                        recheck_s=args.recheck_interval)
+    daemon = NodeDaemon(
+        coord, args.name, LocalAgentRunner(), ttl=args.ttl, recheck_s=args.recheck_interval
+    )
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         daemon.stop()

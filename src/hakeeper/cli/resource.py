@@ -13,14 +13,15 @@ RESOURCE_VERB_MODULES = [
 
 
 class _Registrar(Protocol):
-    def register(self, subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-        ...
+    def register(self, subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None: ...
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
-        "resource", help="act on one resource or bundle replica (debug, ...)",
-        description="Commands on one resource or bundle replica.")
+        "resource",
+        help="act on one resource or bundle replica (debug, ...)",
+        description="Commands on one resource or bundle replica.",
+    )
     verbs = p.add_subparsers(dest="verb", metavar="VERB")
     for name in RESOURCE_VERB_MODULES:
         cast(_Registrar, importlib.import_module(name)).register(verbs)

@@ -92,8 +92,7 @@ class CheckDto:
             "verdict": self.verdict.value,
             "counts": counts,
             "duration_s": round(self.duration_s, 3),
-            "areas": [{"area": a.value, "verdict": self.area_verdict(a).value}
-                      for a in self.areas],
+            "areas": [{"area": a.value, "verdict": self.area_verdict(a).value} for a in self.areas],
             "findings": [f.as_dict() for f in self.findings],
         }
 
@@ -106,19 +105,31 @@ def parse_areas(only: Iterable[str] | None) -> tuple[Area, ...]:
     known = {a.value for a in Area}
     unknown = sorted(names - known)
     if unknown:
-        raise CommandError(Report.error(
-            codes.CHECK_UNKNOWN_AREA, f"unknown area {', '.join(unknown)}", where="--only",
-            hint=f"choose from: {', '.join(a.value for a in Area)}", areas=unknown))
+        raise CommandError(
+            Report.error(
+                codes.CHECK_UNKNOWN_AREA,
+                f"unknown area {', '.join(unknown)}",
+                where="--only",
+                hint=f"choose from: {', '.join(a.value for a in Area)}",
+                areas=unknown,
+            )
+        )
     return tuple(a for a in Area if a.value in names)
 
 
 def _resolve(env: CheckEnv, source: CheckSource) -> CaptureSource:
     if isinstance(source, CapturedDir):
         if not source.path.is_dir():
-            raise CommandError(Report.error(
-                codes.CHECK_SOURCE_NOT_FOUND, f"no such directory: {source.path}",
-                where="--from", hint="give the directory holding crm_mon.xml and the"
-                " node folders (see docs/check.md)", path=str(source.path)))
+            raise CommandError(
+                Report.error(
+                    codes.CHECK_SOURCE_NOT_FOUND,
+                    f"no such directory: {source.path}",
+                    where="--from",
+                    hint="give the directory holding crm_mon.xml and the"
+                    " node folders (see docs/check.md)",
+                    path=str(source.path),
+                )
+            )
         return DirectorySource(source.path)
     return LiveHostSource(env.runner, env.hostname, env.timeout_s, env.environ)
 
@@ -127,8 +138,13 @@ def _run(job: Job) -> Capture:
     try:
         return job.run()
     except Exception as err:  # a bug in a probe must not take the whole check down
-        return Capture(job.key, job.node, job.key, CaptureStatus.FAILED,
-                       reason=f"internal error: {type(err).__name__}: {err}")
+        return Capture(
+            job.key,
+            job.node,
+            job.key,
+            CaptureStatus.FAILED,
+            reason=f"internal error: {type(err).__name__}: {err}",
+        )
 
 
 def _assessors(captures: Captures) -> dict[Area, Callable[[], tuple[Finding, ...]]]:
@@ -144,8 +160,10 @@ def _assessors(captures: Captures) -> dict[Area, Callable[[], tuple[Finding, ...
         Area.CONTAINERS: lambda: containers.assess(captures),
         Area.CLUSTER: lambda: cluster.assess(captures),
         Area.GALERA: lambda: galera.assess(
-            captures, expected=replicas(galera.BUNDLE),
-            pacemaker=facts is not None and galera.BUNDLE in facts.bundle_replicas),
+            captures,
+            expected=replicas(galera.BUNDLE),
+            pacemaker=facts is not None and galera.BUNDLE in facts.bundle_replicas,
+        ),
         Area.RABBITMQ: lambda: rabbitmq.assess(captures, expected=replicas(rabbitmq.BUNDLE)),
         Area.REDIS: lambda: redis.assess(captures, expected=replicas(redis.BUNDLE)),
         Area.HAPROXY: lambda: haproxy.assess(captures),
@@ -158,14 +176,26 @@ def _judge(area: Area, assess: Callable[[], tuple[Finding, ...]]) -> Sequence[Fi
     try:
         found = assess()
     except Exception as err:  # a parser bug is reported, never a traceback
-        return [finding(Verdict.CRITICAL, area, codes.PROBE_UNPARSEABLE, area.value,
-                        f"internal error while checking {area.value}: "
-                        f"{type(err).__name__}: {err}")]
+        return [
+            finding(
+                Verdict.CRITICAL,
+                area,
+                codes.PROBE_UNPARSEABLE,
+                area.value,
+                f"internal error while checking {area.value}: {type(err).__name__}: {err}",
+            )
+        ]
     if not found:
-        return [finding(Verdict.SKIPPED, area, codes.PROBE_NOT_CAPTURED, area.value,
-                        f"nothing captured for {area.value}")]
-    return sorted(found, key=lambda f: -f.verdict.rank if f.verdict is not Verdict.SKIPPED
-                  else 0)
+        return [
+            finding(
+                Verdict.SKIPPED,
+                area,
+                codes.PROBE_NOT_CAPTURED,
+                area.value,
+                f"nothing captured for {area.value}",
+            )
+        ]
+    return sorted(found, key=lambda f: -f.verdict.rank if f.verdict is not Verdict.SKIPPED else 0)
 
 
 def check(env: CheckEnv, *, source: CheckSource, only: set[str] | None = None) -> CheckDto:
@@ -184,5 +214,6 @@ def check(env: CheckEnv, *, source: CheckSource, only: set[str] | None = None) -
     findings: list[Finding] = []
     for area in areas:
         findings.extend(_judge(area, assessors[area]))
-    return CheckDto(SCHEMA_VERSION, capture_source.description, areas, tuple(findings),
-                    env.clock() - started)
+    return CheckDto(
+        SCHEMA_VERSION, capture_source.description, areas, tuple(findings), env.clock() - started
+    )

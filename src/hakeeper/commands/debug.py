@@ -44,11 +44,13 @@ _SERVICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 # What the engine adds to every container's environment by itself.
 _ENGINE_ENV_KEYS = frozenset({"container", "HOSTNAME"})
-_ENGINE_ENV = frozenset({
-    "TERM=xterm",
-    "HOME=/root",
-    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-})
+_ENGINE_ENV = frozenset(
+    {
+        "TERM=xterm",
+        "HOME=/root",
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    }
+)
 _DEFAULT_LOG_DRIVERS = frozenset({"", "k8s-file", "json-file"})
 
 
@@ -211,12 +213,18 @@ class DebugDto:
             "next_steps": list(self.next_steps),
         }
         if self.config is not None:
-            out["config"] = {"path": self.config.path, "changed": self.config.changed,
-                             "backup": self.config.backup, "previous": self.config.previous}
+            out["config"] = {
+                "path": self.config.path,
+                "changed": self.config.changed,
+                "backup": self.config.backup,
+                "previous": self.config.previous,
+            }
         if self.restart is not None:
-            out["restart"] = {"outcome": self.restart.outcome.value,
-                              "command": list(self.restart.command),
-                              "reason": self.restart.reason}
+            out["restart"] = {
+                "outcome": self.restart.outcome.value,
+                "command": list(self.restart.command),
+                "reason": self.restart.reason,
+            }
         return out
 
 
@@ -236,12 +244,17 @@ def container_names(replica: str, engine: str = ENGINES[0]) -> tuple[str, ...]:
 
 def _engine_failed(what: str, result: RunResult, *, where: str) -> CommandError:
     tail = [line for line in result.stderr.splitlines() if line.strip()][-3:]
-    why = ("timed out" if result.timed_out
-           else "; ".join(tail) or f"exit status {result.returncode}")
-    return CommandError(Report.error(
-        DEBUG_ENGINE_FAILED, f"{what} failed: {why}", where=where,
-        hint="run the command by hand to see the engine's full error",
-        command=list(result.argv), reason=why))
+    why = "timed out" if result.timed_out else "; ".join(tail) or f"exit status {result.returncode}"
+    return CommandError(
+        Report.error(
+            DEBUG_ENGINE_FAILED,
+            f"{what} failed: {why}",
+            where=where,
+            hint="run the command by hand to see the engine's full error",
+            command=list(result.argv),
+            reason=why,
+        )
+    )
 
 
 def _first_object(text: str) -> Mapping[str, Any] | None:
@@ -269,22 +282,39 @@ def locate(env: DebugEnv, replica: str) -> Container:
             if result.returncode == 0:
                 data = _first_object(result.stdout)
                 if data is None:
-                    raise CommandError(Report.error(
-                        DEBUG_ENGINE_FAILED, f"cannot read `{shlex.join(argv)}` output",
-                        where=replica, hint="check the engine works: podman ps --all",
-                        command=list(argv), reason="unreadable JSON"))
+                    raise CommandError(
+                        Report.error(
+                            DEBUG_ENGINE_FAILED,
+                            f"cannot read `{shlex.join(argv)}` output",
+                            where=replica,
+                            hint="check the engine works: podman ps --all",
+                            command=list(argv),
+                            reason="unreadable JSON",
+                        )
+                    )
                 return Container(engine, str(data.get("Name", name)).lstrip("/"), data)
     if len(missing) == len(ENGINES):
-        raise CommandError(Report.error(
-            DEBUG_ENGINE_MISSING, "neither podman nor docker is installed on this host",
-            where=replica, hint="run this on the node that runs the replica",
-            engines=list(ENGINES)))
-    raise CommandError(Report.error(
-        DEBUG_REPLICA_NOT_FOUND, f"no container {' or '.join(container_names(replica))}"
-        f" on {env.hostname}", where=replica,
-        hint="list this host's containers with `podman ps --all` (or `hakeeper check --only"
-        " containers`); `pcs status` shows which node runs the replica",
-        replica=replica, names=list(container_names(replica)), host=env.hostname))
+        raise CommandError(
+            Report.error(
+                DEBUG_ENGINE_MISSING,
+                "neither podman nor docker is installed on this host",
+                where=replica,
+                hint="run this on the node that runs the replica",
+                engines=list(ENGINES),
+            )
+        )
+    raise CommandError(
+        Report.error(
+            DEBUG_REPLICA_NOT_FOUND,
+            f"no container {' or '.join(container_names(replica))} on {env.hostname}",
+            where=replica,
+            hint="list this host's containers with `podman ps --all` (or `hakeeper check --only"
+            " containers`); `pcs status` shows which node runs the replica",
+            replica=replica,
+            names=list(container_names(replica)),
+            host=env.hostname,
+        )
+    )
 
 
 # ---------------------------------------------------------------- print-cmd
@@ -320,8 +350,9 @@ def _network(mode: str) -> list[str]:
     return [f"--net={mode}"]
 
 
-def run_command(engine: str, inspect: Mapping[str, Any],
-                image: Mapping[str, Any] | None = None) -> tuple[str, ...]:
+def run_command(
+    engine: str, inspect: Mapping[str, Any], image: Mapping[str, Any] | None = None
+) -> tuple[str, ...]:
     """The `ENGINE run` command line that starts this container again, from its inspect
     JSON (podman's or docker's). Settings equal to the image's own (`image`: its inspect
     JSON, when known) or that the engine adds by itself are left out."""
@@ -351,8 +382,11 @@ def run_command(engine: str, inspect: Mapping[str, Any],
     log = host.get("LogConfig") or {}
     if log.get("Type") not in _DEFAULT_LOG_DRIVERS:
         argv.append(f"--log-driver={log['Type']}")
-    if log.get("Path") and "/overlay-containers/" not in str(log["Path"]) \
-            and "/containers/" + str(inspect.get("Id", "-")) not in str(log["Path"]):
+    if (
+        log.get("Path")
+        and "/overlay-containers/" not in str(log["Path"])
+        and "/containers/" + str(inspect.get("Id", "-")) not in str(log["Path"])
+    ):
         argv.append(f"--log-opt=path={log['Path']}")
     if not host.get("Privileged"):  # privileged has them all; a drop is the host's limit
         argv += [f"--cap-add={cap}" for cap in _strings(host.get("CapAdd"))]
@@ -378,8 +412,11 @@ def run_command(engine: str, inspect: Mapping[str, Any],
         if volume:
             argv.append(f"--volume={volume}")
     for dest, opts in sorted((host.get("Tmpfs") or {}).items()):
-        kept = [o for o in str(opts).split(",")
-                if o and o not in ("rprivate", "nosuid", "nodev", "tmpcopyup", "rw")]
+        kept = [
+            o
+            for o in str(opts).split(",")
+            if o and o not in ("rprivate", "nosuid", "nodev", "tmpcopyup", "rw")
+        ]
         argv.append(f"--tmpfs={dest}" + (":" + ",".join(kept) if kept else ""))
     workdir = cfg.get("WorkingDir") or ""
     if workdir not in ("", "/") and workdir != img.get("WorkingDir"):
@@ -423,7 +460,7 @@ def set_debug(text: str) -> tuple[str, str | None]:
         if re.match(r"^debug\s*[=:]", stripped):
             if re.match(r"^debug\s*[=:]\s*true\s*$", stripped, re.IGNORECASE):
                 return text, stripped
-            ending = line[len(line.rstrip("\r\n")):] or "\n"
+            ending = line[len(line.rstrip("\r\n")) :] or "\n"
             kept = re.match(r"^\s*debug\s*[=:]\s*", line)
             lines[i] = (kept[0] if kept else "debug=") + "True" + ending
             return "".join(lines), stripped
@@ -467,12 +504,18 @@ def find_config(env: DebugEnv, c: Container, service: str) -> str:
     for path in candidates:
         if _on_host(env, path).is_file():
             return path
-    raise CommandError(Report.error(
-        DEBUG_CONFIG_NOT_FOUND, f"no {service}.conf in the config dirs mounted into {c.name}",
-        where=f"{c.name}: {service}",
-        hint=f"`hakeeper resource debug {c.name} inspect` lists the mounts; the SERVICE is"
-        " the name in /var/lib/config-data/puppet-generated/SERVICE/etc/SERVICE/SERVICE.conf",
-        service=service, container=c.name, tried=list(candidates)))
+    raise CommandError(
+        Report.error(
+            DEBUG_CONFIG_NOT_FOUND,
+            f"no {service}.conf in the config dirs mounted into {c.name}",
+            where=f"{c.name}: {service}",
+            hint=f"`hakeeper resource debug {c.name} inspect` lists the mounts; the SERVICE is"
+            " the name in /var/lib/config-data/puppet-generated/SERVICE/etc/SERVICE/SERVICE.conf",
+            service=service,
+            container=c.name,
+            tried=list(candidates),
+        )
+    )
 
 
 def _write_atomically(target: Path, text: str, backup: Path) -> None:
@@ -510,32 +553,49 @@ def _edit_config(env: DebugEnv, c: Container, service: str) -> ConfigEdit:
             backup = f"{path}.hakeeper-{stamp}-{n}.bak"
         _write_atomically(target, new, _on_host(env, backup))
     except (OSError, UnicodeDecodeError) as err:
-        raise CommandError(Report.error(
-            DEBUG_CONFIG_WRITE_FAILED, f"cannot update {path}: {err}", where=path,
-            hint="run as root on the node holding the container", path=path)) from err
+        raise CommandError(
+            Report.error(
+                DEBUG_CONFIG_WRITE_FAILED,
+                f"cannot update {path}: {err}",
+                where=path,
+                hint="run as root on the node holding the container",
+                path=path,
+            )
+        ) from err
     return ConfigEdit(path, True, backup, previous)
 
 
 def _restart(env: DebugEnv, c: Container, edit: ConfigEdit, mode: RestartMode) -> Restart:
     engine_restart = (c.engine, "restart", c.name)
     if mode is RestartMode.NONE:
-        return Restart(RestartOutcome.SKIPPED, engine_restart if c.bundle is None else
-                       ("pcs", "resource", "restart", c.bundle, env.hostname),
-                       "--no-restart: the service reads the change at its next restart")
+        return Restart(
+            RestartOutcome.SKIPPED,
+            engine_restart
+            if c.bundle is None
+            else ("pcs", "resource", "restart", c.bundle, env.hostname),
+            "--no-restart: the service reads the change at its next restart",
+        )
     if not edit.changed and mode is not RestartMode.FORCE:
         return Restart(RestartOutcome.NOT_NEEDED, (), "debug was already on")
     if c.bundle is not None and mode is not RestartMode.FORCE:
-        return Restart(RestartOutcome.LEFT_TO_CLUSTER,
-                       ("pcs", "resource", "restart", c.bundle, env.hostname),
-                       f"{c.bundle} is managed by Pacemaker: restarting the container behind"
-                       " its back would make its monitor fail; restart it through the cluster"
-                       " (or pass --force)")
+        return Restart(
+            RestartOutcome.LEFT_TO_CLUSTER,
+            ("pcs", "resource", "restart", c.bundle, env.hostname),
+            f"{c.bundle} is managed by Pacemaker: restarting the container behind"
+            " its back would make its monitor fail; restart it through the cluster"
+            " (or pass --force)",
+        )
     result = env.runner.run(engine_restart, timeout=env.long_timeout_s)
     if result.returncode == 0:
         return Restart(RestartOutcome.RESTARTED, engine_restart)
-    why = "timed out" if result.timed_out else (
-        "; ".join(line for line in result.stderr.splitlines() if line.strip())[-300:]
-        or f"exit status {result.returncode}")
+    why = (
+        "timed out"
+        if result.timed_out
+        else (
+            "; ".join(line for line in result.stderr.splitlines() if line.strip())[-300:]
+            or f"exit status {result.returncode}"
+        )
+    )
     return Restart(RestartOutcome.FAILED, engine_restart, why)
 
 
@@ -552,14 +612,27 @@ def _check_action(action: DebugAction) -> None:
         if action.out.is_dir() or not action.out.parent.is_dir():
             bad = ("OUT", f"{action.out}: give a file name in an existing directory")
     if bad is not None:
-        raise CommandError(Report.error(DEBUG_BAD_ARGUMENT, bad[1], where=bad[0],
-                                        hint="see `hakeeper resource debug --help`"))
+        raise CommandError(
+            Report.error(
+                DEBUG_BAD_ARGUMENT,
+                bad[1],
+                where=bad[0],
+                hint="see `hakeeper resource debug --help`",
+            )
+        )
 
 
-def _base(c: Container, replica: str, action: DebugAction,
-          command: Iterable[str]) -> dict[str, Any]:
-    return {"action": action.name, "replica": replica, "container": c.name,
-            "engine": c.engine, "bundle": c.bundle, "command": tuple(command)}
+def _base(
+    c: Container, replica: str, action: DebugAction, command: Iterable[str]
+) -> dict[str, Any]:
+    return {
+        "action": action.name,
+        "replica": replica,
+        "container": c.name,
+        "engine": c.engine,
+        "bundle": c.bundle,
+        "command": tuple(command),
+    }
 
 
 def debug(env: DebugEnv, replica: str, action: DebugAction) -> DebugDto:
@@ -570,50 +643,82 @@ def debug(env: DebugEnv, replica: str, action: DebugAction) -> DebugDto:
     c = locate(env, replica)
     if isinstance(action, PrintCmd):
         recorded = tuple(_strings((c.inspect.get("Config") or {}).get("CreateCommand")))
-        return DebugDto(**_base(c, replica, action,
-                                run_command(c.engine, c.inspect, _image_inspect(env, c))),
-                        create_command=recorded)
+        return DebugDto(
+            **_base(c, replica, action, run_command(c.engine, c.inspect, _image_inspect(env, c))),
+            create_command=recorded,
+        )
     if isinstance(action, Inspect):
-        return DebugDto(**_base(c, replica, action,
-                                (c.engine, "inspect", "--type", "container", c.name)),
-                        output=json.dumps([c.inspect], indent=4) + "\n", exit_code=0)
+        return DebugDto(
+            **_base(c, replica, action, (c.engine, "inspect", "--type", "container", c.name)),
+            output=json.dumps([c.inspect], indent=4) + "\n",
+            exit_code=0,
+        )
     if isinstance(action, Exec):
         flags = ("--interactive", "--tty") if action.tty else ("--interactive",)
         argv = (c.engine, "exec", *flags, c.name, *(action.command or ("/bin/sh",)))
         return DebugDto(**_base(c, replica, action, argv), exit_code=env.terminal.attach(argv))
     if isinstance(action, Logs):
-        argv = (c.engine, "logs",
-                *(("--tail", str(action.tail)) if action.tail is not None else ()),
-                *(("--since", action.since) if action.since else ()), c.name)
+        argv = (
+            c.engine,
+            "logs",
+            *(("--tail", str(action.tail)) if action.tail is not None else ()),
+            *(("--since", action.since) if action.since else ()),
+            c.name,
+        )
         result = env.runner.run(argv, timeout=env.long_timeout_s)
         if result.returncode != 0:
             raise _engine_failed(f"{c.engine} logs", result, where=c.name)
         # Both streams: the engine replays the container's stderr on its own stderr.
-        return DebugDto(**_base(c, replica, action, argv),
-                        output=result.stdout + result.stderr, exit_code=0)
+        return DebugDto(
+            **_base(c, replica, action, argv), output=result.stdout + result.stderr, exit_code=0
+        )
     if isinstance(action, Export):
         argv = (c.engine, "export", "--output", str(action.out), c.name)
         result = env.runner.run(argv, timeout=env.long_timeout_s)
         if result.returncode != 0:
             raise _engine_failed(f"{c.engine} export", result, where=c.name)
         size = action.out.stat().st_size if action.out.exists() else None
-        return DebugDto(**_base(c, replica, action, argv), exit_code=0, path=str(action.out),
-                        size_bytes=size, next_steps=(f"tar -tvf {shlex.quote(str(action.out))}",))
+        return DebugDto(
+            **_base(c, replica, action, argv),
+            exit_code=0,
+            path=str(action.out),
+            size_bytes=size,
+            next_steps=(f"tar -tvf {shlex.quote(str(action.out))}",),
+        )
     edit = _edit_config(env, c, action.service)
     restart = _restart(env, c, edit, action.restart)
     steps: list[str] = []
-    if restart.outcome in (RestartOutcome.LEFT_TO_CLUSTER, RestartOutcome.SKIPPED,
-                           RestartOutcome.FAILED) and restart.command:
+    if (
+        restart.outcome
+        in (RestartOutcome.LEFT_TO_CLUSTER, RestartOutcome.SKIPPED, RestartOutcome.FAILED)
+        and restart.command
+    ):
         steps.append(shlex.join(restart.command))
     steps.append(f"{c.engine} logs --tail 50 {c.name}")
     if edit.backup:
         steps.append(f"to undo: cp {shlex.quote(edit.backup)} {shlex.quote(edit.path)}")
-    return DebugDto(**_base(c, replica, action, restart.command), config=edit,
-                    restart=restart, next_steps=tuple(steps),
-                    exit_code=1 if restart.outcome is RestartOutcome.FAILED else 0)
+    return DebugDto(
+        **_base(c, replica, action, restart.command),
+        config=edit,
+        restart=restart,
+        next_steps=tuple(steps),
+        exit_code=1 if restart.outcome is RestartOutcome.FAILED else 0,
+    )
 
 
 __all__ = [
-    "DebugAction", "DebugDto", "DebugEnv", "EnableDebug", "Exec", "Export", "Inspect",
-    "Logs", "PrintCmd", "RestartMode", "RestartOutcome", "debug", "run_command", "set_debug",
+    "DebugAction",
+    "DebugDto",
+    "DebugEnv",
+    "EnableDebug",
+    "Exec",
+    "Export",
+    "Inspect",
+    "Logs",
+    "PrintCmd",
+    "RestartMode",
+    "RestartOutcome",
+    "debug",
+    "run_command",
+    "set_debug",
 ]

@@ -75,8 +75,7 @@ class ReportEnv:
 
     @classmethod
     def from_os(cls) -> ReportEnv:
-        return cls(SubprocessRunner(), socket.gethostname().split(".")[0],
-                   environ=dict(os.environ))
+        return cls(SubprocessRunner(), socket.gethostname().split(".")[0], environ=dict(os.environ))
 
 
 class ItemStatus(enum.Enum):
@@ -96,8 +95,14 @@ class ManifestItem:
     size_bytes: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"what": self.what, "origin": self.origin, "status": self.status.value,
-                "path": self.path, "reason": self.reason, "size_bytes": self.size_bytes}
+        return {
+            "what": self.what,
+            "origin": self.origin,
+            "status": self.status.value,
+            "path": self.path,
+            "reason": self.reason,
+            "size_bytes": self.size_bytes,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,9 +142,15 @@ def parse_duration(text: str | None) -> float:
         return DEFAULT_SINCE_S
     m = _DURATION.match(text)
     if not m or float(m[1]) <= 0:
-        raise CommandError(Report.error(
-            REPORT_BAD_DURATION, f"not a duration: {text!r}", where="--since",
-            hint="a number with s, m, h or d: 30m, 4h, 2d", value=text))
+        raise CommandError(
+            Report.error(
+                REPORT_BAD_DURATION,
+                f"not a duration: {text!r}",
+                where="--since",
+                hint="a number with s, m, h or d: 30m, 4h, 2d",
+                value=text,
+            )
+        )
     return float(m[1]) * _UNIT_S[m[2]]
 
 
@@ -153,8 +164,15 @@ class _Stage:
     root: Path
     items: list[ManifestItem] = field(default_factory=list)
 
-    def write(self, what: str, origin: str, rel: str, data: bytes | str,
-              status: ItemStatus = ItemStatus.OK, reason: str = "") -> None:
+    def write(
+        self,
+        what: str,
+        origin: str,
+        rel: str,
+        data: bytes | str,
+        status: ItemStatus = ItemStatus.OK,
+        reason: str = "",
+    ) -> None:
         target = self.root / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         raw = data.encode("utf-8", errors="replace") if isinstance(data, str) else data
@@ -176,8 +194,16 @@ def _why(result: RunResult, timeout: float) -> tuple[ItemStatus, str]:
     return ItemStatus.OK, ""
 
 
-def _command(env: ReportEnv, stage: _Stage, what: str, argv: Sequence[str], rel: str,
-             *, timeout: float | None = None, with_stderr: bool = False) -> RunResult:
+def _command(
+    env: ReportEnv,
+    stage: _Stage,
+    what: str,
+    argv: Sequence[str],
+    rel: str,
+    *,
+    timeout: float | None = None,
+    with_stderr: bool = False,
+) -> RunResult:
     limit = timeout or env.timeout_s
     result = env.runner.run(argv, timeout=limit)
     status, reason = _why(result, limit)
@@ -220,8 +246,9 @@ def _probe_file(capture: Capture, scope: Scope) -> str:
 def _probes(env: ReportEnv, stage: _Stage, progress: Progress) -> tuple[str, tuple[str, ...]]:
     """Every check probe, written where `check --from` reads it; the engine and the
     containers it lists."""
-    source = LiveHostSource(env.runner, env.hostname, env.timeout_s, env.environ,
-                            env.which, env.socket_query)
+    source = LiveHostSource(
+        env.runner, env.hostname, env.timeout_s, env.environ, env.which, env.socket_query
+    )
     scopes = {p.key: p.scope for p in PROBES}
     jobs = source.jobs(PROBES)
     progress(f"running {len(jobs)} probes of hakeeper check")
@@ -237,8 +264,9 @@ def _probes(env: ReportEnv, stage: _Stage, progress: Progress) -> tuple[str, tup
             # Its answer if it printed one (crm_mon's XML says why it failed), else its
             # error text, as `cmd > file 2>&1` keeps it: "ERROR 2002 ..." reads as down.
             text = c.text if c.text.strip() else c.reason + "\n"
-            stage.write("probe", c.origin, _probe_file(c, scopes[c.key]), text,
-                        ItemStatus.FAILED, c.reason)
+            stage.write(
+                "probe", c.origin, _probe_file(c, scopes[c.key]), text, ItemStatus.FAILED, c.reason
+            )
         else:
             stage.write("probe", c.origin, _probe_file(c, scopes[c.key]), c.text)
             if c.key in (PODMAN_KEY, DOCKER_KEY):
@@ -250,21 +278,42 @@ def _probes(env: ReportEnv, stage: _Stage, progress: Progress) -> tuple[str, tup
     return engine, names
 
 
-def _containers(env: ReportEnv, stage: _Stage, engine: str, names: Sequence[str],
-                since_s: float, progress: Progress) -> None:
+def _containers(
+    env: ReportEnv,
+    stage: _Stage,
+    engine: str,
+    names: Sequence[str],
+    since_s: float,
+    progress: Progress,
+) -> None:
     if not engine or not names:
-        stage.note("containers", "podman ps --all", ItemStatus.MISSING,
-                   "no container list: no engine, or it listed nothing")
+        stage.note(
+            "containers",
+            "podman ps --all",
+            ItemStatus.MISSING,
+            "no container list: no engine, or it listed nothing",
+        )
         return
     base = f"{env.hostname}/containers"
-    _command(env, stage, "containers", (engine, "inspect", "--type", "container", *names),
-             f"{base}/inspect.json")
+    _command(
+        env,
+        stage,
+        "containers",
+        (engine, "inspect", "--type", "container", *names),
+        f"{base}/inspect.json",
+    )
     progress(f"collecting the logs of {len(names)} containers (since {since_s:g} s)")
 
     def logs(name: str) -> None:
-        _command(env, stage, "container-logs",
-                 (engine, "logs", "--since", f"{int(since_s)}s", name),
-                 f"{base}/{name}.log", timeout=env.logs_timeout_s, with_stderr=True)
+        _command(
+            env,
+            stage,
+            "container-logs",
+            (engine, "logs", "--since", f"{int(since_s)}s", name),
+            f"{base}/{name}.log",
+            timeout=env.logs_timeout_s,
+            with_stderr=True,
+        )
 
     with ThreadPoolExecutor(max_workers=max(1, env.workers)) as pool:
         list(pool.map(logs, names))
@@ -292,17 +341,34 @@ def _logs(env: ReportEnv, stage: _Stage, since_s: float) -> None:
             stage.note("log", path, ItemStatus.FAILED, f"cannot read: {err.strerror}")
             continue
         cut = " (its last 32 MiB)" if host_path.stat().st_size > MAX_LOG_BYTES else ""
-        stage.write("log", path, f"{env.hostname}/logs/{path.lstrip('/').replace('/', '_')}",
-                    data, reason=cut.strip(" ()"))
+        stage.write(
+            "log",
+            path,
+            f"{env.hostname}/logs/{path.lstrip('/').replace('/', '_')}",
+            data,
+            reason=cut.strip(" ()"),
+        )
     if not found:
         stage.note("log", ", ".join(LOG_FILES), ItemStatus.MISSING, "no daemon log file here")
     if env.which("journalctl") is None:
         stage.note("journal", "journalctl", ItemStatus.MISSING, "journalctl is not installed")
         return
-    _command(env, stage, "journal",
-             ("journalctl", "--no-pager", f"--since=-{int(since_s)}s", "--unit=pacemaker",
-              "--unit=corosync", "--unit=pcsd", "--unit=hakeeper"),
-             f"{env.hostname}/logs/journal.txt", timeout=env.logs_timeout_s)
+    _command(
+        env,
+        stage,
+        "journal",
+        (
+            "journalctl",
+            "--no-pager",
+            f"--since=-{int(since_s)}s",
+            "--unit=pacemaker",
+            "--unit=corosync",
+            "--unit=pcsd",
+            "--unit=hakeeper",
+        ),
+        f"{env.hostname}/logs/journal.txt",
+        timeout=env.logs_timeout_s,
+    )
 
 
 def _transitions(env: ReportEnv, stage: _Stage, since_s: float) -> None:
@@ -321,11 +387,19 @@ def _transitions(env: ReportEnv, stage: _Stage, since_s: float) -> None:
             recent.append((mtime, p))
     recent.sort()
     if not recent:
-        stage.note("transition", PENGINE_DIR, ItemStatus.MISSING,
-                   f"no scheduler input newer than {since_s:g} s")
+        stage.note(
+            "transition",
+            PENGINE_DIR,
+            ItemStatus.MISSING,
+            f"no scheduler input newer than {since_s:g} s",
+        )
     for _, p in recent[-MAX_TRANSITIONS:]:
-        stage.write("transition", f"{PENGINE_DIR}/{p.name}",
-                    f"{env.hostname}/pengine/{p.name}", p.read_bytes())
+        stage.write(
+            "transition",
+            f"{PENGINE_DIR}/{p.name}",
+            f"{env.hostname}/pengine/{p.name}",
+            p.read_bytes(),
+        )
 
 
 # ------------------------------------------------------------------------ the command
@@ -333,18 +407,31 @@ def _transitions(env: ReportEnv, stage: _Stage, since_s: float) -> None:
 
 def _check_output(output: Path) -> None:
     if output.is_dir() or not output.parent.is_dir():
-        raise CommandError(Report.error(
-            REPORT_BAD_OUTPUT, f"cannot write {output}", where="--output",
-            hint="give a file name (.tar.gz) in an existing directory", path=str(output)))
+        raise CommandError(
+            Report.error(
+                REPORT_BAD_OUTPUT,
+                f"cannot write {output}",
+                where="--output",
+                hint="give a file name (.tar.gz) in an existing directory",
+                path=str(output),
+            )
+        )
 
 
 def default_output(hostname: str, now: float) -> Path:
-    return Path(f"hakeeper-report-{hostname}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime(now))}"
-                ".tar.gz")
+    return Path(
+        f"hakeeper-report-{hostname}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime(now))}.tar.gz"
+    )
 
 
-def report(env: ReportEnv, *, output: Path | None = None, since: str | None = None,
-           cib: Path | None = None, progress: Progress = lambda _: None) -> ReportDto:
+def report(
+    env: ReportEnv,
+    *,
+    output: Path | None = None,
+    since: str | None = None,
+    cib: Path | None = None,
+    progress: Progress = lambda _: None,
+) -> ReportDto:
     """Collect everything into one .tar.gz and return what went in. Raises CommandError
     (exit 2) only for bad input: the output path, --since, a --cib file that is not there."""
     started = env.clock()
@@ -352,10 +439,16 @@ def report(env: ReportEnv, *, output: Path | None = None, since: str | None = No
     out = output or default_output(env.hostname, started)
     _check_output(out)
     if cib is not None and not cib.is_file():
-        raise CommandError(Report.error(
-            REPORT_CIB_NOT_FOUND, f"no such file: {cib}", where="--cib",
-            hint="give a CIB XML file (cibadmin --query > cib.xml), or leave --cib out on"
-            " a cluster node", path=str(cib)))
+        raise CommandError(
+            Report.error(
+                REPORT_CIB_NOT_FOUND,
+                f"no such file: {cib}",
+                where="--cib",
+                hint="give a CIB XML file (cibadmin --query > cib.xml), or leave --cib out on"
+                " a cluster node",
+                path=str(cib),
+            )
+        )
     top = out.name.removesuffix(".gz").removesuffix(".tgz").removesuffix(".tar") or "report"
     with tempfile.TemporaryDirectory(prefix=".hakeeper-report-", dir=out.parent) as tmp:
         stage = _Stage(Path(tmp) / top)
@@ -369,13 +462,22 @@ def report(env: ReportEnv, *, output: Path | None = None, since: str | None = No
         _logs(env, stage, since_s)
         _transitions(env, stage, since_s)
         items = tuple(sorted(stage.items, key=lambda i: (i.what, i.path or "", i.origin)))
-        dto = ReportDto(SCHEMA_VERSION, str(out), top, env.hostname, started, since_s,
-                        items, env.clock() - started)
+        dto = ReportDto(
+            SCHEMA_VERSION,
+            str(out),
+            top,
+            env.hostname,
+            started,
+            since_s,
+            items,
+            env.clock() - started,
+        )
         (stage.root / "manifest.json").write_text(json.dumps(dto.as_dict(), indent=2) + "\n")
         progress(f"writing {out}")
         partial = Path(tmp) / "archive.tar.gz"
         with tarfile.open(partial, "w:gz") as tar:
             tar.add(stage.root, arcname=top)
         os.replace(partial, out)
-    return ReportDto(SCHEMA_VERSION, str(out), top, env.hostname, started, since_s, items,
-                     env.clock() - started)
+    return ReportDto(
+        SCHEMA_VERSION, str(out), top, env.hostname, started, since_s, items, env.clock() - started
+    )

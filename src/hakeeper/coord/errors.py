@@ -1,11 +1,11 @@
 """The exceptions every coordination backend raises; client errors never leak past a backend.
 
-    CoordError                 anything the store could not do
-    ├── CoordUnavailable       no endpoint answered (all etcd members down, file unreadable)
-    ├── CoordTimeout           an endpoint did not answer in time; a write's outcome is unknown
-    ├── Conflict               a compare-and-swap lost: another writer changed it first
-    ├── LeaseExpired           the lease is gone: the node is no longer a member
-    └── Compacted              a watch asked for history the store has already discarded
+CoordError                 anything the store could not do
+├── CoordUnavailable       no endpoint answered (all etcd members down, file unreadable)
+├── CoordTimeout           an endpoint did not answer in time; a write's outcome is unknown
+├── Conflict               a compare-and-swap lost: another writer changed it first
+├── LeaseExpired           the lease is gone: the node is no longer a member
+└── Compacted              a watch asked for history the store has already discarded
 """
 
 from __future__ import annotations

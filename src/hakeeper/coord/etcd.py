@@ -106,7 +106,10 @@ def _translate(exc: Any, what: str) -> CoordError:
 
 class EtcdKv(KvStore):
     def __init__(
-        self, endpoints: Sequence[tuple[str, int]], *, namespace: str = "/hakeeper/",
+        self,
+        endpoints: Sequence[tuple[str, int]],
+        *,
+        namespace: str = "/hakeeper/",
         timeout: float = 3.0,
     ) -> None:
         if not endpoints:
@@ -146,8 +149,12 @@ class EtcdKv(KvStore):
             endpoint = self._endpoints[self._index]
             channel = grpc.aio.insecure_channel(endpoint, options=CHANNEL_OPTIONS)
             self._stubs = _Stubs(
-                self._generation, endpoint, channel, rpc.KVStub(channel),
-                rpc.LeaseStub(channel), rpc.WatchStub(channel),
+                self._generation,
+                endpoint,
+                channel,
+                rpc.KVStub(channel),
+                rpc.LeaseStub(channel),
+                rpc.WatchStub(channel),
             )
         return self._stubs
 
@@ -161,9 +168,7 @@ class EtcdKv(KvStore):
         with contextlib.suppress(Exception):
             await failed.channel.close()
 
-    async def _call(
-        self, what: str, fn: Callable[[_Stubs], Awaitable[T]]
-    ) -> tuple[T, bool]:
+    async def _call(self, what: str, fn: Callable[[_Stubs], Awaitable[T]]) -> tuple[T, bool]:
         """fn on the current endpoint, moving on through the others while they fail.
 
         Returns fn's result and whether an earlier attempt may have applied (it reached a
@@ -209,7 +214,7 @@ class EtcdKv(KvStore):
         return self._ns + key.encode()
 
     def _unkey(self, key: bytes) -> str:
-        return key[len(self._ns):].decode()
+        return key[len(self._ns) :].decode()
 
     # -- KvStore -----------------------------------------------------------------------------
 
@@ -220,8 +225,13 @@ class EtcdKv(KvStore):
         async def call(stubs: _Stubs) -> tuple[int, list[Entry]]:
             response = await stubs.kv.Range(request, timeout=self._attempt_timeout)
             return int(response.header.revision), [
-                Entry(self._unkey(kv.key), kv.value.decode(), kv.mod_revision,
-                      kv.create_revision, kv.lease)
+                Entry(
+                    self._unkey(kv.key),
+                    kv.value.decode(),
+                    kv.mod_revision,
+                    kv.create_revision,
+                    kv.lease,
+                )
                 for kv in response.kvs
             ]
 
@@ -230,26 +240,35 @@ class EtcdKv(KvStore):
     def _compare(self, compare: Compare) -> Any:
         if isinstance(compare, ModIs):
             return rpc.Compare(
-                key=self._key(compare.key), result=rpc.Compare.EQUAL,
-                target=rpc.Compare.MOD, mod_revision=compare.revision,
+                key=self._key(compare.key),
+                result=rpc.Compare.EQUAL,
+                target=rpc.Compare.MOD,
+                mod_revision=compare.revision,
             )
         return rpc.Compare(
-            key=self._key(compare.key), result=rpc.Compare.EQUAL,
-            target=rpc.Compare.VALUE, value=compare.value.encode(),
+            key=self._key(compare.key),
+            result=rpc.Compare.EQUAL,
+            target=rpc.Compare.VALUE,
+            value=compare.value.encode(),
         )
 
     def _op(self, op: Op) -> Any:
         if isinstance(op, Put):
-            return rpc.RequestOp(request_put=rpc.PutRequest(
-                key=self._key(op.key), value=op.value.encode(), lease=op.lease,
-            ))
+            return rpc.RequestOp(
+                request_put=rpc.PutRequest(
+                    key=self._key(op.key),
+                    value=op.value.encode(),
+                    lease=op.lease,
+                )
+            )
         key = self._key(op.key if isinstance(op, Delete) else op.prefix)
         end = b"" if isinstance(op, Delete) else _range_end(key)
         return rpc.RequestOp(request_delete_range=rpc.DeleteRangeRequest(key=key, range_end=end))
 
     def txn(self, compares: Sequence[Compare], ops: Sequence[Op]) -> TxnResult:
         request = rpc.TxnRequest(
-            compare=[self._compare(c) for c in compares], success=[self._op(o) for o in ops],
+            compare=[self._compare(c) for c in compares],
+            success=[self._op(o) for o in ops],
         )
 
         async def call(stubs: _Stubs) -> TxnResult:
@@ -343,9 +362,13 @@ class EtcdKv(KvStore):
         broken_since: float | None = None
         while True:
             stubs = self._current()
-            create = rpc.WatchRequest(create_request=rpc.WatchCreateRequest(
-                key=key, range_end=_range_end(key), start_revision=next_revision,
-            ))
+            create = rpc.WatchRequest(
+                create_request=rpc.WatchCreateRequest(
+                    key=key,
+                    range_end=_range_end(key),
+                    start_revision=next_revision,
+                )
+            )
 
             async def requests(first: Any = create) -> AsyncIterator[Any]:
                 yield first
@@ -365,7 +388,8 @@ class EtcdKv(KvStore):
                     broken_since = None
                     events = [
                         KvEvent(
-                            int(ev.kv.mod_revision), self._unkey(ev.kv.key),
+                            int(ev.kv.mod_revision),
+                            self._unkey(ev.kv.key),
                             None if ev.type == rpc.Event.DELETE else ev.kv.value.decode(),
                         )
                         for ev in response.events

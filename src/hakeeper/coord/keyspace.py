@@ -79,7 +79,7 @@ def _leader_value(lease: Lease) -> str:
 
 
 def _parse_status_key(key: str) -> StatusKey | None:
-    parts = key[len(STATUS):].split("/")
+    parts = key[len(STATUS) :].split("/")
     if len(parts) != 3:
         return None
     try:
@@ -99,7 +99,7 @@ def _decode(event: KvEvent) -> WatchEvent | None:
         return LeaderChanged(rev, Leader(json.loads(value)["node"], rev))
     if key.startswith(MEMBERS):
         change = MemberChange.JOINED if value is not None else MemberChange.LEFT
-        return MemberChanged(rev, key[len(MEMBERS):], change)
+        return MemberChanged(rev, key[len(MEMBERS) :], change)
     if key.startswith(STATUS):
         skey = _parse_status_key(key)
         if skey is None:
@@ -206,7 +206,7 @@ class KeyspaceCoordinator(Coordinator):
 
     def members(self) -> Membership:
         revision, entries = self._kv.get_prefix(MEMBERS)
-        return Membership(revision, frozenset(e.key[len(MEMBERS):] for e in entries))
+        return Membership(revision, frozenset(e.key[len(MEMBERS) :] for e in entries))
 
     # -- election --------------------------------------------------------------------------
 
@@ -243,7 +243,7 @@ class KeyspaceCoordinator(Coordinator):
             status=StatusSnapshot(
                 revision, self._status_docs([e for e in entries if e.key.startswith(STATUS)])
             ),
-            members=frozenset(k[len(MEMBERS):] for k in by_key if k.startswith(MEMBERS)),
+            members=frozenset(k[len(MEMBERS) :] for k in by_key if k.startswith(MEMBERS)),
             leader=self._leader(by_key.get(LEADER)),
         )
 

@@ -71,7 +71,8 @@ class MemoryKv(KvStore):
                 events.append(KvEvent(revision, op.key, op.value))
             else:
                 keys = (
-                    [op.key] if isinstance(op, Delete)
+                    [op.key]
+                    if isinstance(op, Delete)
                     else [k for k in self._data if k.startswith(op.prefix)]
                 )
                 for key in sorted(keys):
@@ -153,9 +154,7 @@ class MemoryKv(KvStore):
                 if revision < self._compacted:
                     raise Compacted(revision + 1, self._compacted + 1)
                 if self._revision > revision:
-                    start = next(
-                        i for i, e in enumerate(self._events) if e.revision > revision
-                    )
+                    start = next(i for i, e in enumerate(self._events) if e.revision > revision)
                     found = [e for e in self._events[start:] if e.key.startswith(prefix)]
                     if found:
                         return found

@@ -105,7 +105,11 @@ def _translated() -> Iterator[None]:
 
 class SqliteKv(KvStore):
     def __init__(
-        self, path: str, *, poll_interval: float = 0.05, busy_timeout: float = 5.0,
+        self,
+        path: str,
+        *,
+        poll_interval: float = 0.05,
+        busy_timeout: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._clock = clock
@@ -206,8 +210,9 @@ class SqliteKv(KvStore):
                     events[key] = None
         if not events:
             return int(current)
-        db.executemany("INSERT INTO events VALUES (?, ?, ?)",
-                       [(revision, k, v) for k, v in events.items()])
+        db.executemany(
+            "INSERT INTO events VALUES (?, ?, ?)", [(revision, k, v) for k, v in events.items()]
+        )
         db.execute("UPDATE revision SET current = ?", (revision,))
         if revision % COMPACT_EVERY == 0 and revision > HISTORY:
             db.execute("DELETE FROM events WHERE revision <= ?", (revision - HISTORY,))
@@ -288,9 +293,7 @@ class SqliteKv(KvStore):
         """
         self._expire_if_due()
         with self._read() as db:
-            current, compacted = db.execute(
-                "SELECT current, compacted FROM revision"
-            ).fetchone()
+            current, compacted = db.execute("SELECT current, compacted FROM revision").fetchone()
             if after < compacted:
                 raise Compacted(after + 1, compacted + 1)
             if current <= after:

@@ -1,8 +1,8 @@
 """connect(URL): the backend is chosen by the URL's scheme, its options by the query.
 
-    memory://                                   in-process fake (tests)
-    sqlite:///var/lib/hakeeper/store.db         one host; ?poll_interval=0.05&busy_timeout=5
-    etcd://10.0.0.1:2379,10.0.0.2:2379          ?namespace=/hakeeper/&timeout=3
+memory://                                   in-process fake (tests)
+sqlite:///var/lib/hakeeper/store.db         one host; ?poll_interval=0.05&busy_timeout=5
+etcd://10.0.0.1:2379,10.0.0.2:2379          ?namespace=/hakeeper/&timeout=3
 """
 
 from __future__ import annotations
@@ -63,18 +63,22 @@ def connect(url: str) -> Coordinator:
         if not parts.path or parts.netloc:
             raise ValueError(f"bad sqlite URL {url!r}: expected sqlite:///PATH")
         opts = _query(parts.query, {"poll_interval", "busy_timeout"})
-        return KeyspaceCoordinator(SqliteKv(
-            parts.path,
-            poll_interval=_float(opts, "poll_interval", 0.05),
-            busy_timeout=_float(opts, "busy_timeout", 5.0),
-        ))
+        return KeyspaceCoordinator(
+            SqliteKv(
+                parts.path,
+                poll_interval=_float(opts, "poll_interval", 0.05),
+                busy_timeout=_float(opts, "busy_timeout", 5.0),
+            )
+        )
     if parts.scheme == "etcd":
         from hakeeper.coord.etcd import EtcdKv
 
         opts = _query(parts.query, {"namespace", "timeout"})
-        return KeyspaceCoordinator(EtcdKv(
-            parse_endpoints(parts.netloc),
-            namespace=opts.get("namespace", "/hakeeper/"),
-            timeout=_float(opts, "timeout", 3.0),
-        ))
+        return KeyspaceCoordinator(
+            EtcdKv(
+                parse_endpoints(parts.netloc),
+                namespace=opts.get("namespace", "/hakeeper/"),
+                timeout=_float(opts, "timeout", 3.0),
+            )
+        )
     raise ValueError(f"unknown store {url!r}: the scheme must be one of {', '.join(SCHEMES)}")

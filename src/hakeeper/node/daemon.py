@@ -53,8 +53,9 @@ def snapshot_events(snap: ClusterSnapshot) -> Iterator[Event]:
     """The events that bring an empty state up to a snapshot of the store."""
     if snap.config is not None:
         yield ConfigChanged(snap.config.xml, snap.config.revision)
-    for key, doc in sorted(snap.status.documents.items(),
-                           key=lambda kv: (kv[0].node, kv[0].kind.value, kv[0].name)):
+    for key, doc in sorted(
+        snap.status.documents.items(), key=lambda kv: (kv[0].node, kv[0].kind.value, kv[0].name)
+    ):
         yield StatusChanged(key, doc)
     for node in sorted(snap.members):
         yield MemberJoined(node)
@@ -73,16 +74,25 @@ def watch_event(event: cm.WatchEvent) -> Event:
             return MemberJoined(event.node)
         return MemberLost(event.node)
     leader = event.leader
-    return LeaderElected(leader.node if leader else None,
-                         leader.since if leader else event.revision)
+    return LeaderElected(
+        leader.node if leader else None, leader.since if leader else event.revision
+    )
 
 
 class NodeDaemon:
     """One node: holds its lease, follows (or leads) the cluster, runs its actions."""
 
-    def __init__(self, coord: Coordinator, name: str, runner: AgentRunner, *,
-                 ttl: float = 2.0, recheck_s: float = 60.0, workers: int = 8,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        coord: Coordinator,
+        name: str,
+        runner: AgentRunner,
+        *,
+        ttl: float = 2.0,
+        recheck_s: float = 60.0,
+        workers: int = 8,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.coord = coord
         self.name = name
         self.runner = runner
@@ -97,14 +107,18 @@ class NodeDaemon:
     def run(self) -> int:
         """Join, then loop until stop() or the loss of the lease; 0 on stop, 1 on loss."""
         self.coord.clear_status(self.name)
-        self.log.info("%s: cleared this node's old status, so the leader schedules from "
-                      "what this daemon runs (resources left running are not adopted yet)",
-                      self.name)
+        self.log.info(
+            "%s: cleared this node's old status, so the leader schedules from "
+            "what this daemon runs (resources left running are not adopted yet)",
+            self.name,
+        )
         lease = self._join()
         snap = self.coord.snapshot()
         watch = self.coord.watch(snap.revision)
-        threads = [threading.Thread(target=self._keepalive, args=(lease,), daemon=True),
-                   threading.Thread(target=self._watch, args=(watch,), daemon=True)]
+        threads = [
+            threading.Thread(target=self._keepalive, args=(lease,), daemon=True),
+            threading.Thread(target=self._watch, args=(watch,), daemon=True),
+        ]
         for thread in threads:
             thread.start()
         state = machine.State(self.name, recheck_s=self.recheck_s, now=self.clock())
@@ -146,8 +160,9 @@ class NodeDaemon:
             except LeaseExpired:
                 self.events.put(LeaseLost())
             except CoordError as err:
-                self.log.warning("%s: campaign failed (%s): retrying on the next change",
-                                 self.name, err)
+                self.log.warning(
+                    "%s: campaign failed (%s): retrying on the next change", self.name, err
+                )
 
     def _write(self, changes: dict[StatusKey, cm.JsonDoc | None], lease: cm.Lease) -> None:
         try:
@@ -160,8 +175,13 @@ class NodeDaemon:
     def _run_op(self, run_id: str, request: OpRequest) -> None:
         try:
             result = self.runner.run(request)
-            event = OpCompleted(run_id, int(result.rc), result.status.pacemaker_code,
-                                result.exit_reason, int(result.duration * 1000))
+            event = OpCompleted(
+                run_id,
+                int(result.rc),
+                result.status.pacemaker_code,
+                result.exit_reason,
+                int(result.duration * 1000),
+            )
         except Exception as err:
             event = OpCompleted(run_id, 1, 4, f"the runner failed: {err}")
         self.events.put(event)
@@ -175,8 +195,9 @@ class NodeDaemon:
                 self.log.info("%s: joined with a lease of %.1f s", self.name, self.ttl)
                 return lease
             except Conflict:
-                self.log.info("%s: an earlier lease still holds this name: waiting for it "
-                              "to lapse", self.name)
+                self.log.info(
+                    "%s: an earlier lease still holds this name: waiting for it to lapse", self.name
+                )
                 time.sleep(self.ttl / 4)
 
     def _keepalive(self, lease: cm.Lease) -> None:
@@ -197,8 +218,9 @@ class NodeDaemon:
                     self.events.put(watch_event(event))
         except CoordError as err:
             if not self.stopping.is_set():
-                self.log.error("%s: the watch ended (%s): stopping as if the lease were lost",
-                               self.name, err)
+                self.log.error(
+                    "%s: the watch ended (%s): stopping as if the lease were lost", self.name, err
+                )
                 self.events.put(LeaseLost())
 
     def _next_events(self, wait: float) -> list[Event]:

@@ -67,8 +67,16 @@ class OpCompleted:
     duration_ms: int = 0
 
 
-Event = (Ticked | ConfigChanged | StatusChanged | MemberJoined | MemberLost | LeaderElected
-         | LeaseLost | OpCompleted)
+Event = (
+    Ticked
+    | ConfigChanged
+    | StatusChanged
+    | MemberJoined
+    | MemberLost
+    | LeaderElected
+    | LeaseLost
+    | OpCompleted
+)
 
 # -- instructions ----------------------------------------------------------------------------
 

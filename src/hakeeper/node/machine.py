@@ -43,8 +43,15 @@ from hakeeper.scheduler.schedule import schedule
 
 TRANSITION = "transition"  # ATTRIBUTES document of the leader: its current graph
 PROGRESS = "progress"  # ATTRIBUTES document of each node: what it did of that graph
-RC_TEXT = {0: "ok", 1: "generic error", 2: "bad arguments", 3: "unimplemented",
-           5: "not installed", 6: "not configured", 7: "not running"}
+RC_TEXT = {
+    0: "ok",
+    1: "generic error",
+    2: "bad arguments",
+    3: "unimplemented",
+    5: "not installed",
+    6: "not configured",
+    7: "not running",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,20 +122,27 @@ def _apply(state: State, event: Event, out: list[Instruction]) -> State:
     if isinstance(event, Ticked):
         return replace(state, now=event.now)
     if isinstance(event, ConfigChanged):
-        return replace(state, config_xml=event.xml,
-                       dirty=f"the configuration changed (revision {event.revision})")
+        return replace(
+            state,
+            config_xml=event.xml,
+            dirty=f"the configuration changed (revision {event.revision})",
+        )
     if isinstance(event, StatusChanged):
         return _status_changed(state, event)
     if isinstance(event, MemberJoined):
         if event.node in state.members:
             return state
-        return replace(state, members=state.members | {event.node},
-                       dirty=f"node {event.node} joined")
+        return replace(
+            state, members=state.members | {event.node}, dirty=f"node {event.node} joined"
+        )
     if isinstance(event, MemberLost):
         if event.node == state.node:
             return _lease_lost(state, out)
-        return replace(state, members=state.members - {event.node},
-                       dirty=f"node {event.node} left (its lease lapsed)")
+        return replace(
+            state,
+            members=state.members - {event.node},
+            dirty=f"node {event.node} left (its lease lapsed)",
+        )
     if isinstance(event, LeaderElected):
         return _leader_elected(state, event, out)
     if isinstance(event, LeaseLost):
@@ -150,13 +164,17 @@ def _status_changed(state: State, event: StatusChanged) -> State:
     if event.key.kind is StatusKind.OP_HISTORY:
         changed = event.doc.get("ops", {}).get(event.doc.get("changed", ""))
         if changed is not None and not _expected(changed):
-            return replace(state, dirty=f"{event.key.name} on {event.key.node} returned "
-                                        f"{_rc(changed['rc-code'])} to {changed['operation']}")
+            return replace(
+                state,
+                dirty=f"{event.key.name} on {event.key.node} returned "
+                f"{_rc(changed['rc-code'])} to {changed['operation']}",
+            )
     elif event.key.name == PROGRESS and event.doc.get("failed"):
         graph = (event.doc.get("uuid"), event.doc.get("seq"))
         if state.published and graph == (state.published.uuid, state.published.seq):
-            return replace(state, dirty=f"an action of graph {state.published.seq} failed "
-                                        f"on {event.key.node}")
+            return replace(
+                state, dirty=f"an action of graph {state.published.seq} failed on {event.key.node}"
+            )
     return state
 
 
@@ -176,8 +194,9 @@ def _leader_elected(state: State, event: LeaderElected, out: list[Instruction]) 
 def _lease_lost(state: State, out: list[Instruction]) -> State:
     if not state.member:
         return state
-    out.append(Say("lost my lease: stopping every resource here before another node "
-                   "could be given it"))
+    out.append(
+        Say("lost my lease: stopping every resource here before another node could be given it")
+    )
     for resource, start in sorted(state.started.items()):
         stop = replace(start, task="stop", interval_ms=0, after=(), id=-1)
         out.append(RunOp(f"self-fence:{resource}", _request(state, stop)))
@@ -197,18 +216,27 @@ def _op_completed(state: State, event: OpCompleted, out: list[Instruction]) -> S
         if monitor is None:
             return state  # cancelled while it ran
         monitors = dict(state.monitors)
-        monitors[event.run_id] = replace(monitor, due=state.now + action.interval_ms / 1000,
-                                         last_rc=event.rc)
+        monitors[event.run_id] = replace(
+            monitor, due=state.now + action.interval_ms / 1000, last_rc=event.rc
+        )
         state = replace(state, monitors=monitors)
         if event.rc == monitor.last_rc:
             return state
-        out.append(Say(f"monitor of {action.resource} returned {_rc(event.rc)} after "
-                       f"{_rc(monitor.last_rc)}: recording it for the leader"))
+        out.append(
+            Say(
+                f"monitor of {action.resource} returned {_rc(event.rc)} after "
+                f"{_rc(monitor.last_rc)}: recording it for the leader"
+            )
+        )
         return _record(state, action, run.transition_key, event, expected, out)
     if not expected:
-        out.append(Say(f"{action.task} of {action.resource} failed with {_rc(event.rc)}"
-                       f"{': ' + event.exit_reason if event.exit_reason else ''}; expected "
-                       f"{_rc(action.target_rc)}: the leader will recover it"))
+        out.append(
+            Say(
+                f"{action.task} of {action.resource} failed with {_rc(event.rc)}"
+                f"{': ' + event.exit_reason if event.exit_reason else ''}; expected "
+                f"{_rc(action.target_rc)}: the leader will recover it"
+            )
+        )
     started = dict(state.started)
     monitors = dict(state.monitors)
     if action.task == "start" and expected:
@@ -217,7 +245,8 @@ def _op_completed(state: State, event: OpCompleted, out: list[Instruction]) -> S
         started.pop(action.resource, None)
     if action.task == "monitor" and action.interval_ms and expected:
         monitors[_monitor_id(action)] = Monitor(
-            action, run.transition_key, state.now + action.interval_ms / 1000, event.rc)
+            action, run.transition_key, state.now + action.interval_ms / 1000, event.rc
+        )
     state = replace(state, started=started, monitors=monitors)
     if run.graph == state.following:
         if expected:
@@ -227,31 +256,51 @@ def _op_completed(state: State, event: OpCompleted, out: list[Instruction]) -> S
     return _record(state, action, run.transition_key, event, expected, out)
 
 
-def _record(state: State, action: Action, transition_key: str, event: OpCompleted,
-            expected: bool, out: list[Instruction]) -> State:
+def _record(
+    state: State,
+    action: Action,
+    transition_key: str,
+    event: OpCompleted,
+    expected: bool,
+    out: list[Instruction],
+) -> State:
     """Write the result into this node's op history (and its progress) for everyone."""
     call_id = state.call_id + 1
     key = StatusKey(state.node, StatusKind.OP_HISTORY, action.resource)
     old = state.docs.get(key) or {}
     ops: dict[str, Any] = dict(old.get("ops", {}))
     if action.task == "stop" and expected:  # its recurring monitors are cancelled
-        ops = {k: v for k, v in ops.items()
-               if not int(v.get("interval", 0)) or k.endswith("_last_failure_0")}
+        ops = {
+            k: v
+            for k, v in ops.items()
+            if not int(v.get("interval", 0)) or k.endswith("_last_failure_0")
+        }
     ids = records.record_ids(action.resource, action.task, action.interval_ms, expected)
     for record_id in ids:
         ops[record_id] = records.op_fields(
-            record_id=record_id, resource=action.resource, task=action.task,
-            interval_ms=action.interval_ms, call_id=call_id, rc=event.rc,
-            op_status=event.op_status, transition_key=transition_key, node=state.node,
-            now=int(state.now), exec_ms=event.duration_ms, digest=action.digest,
-            exit_reason=event.exit_reason)
+            record_id=record_id,
+            resource=action.resource,
+            task=action.task,
+            interval_ms=action.interval_ms,
+            call_id=call_id,
+            rc=event.rc,
+            op_status=event.op_status,
+            transition_key=transition_key,
+            node=state.node,
+            now=int(state.now),
+            exec_ms=event.duration_ms,
+            digest=action.digest,
+            exit_reason=event.exit_reason,
+        )
     doc = {"agent": list(action.agent), "ops": ops, "changed": ids[-1]}
     docs = dict(state.docs)
     docs[key] = doc
     state = replace(state, call_id=call_id, docs=docs)
     if not expected:  # seen by the leader's watch too, unless the leader is this node
-        state = replace(state, dirty=f"{action.resource} on {state.node} returned "
-                                     f"{_rc(event.rc)} to {action.task}")
+        state = replace(
+            state,
+            dirty=f"{action.resource} on {state.node} returned {_rc(event.rc)} to {action.task}",
+        )
     out.append(WriteStatus({key: doc, _progress_key(state): _progress_doc(state)}))
     return state
 
@@ -265,8 +314,12 @@ def _lead(state: State, out: list[Instruction]) -> State:
     graph = state.published
     if graph is not None and not _graph_over(state, graph):
         if state.dirty and not graph.aborted:
-            out.append(Say(f"aborting graph {graph.seq} because {state.dirty}; the next one "
-                           f"is computed when its actions in flight are over"))
+            out.append(
+                Say(
+                    f"aborting graph {graph.seq} because {state.dirty}; the next one "
+                    f"is computed when its actions in flight are over"
+                )
+            )
             graph = replace(graph, aborted=True)
             out.append(PublishTransition(graph))
             return replace(state, published=graph)
@@ -283,16 +336,16 @@ def _lead(state: State, out: list[Instruction]) -> State:
         out.append(Say(f"nothing to schedule ({reason}): no configuration stored yet"))
         return state
     try:
-        cib = records.cluster_cib(state.config_xml, _cluster_docs(state), state.members,
-                                  state.node)
+        cib = records.cluster_cib(state.config_xml, _cluster_docs(state), state.members, state.node)
         plan = schedule(cib, int(state.now))
     except CommandError as err:
         text = "; ".join(r.render() for r in err.reports)
         out.append(Say(f"not scheduling ({reason}): the configuration is invalid: {text}"))
         return state
     seq = state.seq + 1
-    new = build_transition(f"{state.node}-{state.leader_since}", seq, plan.actions,
-                           cib.configuration)
+    new = build_transition(
+        f"{state.node}-{state.leader_since}", seq, plan.actions, cib.configuration
+    )
     if not new.actions:
         if graph is None or graph.actions:
             out.append(Say(f"the cluster is settled ({reason}): the plan has no actions"))
@@ -342,20 +395,25 @@ def _ready(state: State, graph: Transition, action: Action) -> bool:
     return True
 
 
-def _progress(state: State, node: str, graph: Transition
-              ) -> tuple[frozenset[int], frozenset[int], frozenset[int]]:
+def _progress(
+    state: State, node: str, graph: Transition
+) -> tuple[frozenset[int], frozenset[int], frozenset[int]]:
     """(done, failed, running) action ids of the graph on node, as far as we know."""
     if node == state.node:
         if state.following != (graph.uuid, graph.seq):
             return frozenset(), frozenset(), frozenset()
-        running = frozenset(r.action.id for r in state.running.values()
-                            if r.graph == state.following)
+        running = frozenset(
+            r.action.id for r in state.running.values() if r.graph == state.following
+        )
         return state.done, state.failed, running
     doc = state.docs.get(StatusKey(node, StatusKind.ATTRIBUTES, PROGRESS))
     if doc is None or (doc.get("uuid"), doc.get("seq")) != (graph.uuid, graph.seq):
         return frozenset(), frozenset(), frozenset()
-    return (frozenset(doc.get("done", ())), frozenset(doc.get("failed", ())),
-            frozenset(doc.get("running", ())))
+    return (
+        frozenset(doc.get("done", ())),
+        frozenset(doc.get("failed", ())),
+        frozenset(doc.get("running", ())),
+    )
 
 
 def _cluster_docs(state: State) -> dict[StatusKey, JsonDoc]:
@@ -390,22 +448,34 @@ def _execute(state: State, out: list[Instruction]) -> State:
     in_flight = {r.action.id for r in state.running.values() if r.graph == ident}
     started = False
     for action in graph.actions:
-        if (action.node != state.node or action.id in state.done or action.id in state.failed
-                or action.id in in_flight or action.resource in busy
-                or not _ready(state, graph, action)):
+        if (
+            action.node != state.node
+            or action.id in state.done
+            or action.id in state.failed
+            or action.id in in_flight
+            or action.resource in busy
+            or not _ready(state, graph, action)
+        ):
             continue
         if action.task in ("start", "stop", "promote", "demote"):
             # its recurring monitors end before the resource changes
-            state = replace(state, monitors={
-                k: m for k, m in state.monitors.items()
-                if m.action.resource != action.resource})
+            state = replace(
+                state,
+                monitors={
+                    k: m for k, m in state.monitors.items() if m.action.resource != action.resource
+                },
+            )
         run_id = f"{graph.uuid}:{graph.seq}:{action.id}"
         running = dict(state.running)
         running[run_id] = Run(action, graph.key(action), ident)
         state = replace(state, running=running)
         busy.add(action.resource)
-        out.append(Say(f"running {_describe(action)} (action {action.id} of graph "
-                       f"{graph.seq}){': ' + action.reason if action.reason else ''}"))
+        out.append(
+            Say(
+                f"running {_describe(action)} (action {action.id} of graph "
+                f"{graph.seq}){': ' + action.reason if action.reason else ''}"
+            )
+        )
         out.append(RunOp(run_id, _request(state, action)))
         started = True
     if started:
@@ -437,8 +507,16 @@ def next_wakeup(state: State) -> float:
 
 def _request(state: State, action: Action) -> OpRequest:
     standard, provider, kind = action.agent
-    return OpRequest(action.resource, action.task, state.node, Agent(standard, provider, kind),
-                     dict(action.params), {}, action.interval_ms, action.timeout_ms)
+    return OpRequest(
+        action.resource,
+        action.task,
+        state.node,
+        Agent(standard, provider, kind),
+        dict(action.params),
+        {},
+        action.interval_ms,
+        action.timeout_ms,
+    )
 
 
 def _monitor_id(action: Action) -> str:
@@ -452,8 +530,13 @@ def _progress_key(state: State) -> StatusKey:
 def _progress_doc(state: State) -> dict[str, Any]:
     uuid, seq = state.following or ("", 0)
     running = sorted(r.action.id for r in state.running.values() if r.graph == state.following)
-    return {"uuid": uuid, "seq": seq, "done": sorted(state.done),
-            "failed": sorted(state.failed), "running": running}
+    return {
+        "uuid": uuid,
+        "seq": seq,
+        "done": sorted(state.done),
+        "failed": sorted(state.failed),
+        "running": running,
+    }
 
 
 def _expected(fields: Mapping[str, Any]) -> bool:

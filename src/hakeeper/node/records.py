@@ -29,30 +29,60 @@ def record_ids(resource: str, task: str, interval_ms: int, expected: bool) -> li
     return [own] if expected else [own, f"{resource}_last_failure_0"]
 
 
-def op_fields(*, record_id: str, resource: str, task: str, interval_ms: int, call_id: int,
-              rc: int, op_status: int, transition_key: str, node: str, now: int,
-              exec_ms: int, digest: str, exit_reason: str | None) -> dict[str, Any]:
+def op_fields(
+    *,
+    record_id: str,
+    resource: str,
+    task: str,
+    interval_ms: int,
+    call_id: int,
+    rc: int,
+    op_status: int,
+    transition_key: str,
+    node: str,
+    now: int,
+    exec_ms: int,
+    digest: str,
+    exit_reason: str | None,
+) -> dict[str, Any]:
     """One lrm_rsc_op, with the fields the scheduler reads."""
     return {
-        "id": record_id, "operation_key": f"{resource}_{task}_{interval_ms}",
-        "operation": task, "call-id": call_id, "rc-code": rc, "op-status": op_status,
-        "interval": interval_ms, "transition-key": transition_key,
-        "transition-magic": f"{op_status}:{rc};{transition_key}", "on_node": node,
-        "last-rc-change": now, "last-run": now, "exec-time": exec_ms, "queue-time": 0,
-        "op-digest": digest, "exit-reason": exit_reason,
+        "id": record_id,
+        "operation_key": f"{resource}_{task}_{interval_ms}",
+        "operation": task,
+        "call-id": call_id,
+        "rc-code": rc,
+        "op-status": op_status,
+        "interval": interval_ms,
+        "transition-key": transition_key,
+        "transition-magic": f"{op_status}:{rc};{transition_key}",
+        "on_node": node,
+        "last-rc-change": now,
+        "last-run": now,
+        "exec-time": exec_ms,
+        "queue-time": 0,
+        "op-digest": digest,
+        "exit-reason": exit_reason,
     }
 
 
 def _record(fields: Mapping[str, Any]) -> OpRecord:
     return OpRecord(
-        id=str(fields["id"]), operation=str(fields["operation"]),
-        call_id=int(fields["call-id"]), rc_code=int(fields["rc-code"]),
-        op_status=int(fields["op-status"]), interval_ms=int(fields["interval"]),
-        operation_key=fields.get("operation_key"), transition_key=fields.get("transition-key"),
+        id=str(fields["id"]),
+        operation=str(fields["operation"]),
+        call_id=int(fields["call-id"]),
+        rc_code=int(fields["rc-code"]),
+        op_status=int(fields["op-status"]),
+        interval_ms=int(fields["interval"]),
+        operation_key=fields.get("operation_key"),
+        transition_key=fields.get("transition-key"),
         transition_magic=fields.get("transition-magic"),
-        last_rc_change=fields.get("last-rc-change"), last_run=fields.get("last-run"),
-        exec_time=fields.get("exec-time"), queue_time=fields.get("queue-time"),
-        op_digest=fields.get("op-digest"), on_node=fields.get("on_node"),
+        last_rc_change=fields.get("last-rc-change"),
+        last_run=fields.get("last-run"),
+        exec_time=fields.get("exec-time"),
+        queue_time=fields.get("queue-time"),
+        op_digest=fields.get("op-digest"),
+        on_node=fields.get("on_node"),
         exit_reason=fields.get("exit-reason"),
     )
 
@@ -71,8 +101,9 @@ def max_call_id(docs: Iterable[JsonDoc]) -> int:
     return best
 
 
-def cluster_cib(config_xml: str, docs: Mapping[StatusKey, JsonDoc], members: Iterable[str],
-                leader: str | None) -> Cib:
+def cluster_cib(
+    config_xml: str, docs: Mapping[StatusKey, JsonDoc], members: Iterable[str], leader: str | None
+) -> Cib:
     """The stored configuration plus a status section: each member online with its op
     history; each other known node cleanly offline, its history left out (Pacemaker does
     not unpack the history of a node that is cleanly down). Quorum: more than half of the
@@ -81,26 +112,43 @@ def cluster_cib(config_xml: str, docs: Mapping[StatusKey, JsonDoc], members: Ite
     members = frozenset(members)
     config = cib.configuration
     known = {n.uname for n in config.nodes} | members | {k.node for k in docs}
-    nodes = list(config.nodes) + [NodeConfig(id=n, uname=n) for n in sorted(known)
-                                  if n not in {c.uname for c in config.nodes}]
+    nodes = list(config.nodes) + [
+        NodeConfig(id=n, uname=n) for n in sorted(known) if n not in {c.uname for c in config.nodes}
+    ]
     ids = {n.uname: n.id for n in nodes}
     states = []
     for name in sorted(known):
         if name in members:
             resources = tuple(
-                lrm_resource(key.name, doc) for key, doc in sorted(
-                    docs.items(), key=lambda kv: kv[0].name)
-                if key.node == name and key.kind is StatusKind.OP_HISTORY)
-            states.append(NodeState(ids[name], name, in_ccm="true", crmd="online",
-                                    join="member", expected="member", resources=resources))
+                lrm_resource(key.name, doc)
+                for key, doc in sorted(docs.items(), key=lambda kv: kv[0].name)
+                if key.node == name and key.kind is StatusKind.OP_HISTORY
+            )
+            states.append(
+                NodeState(
+                    ids[name],
+                    name,
+                    in_ccm="true",
+                    crmd="online",
+                    join="member",
+                    expected="member",
+                    resources=resources,
+                )
+            )
         else:
-            states.append(NodeState(ids[name], name, in_ccm="false", crmd="offline",
-                                    join="down", expected="down"))
+            states.append(
+                NodeState(
+                    ids[name], name, in_ccm="false", crmd="offline", join="down", expected="down"
+                )
+            )
     quorum = 2 * len(members) > len(known)
     root = [(k, v) for k, v in cib.root_attributes if k not in ("have-quorum", "dc-uuid")]
     root.append(("have-quorum", "1" if quorum else "0"))
     if leader is not None:
         root.append(("dc-uuid", ids.get(leader, leader)))
-    return replace(cib, configuration=replace(config, nodes=tuple(nodes)),
-                   status=Status(tuple(states), cib.status.tickets),
-                   root_attributes=tuple(root))
+    return replace(
+        cib,
+        configuration=replace(config, nodes=tuple(nodes)),
+        status=Status(tuple(states), cib.status.tickets),
+        root_attributes=tuple(root),
+    )

@@ -40,22 +40,36 @@ class Action:
 
     def to_doc(self) -> dict[str, Any]:
         return {
-            "id": self.id, "task": self.task, "resource": self.resource, "node": self.node,
-            "interval_ms": self.interval_ms, "after": list(self.after),
-            "target_rc": self.target_rc, "agent": list(self.agent),
-            "params": dict(self.params), "timeout_ms": self.timeout_ms,
-            "digest": self.digest, "reason": self.reason,
+            "id": self.id,
+            "task": self.task,
+            "resource": self.resource,
+            "node": self.node,
+            "interval_ms": self.interval_ms,
+            "after": list(self.after),
+            "target_rc": self.target_rc,
+            "agent": list(self.agent),
+            "params": dict(self.params),
+            "timeout_ms": self.timeout_ms,
+            "digest": self.digest,
+            "reason": self.reason,
         }
 
     @staticmethod
     def from_doc(doc: Mapping[str, Any]) -> Action:
         standard, provider, kind = doc["agent"]
         return Action(
-            int(doc["id"]), str(doc["task"]), str(doc["resource"]), str(doc["node"]),
-            int(doc["interval_ms"]), tuple(int(i) for i in doc["after"]),
-            int(doc["target_rc"]), (str(standard), provider, str(kind)),
+            int(doc["id"]),
+            str(doc["task"]),
+            str(doc["resource"]),
+            str(doc["node"]),
+            int(doc["interval_ms"]),
+            tuple(int(i) for i in doc["after"]),
+            int(doc["target_rc"]),
+            (str(standard), provider, str(kind)),
             tuple(sorted((str(k), str(v)) for k, v in doc["params"].items())),
-            int(doc["timeout_ms"]), str(doc["digest"]), doc.get("reason"),
+            int(doc["timeout_ms"]),
+            str(doc["digest"]),
+            doc.get("reason"),
         )
 
 
@@ -76,14 +90,21 @@ class Transition:
         return f"{action.id}:{self.seq}:{action.target_rc}:{self.uuid}"
 
     def to_doc(self) -> dict[str, Any]:
-        return {"uuid": self.uuid, "seq": self.seq, "aborted": self.aborted,
-                "actions": [a.to_doc() for a in self.actions]}
+        return {
+            "uuid": self.uuid,
+            "seq": self.seq,
+            "aborted": self.aborted,
+            "actions": [a.to_doc() for a in self.actions],
+        }
 
     @staticmethod
     def from_doc(doc: Mapping[str, Any]) -> Transition:
-        return Transition(str(doc["uuid"]), int(doc["seq"]),
-                          tuple(Action.from_doc(a) for a in doc["actions"]),
-                          bool(doc.get("aborted", False)))
+        return Transition(
+            str(doc["uuid"]),
+            int(doc["seq"]),
+            tuple(Action.from_doc(a) for a in doc["actions"]),
+            bool(doc.get("aborted", False)),
+        )
 
 
 def primitives(config: Configuration) -> dict[str, Primitive]:
@@ -115,16 +136,18 @@ def _plain_values(sets: Iterable[AttrSet]) -> dict[str, str]:
     return values
 
 
-def _timeout_ms(prim: Primitive, task: str, interval_ms: int,
-                op_defaults: Mapping[str, str]) -> tuple[int, Mapping[str, str]]:
+def _timeout_ms(
+    prim: Primitive, task: str, interval_ms: int, op_defaults: Mapping[str, str]
+) -> tuple[int, Mapping[str, str]]:
     op = next((o for o in prim.ops if o.name == task and o.interval_ms == interval_ms), None)
     timeout = (op.timeout if op is not None else None) or op_defaults.get("timeout")
     ms = parse_interval_ms(timeout) if timeout else None
     return (ms or DEFAULT_TIMEOUT_MS), (_plain_values(op.params) if op is not None else {})
 
 
-def build_transition(uuid: str, seq: int, planned: Iterable[PlannedAction],
-                     config: Configuration) -> Transition:
+def build_transition(
+    uuid: str, seq: int, planned: Iterable[PlannedAction], config: Configuration
+) -> Transition:
     """The real actions of a plan (required, runnable, not pseudo, on a node, of a known
     primitive), each waiting for the real actions it reaches through the others."""
     planned = tuple(planned)
@@ -136,8 +159,14 @@ def build_transition(uuid: str, seq: int, planned: Iterable[PlannedAction],
         return resource.split(":", 1)[0]  # clone instance "rsc:0" runs rsc's definition
 
     def real(a: PlannedAction) -> bool:
-        return (not a.optional and a.runnable and not a.pseudo and a.node is not None
-                and a.resource is not None and base(a.resource) in prims)
+        return (
+            not a.optional
+            and a.runnable
+            and not a.pseudo
+            and a.node is not None
+            and a.resource is not None
+            and base(a.resource) in prims
+        )
 
     def waits_for(a: PlannedAction) -> tuple[int, ...]:
         found: set[int] = set()
@@ -167,11 +196,20 @@ def build_transition(uuid: str, seq: int, planned: Iterable[PlannedAction],
         if a.interval_ms:
             digest_params["CRM_meta_timeout"] = str(timeout_ms)
         probe = a.task == "monitor" and a.interval_ms == 0
-        actions.append(Action(
-            a.id, a.task, a.resource, a.node, a.interval_ms, waits_for(a),
-            OCF_NOT_RUNNING if probe else 0,
-            (prim.agent.standard, prim.agent.provider, prim.agent.type),
-            tuple(sorted({**params, **op_params}.items())), timeout_ms,
-            digest(digest_params), a.reason,
-        ))
+        actions.append(
+            Action(
+                a.id,
+                a.task,
+                a.resource,
+                a.node,
+                a.interval_ms,
+                waits_for(a),
+                OCF_NOT_RUNNING if probe else 0,
+                (prim.agent.standard, prim.agent.provider, prim.agent.type),
+                tuple(sorted({**params, **op_params}.items())),
+                timeout_ms,
+                digest(digest_params),
+                a.reason,
+            )
+        )
     return Transition(uuid, seq, tuple(actions))

@@ -28,14 +28,24 @@ class Report:
 
     @classmethod
     def error(
-        cls, code: str, message: str, *, where: str | None = None, hint: str | None = None,
+        cls,
+        code: str,
+        message: str,
+        *,
+        where: str | None = None,
+        hint: str | None = None,
         **payload: Any,
     ) -> Report:
         return cls(Severity.ERROR, code, message, where, hint, MappingProxyType(payload))
 
     @classmethod
     def warning(
-        cls, code: str, message: str, *, where: str | None = None, hint: str | None = None,
+        cls,
+        code: str,
+        message: str,
+        *,
+        where: str | None = None,
+        hint: str | None = None,
         **payload: Any,
     ) -> Report:
         return cls(Severity.WARNING, code, message, where, hint, MappingProxyType(payload))

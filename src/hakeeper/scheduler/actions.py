@@ -16,8 +16,14 @@ from hakeeper.scheduler.working import AF, OF, Action, Flags, Node, OrderSpec, R
 
 COMPLETION = {"start": "running", "stop": "stopped", "promote": "promoted", "demote": "demoted"}
 INVERSE = {
-    "start": "stop", "stop": "start", "promote": "demote", "demote": "promote",
-    "running": "stopped", "stopped": "running", "promoted": "demoted", "demoted": "promoted",
+    "start": "stop",
+    "stop": "start",
+    "promote": "demote",
+    "demote": "promote",
+    "running": "stopped",
+    "stopped": "running",
+    "promoted": "demoted",
+    "demoted": "promoted",
 }
 
 
@@ -28,9 +34,17 @@ def op_key(rsc_id: str, task: str, interval_ms: int = 0) -> str:
 # --- creating actions ---------------------------------------------------------------------
 
 
-def custom_action(cluster: Cluster, rsc: Rsc | None, task: str, node: Node | None,
-                  optional: bool, *, key: str | None = None, interval_ms: int = 0,
-                  pseudo: bool = False) -> Action:
+def custom_action(
+    cluster: Cluster,
+    rsc: Rsc | None,
+    task: str,
+    node: Node | None,
+    optional: bool,
+    *,
+    key: str | None = None,
+    interval_ms: int = 0,
+    pseudo: bool = False,
+) -> Action:
     uuid = key or op_key(rsc.id if rsc else "", task, interval_ms)
     lookup = (uuid, node.id if node else None)
     existing = rsc.action_index.get(lookup) if rsc is not None else cluster.singletons.get(uuid)
@@ -108,8 +122,11 @@ def handle_config_changes(cluster: Cluster) -> None:
                 continue
             config = rsc.config
             seen = rsc.lrm_agent.get(node.id)
-            if config is not None and seen is not None and seen != (
-                    config.agent.standard, config.agent.provider, config.agent.type):
+            if (
+                config is not None
+                and seen is not None
+                and seen != (config.agent.standard, config.agent.provider, config.agent.type)
+            ):
                 # the agent itself changed: restart, and skip the digests
                 stop_action(cluster, rsc, node, optional=False)
                 continue
@@ -142,8 +159,11 @@ def start_action(cluster: Cluster, rsc: Rsc, node: Node | None, optional: bool) 
 
 
 def find_actions(rsc: Rsc, task: str, node: Node | None = None) -> list[Action]:
-    return [a for a in rsc.actions
-            if a.task == task and a.interval_ms == 0 and (node is None or a.node is node)]
+    return [
+        a
+        for a in rsc.actions
+        if a.task == task and a.interval_ms == 0 and (node is None or a.node is node)
+    ]
 
 
 # --- primitive actions ------------------------------------------------------------------------
@@ -181,15 +201,14 @@ _STATE_NEXT = {
     Role.UNKNOWN: [Role.UNKNOWN, Role.STOPPED, Role.STOPPED, Role.STOPPED, Role.STOPPED],
     Role.STOPPED: [Role.STOPPED, Role.STOPPED, Role.STARTED, Role.UNPROMOTED, Role.UNPROMOTED],
     Role.STARTED: [Role.STOPPED, Role.STOPPED, Role.STARTED, Role.UNPROMOTED, Role.PROMOTED],
-    Role.UNPROMOTED: [Role.STOPPED, Role.STOPPED, Role.STOPPED, Role.UNPROMOTED,
-                      Role.PROMOTED],
-    Role.PROMOTED: [Role.STOPPED, Role.UNPROMOTED, Role.UNPROMOTED, Role.UNPROMOTED,
-                    Role.PROMOTED],
+    Role.UNPROMOTED: [Role.STOPPED, Role.STOPPED, Role.STOPPED, Role.UNPROMOTED, Role.PROMOTED],
+    Role.PROMOTED: [Role.STOPPED, Role.UNPROMOTED, Role.UNPROMOTED, Role.UNPROMOTED, Role.PROMOTED],
 }
 
 
-def _transition(cluster: Cluster, rsc: Rsc, current: Role, nxt: Role, node: Node | None,
-                optional: bool) -> bool:
+def _transition(
+    cluster: Cluster, rsc: Rsc, current: Role, nxt: Role, node: Node | None, optional: bool
+) -> bool:
     if current == Role.STOPPED and nxt in (Role.STARTED, Role.UNPROMOTED):
         return _start_resource(cluster, rsc, node, optional)
     if nxt == Role.STOPPED and current in (Role.UNKNOWN, Role.STARTED, Role.UNPROMOTED):
@@ -271,17 +290,19 @@ def _recurring(cluster: Cluster, rsc: Rsc, start: Action, node: Node | None) -> 
         if op.role is not None and op.role not in (Role.STARTED, Role.UNPROMOTED):
             continue
         optional = start.optional and _monitor_exists(cluster, rsc, node, op.interval_ms)
-        monitor = custom_action(cluster, rsc, "monitor", node, optional,
-                                interval_ms=op.interval_ms)
+        monitor = custom_action(cluster, rsc, "monitor", node, optional, interval_ms=op.interval_ms)
         if not start.runnable:
             monitor.flags &= ~AF.RUNNABLE
-        new_order(cluster, rsc, "start", None, rsc, None, monitor,
-                  OF.IMPLIES_THEN | OF.RUNNABLE_LEFT)
+        new_order(
+            cluster, rsc, "start", None, rsc, None, monitor, OF.IMPLIES_THEN | OF.RUNNABLE_LEFT
+        )
 
 
 def _monitor_exists(cluster: Cluster, rsc: Rsc, node: Node, interval_ms: int) -> bool:
-    return any(op.operation == "monitor" and op.interval_ms == interval_ms
-               for op in rsc.history.get(node.id, ()))
+    return any(
+        op.operation == "monitor" and op.interval_ms == interval_ms
+        for op in rsc.history.get(node.id, ())
+    )
 
 
 def create_group_actions(cluster: Cluster, rsc: Rsc) -> None:
@@ -298,13 +319,30 @@ def create_group_actions(cluster: Cluster, rsc: Rsc) -> None:
 # --- orderings --------------------------------------------------------------------------------
 
 
-def new_order(cluster: Cluster, first_rsc: Rsc | None, first_task: str | None,
-              first_action: Action | None, then_rsc: Rsc | None, then_task: str | None,
-              then_action: Action | None, flags: Flags) -> None:
+def new_order(
+    cluster: Cluster,
+    first_rsc: Rsc | None,
+    first_task: str | None,
+    first_action: Action | None,
+    then_rsc: Rsc | None,
+    then_task: str | None,
+    then_action: Action | None,
+    flags: Flags,
+) -> None:
     if flags == OF.NONE:
         return
-    cluster.orderings.append(OrderSpec(len(cluster.orderings), first_rsc, first_task,
-                                       first_action, then_rsc, then_task, then_action, flags))
+    cluster.orderings.append(
+        OrderSpec(
+            len(cluster.orderings),
+            first_rsc,
+            first_task,
+            first_action,
+            then_rsc,
+            then_task,
+            then_action,
+            flags,
+        )
+    )
 
 
 def order_actions(first: Action, then: Action, flags: Flags) -> bool:
@@ -332,8 +370,9 @@ def internal_constraints(cluster: Cluster) -> None:
 
 
 def _primitive_internal(cluster: Cluster, rsc: Rsc) -> None:
-    new_order(cluster, rsc, "stop", None, rsc, "start", None,
-              OF.OPTIONAL | OF.IMPLIES_THEN | OF.RESTART)
+    new_order(
+        cluster, rsc, "stop", None, rsc, "start", None, OF.OPTIONAL | OF.IMPLIES_THEN | OF.RESTART
+    )
 
 
 def _group_internal(cluster: Cluster, rsc: Rsc) -> None:
@@ -357,27 +396,38 @@ def _group_internal(cluster: Cluster, rsc: Rsc) -> None:
         elif rsc.colocated:
             from hakeeper.model.scores import INFINITY
 
-            new_colocation(cluster, "group:internal_colocation", child, last, INFINITY,
-                           None, None, influence=child.critical)
+            new_colocation(
+                cluster,
+                "group:internal_colocation",
+                child,
+                last,
+                INFINITY,
+                None,
+                None,
+                influence=child.critical,
+            )
         new_order(cluster, rsc, "start", None, child, "start", None, OF.IMPLIES_FIRST_PRINTED)
-        new_order(cluster, rsc, "stop", None, child, "stop", None,
-                  stop | OF.IMPLIES_FIRST_PRINTED)
+        new_order(cluster, rsc, "stop", None, child, "stop", None, stop | OF.IMPLIES_FIRST_PRINTED)
         new_order(cluster, child, "stop", None, rsc, "stopped", None, stopped)
         new_order(cluster, child, "start", None, rsc, "running", None, started)
         if not rsc.ordered:
-            new_order(cluster, rsc, "start", None, child, "start", None,
-                      start | OF.IMPLIES_FIRST_PRINTED)
+            new_order(
+                cluster, rsc, "start", None, child, "start", None, start | OF.IMPLIES_FIRST_PRINTED
+            )
         elif last is not None:
             new_order(cluster, last, "start", None, child, "start", None, start)
-            new_order(cluster, child, "stop", None, last, "stop", None,
-                      OF.OPTIONAL | OF.RESTART)
+            new_order(cluster, child, "stop", None, last, "stop", None, OF.OPTIONAL | OF.RESTART)
         else:
             new_order(cluster, rsc, "start", None, child, "start", None, OF.NONE)
         if child.running_on:
-            if (rsc.ordered and last is not None and not last.running_on
-                    and last_active is not None and last_active.running_on):
-                new_order(cluster, child, "stop", None, last_active, "stop", None,
-                          OF.OPTIONAL)
+            if (
+                rsc.ordered
+                and last is not None
+                and not last.running_on
+                and last_active is not None
+                and last_active.running_on
+            ):
+                new_order(cluster, child, "stop", None, last_active, "stop", None, OF.OPTIONAL)
             last_active = child
         last = child
     if rsc.ordered and last is not None:
@@ -410,8 +460,17 @@ def unpack_orderings(cluster: Cluster) -> None:
                     min_before = 0
             elif not cons.require_all:
                 min_before = 1
-        _order_pair(cluster, first, first_action, then, then_action, kind, symmetrical,
-                    clone_min=min_before, order_id=cons.id)
+        _order_pair(
+            cluster,
+            first,
+            first_action,
+            then,
+            then_action,
+            kind,
+            symmetrical,
+            clone_min=min_before,
+            order_id=cons.id,
+        )
 
 
 def _order_kind(kind: str | None, score: str | None) -> str:
@@ -448,9 +507,18 @@ def _kind_flags(kind: str, first_task: str, symmetry: str) -> Flags:
     return flags
 
 
-def _order_pair(cluster: Cluster, first: Rsc, first_task: str, then: Rsc, then_task: str,
-                kind: str, symmetrical: bool, *, clone_min: int = 0,
-                order_id: str = "") -> None:
+def _order_pair(
+    cluster: Cluster,
+    first: Rsc,
+    first_task: str,
+    then: Rsc,
+    then_task: str,
+    kind: str,
+    symmetrical: bool,
+    *,
+    clone_min: int = 0,
+    order_id: str = "",
+) -> None:
     flags = _kind_flags(kind, first_task, "symmetric" if symmetrical else "asymmetric")
     if kind == "optional" and then.restart_type_restart:
         flags |= OF.IMPLIES_THEN
@@ -461,8 +529,16 @@ def _order_pair(cluster: Cluster, first: Rsc, first_task: str, then: Rsc, then_t
         met.flags |= AF.RUNNABLE | AF.REQUIRES_ANY
         met.required_runnable_before = clone_min
         for child in first.children:
-            new_order(cluster, child, first_task, None, None, None, met,
-                      OF.ONE_OR_MORE | OF.IMPLIES_THEN_PRINTED)
+            new_order(
+                cluster,
+                child,
+                first_task,
+                None,
+                None,
+                None,
+                met,
+                OF.ONE_OR_MORE | OF.IMPLIES_THEN_PRINTED,
+            )
         new_order(cluster, None, None, met, then, then_task, None, flags | OF.RUNNABLE_LEFT)
     else:
         new_order(cluster, first, first_task, None, then, then_task, None, flags)
@@ -482,8 +558,7 @@ def _unpack_order_sets(cluster: Cluster, cons: Order) -> None:
     previous_sequential = True
     for rset in cons.sets:
         action = rset.action or "start"
-        members = [(cluster.rsc_by_id[r], action) for r in rset.resources
-                   if r in cluster.rsc_by_id]
+        members = [(cluster.rsc_by_id[r], action) for r in rset.resources if r in cluster.rsc_by_id]
         set_kind = rset.kind.lower() if rset.kind else kind
         sequential = rset.sequential if rset.sequential is not None else True
         if sequential:
@@ -629,13 +704,20 @@ def _action_flags(action: Action, node: Node | None) -> Flags:
         return action.flags
     flags = AF.OPTIONAL | AF.RUNNABLE | AF.PSEUDO
     task = action.task
-    child_task = {"running": "start", "stopped": "stop", "promoted": "promote",
-                  "demoted": "demote"}.get(task, task)
+    child_task = {
+        "running": "start",
+        "stopped": "stop",
+        "promoted": "promote",
+        "demoted": "demote",
+    }.get(task, task)
     for child in rsc.children:
         found = None
         for candidate in reversed(child.actions):  # newest first, as Pacemaker
-            if candidate.task == child_task and candidate.interval_ms == 0 and (
-                    node is None or candidate.node is node):
+            if (
+                candidate.task == child_task
+                and candidate.interval_ms == 0
+                and (node is None or candidate.node is node)
+            ):
                 found = candidate
                 break
         if found is not None:
@@ -685,12 +767,20 @@ def update_action(cluster: Cluster, then: Action) -> None:
             first_node = _group_node(first.rsc)
         if then.rsc is not None and then.rsc.variant == Variant.GROUP and then.task == "start":
             then_node = _group_node(then.rsc)
-        if (wrapper.type & OF.SAME_NODE) and first_node is not None and then_node is not None \
-                and first_node is not then_node:
+        if (
+            (wrapper.type & OF.SAME_NODE)
+            and first_node is not None
+            and then_node is not None
+            and first_node is not then_node
+        ):
             wrapper.type = OF.NONE
             continue
-        if (first.rsc is not None and then.rsc is not None and first.rsc is not then.rsc
-                and not _is_parent(then.rsc, first.rsc)):
+        if (
+            first.rsc is not None
+            and then.rsc is not None
+            and first.rsc is not then.rsc
+            and not _is_parent(then.rsc, first.rsc)
+        ):
             expanded = _expand(first)
         else:
             expanded = first
@@ -740,18 +830,24 @@ def _is_parent(child: Rsc, maybe_parent: Rsc) -> bool:
     return False
 
 
-def _graph_update(cluster: Cluster, first: Action, then: Action, node: Node | None,
-                  first_flags: Flags, wrapper: Wrapper) -> None:
+def _graph_update(
+    cluster: Cluster,
+    first: Action,
+    then: Action,
+    node: Node | None,
+    first_flags: Flags,
+    wrapper: Wrapper,
+) -> None:
     type_ = wrapper.type
     if type_ & OF.IMPLIES_THEN:
         if then.rsc is not None:
-            _rsc_update(cluster, first, then, node, first_flags & AF.OPTIONAL, AF.OPTIONAL,
-                        OF.IMPLIES_THEN)
+            _rsc_update(
+                cluster, first, then, node, first_flags & AF.OPTIONAL, AF.OPTIONAL, OF.IMPLIES_THEN
+            )
         elif not (first_flags & AF.OPTIONAL) and (then.flags & AF.OPTIONAL):
             then.flags &= ~AF.OPTIONAL
     if type_ & OF.RESTART and then.rsc is not None:
-        _rsc_update(cluster, first, then, node, first_flags, AF.OPTIONAL | AF.RUNNABLE,
-                    OF.RESTART)
+        _rsc_update(cluster, first, then, node, first_flags, AF.OPTIONAL | AF.RUNNABLE, OF.RESTART)
     if type_ & OF.IMPLIES_FIRST:
         if first.rsc is not None:
             _rsc_update(cluster, first, then, node, first_flags, AF.OPTIONAL, OF.IMPLIES_FIRST)
@@ -764,24 +860,38 @@ def _graph_update(cluster: Cluster, first: Action, then: Action, node: Node | No
                 then.flags |= AF.RUNNABLE
     if type_ & OF.RUNNABLE_LEFT:
         if then.rsc is not None:
-            _rsc_update(cluster, first, then, node, first_flags, AF.RUNNABLE,
-                        OF.RUNNABLE_LEFT)
+            _rsc_update(cluster, first, then, node, first_flags, AF.RUNNABLE, OF.RUNNABLE_LEFT)
         elif not (first_flags & AF.RUNNABLE) and (then.flags & AF.RUNNABLE):
             then.flags &= ~AF.RUNNABLE
     if type_ & OF.ASYMMETRICAL and then.rsc is not None:
         _rsc_update(cluster, first, then, node, first_flags, AF.RUNNABLE, OF.ASYMMETRICAL)
-    if (first.flags & AF.RUNNABLE) and (type_ & OF.IMPLIES_THEN_PRINTED) \
-            and not (first_flags & AF.OPTIONAL):
+    if (
+        (first.flags & AF.RUNNABLE)
+        and (type_ & OF.IMPLIES_THEN_PRINTED)
+        and not (first_flags & AF.OPTIONAL)
+    ):
         then.flags |= AF.PRINT_ALWAYS
-    if (type_ & (OF.IMPLIES_THEN | OF.IMPLIES_FIRST | OF.RESTART)) and first.rsc is not None \
-            and first.task == "stop" and not first.rsc.managed and first.rsc.block \
-            and not (first.flags & AF.RUNNABLE):
+    if (
+        (type_ & (OF.IMPLIES_THEN | OF.IMPLIES_FIRST | OF.RESTART))
+        and first.rsc is not None
+        and first.task == "stop"
+        and not first.rsc.managed
+        and first.rsc.block
+        and not (first.flags & AF.RUNNABLE)
+    ):
         if then.flags & AF.RUNNABLE:
             then.flags &= ~AF.RUNNABLE
 
 
-def _rsc_update(cluster: Cluster, first: Action, then: Action, node: Node | None, flags: Flags,
-                filter_: Flags, type_: Flags) -> None:
+def _rsc_update(
+    cluster: Cluster,
+    first: Action,
+    then: Action,
+    node: Node | None,
+    flags: Flags,
+    filter_: Flags,
+    type_: Flags,
+) -> None:
     rsc = then.rsc
     assert rsc is not None
     if rsc.variant == Variant.CLONE:
@@ -804,8 +914,11 @@ def _rsc_update(cluster: Cluster, first: Action, then: Action, node: Node | None
         child_task = then.task
         for child in rsc.children:
             for candidate in reversed(child.actions):  # newest first, as Pacemaker
-                if candidate.task == child_task and candidate.interval_ms == 0 and (
-                        node is None or candidate.node is node):
+                if (
+                    candidate.task == child_task
+                    and candidate.interval_ms == 0
+                    and (node is None or candidate.node is node)
+                ):
                     _native_update(first, candidate, flags, filter_, type_)
                     break
 
@@ -816,23 +929,39 @@ def _native_update(first: Action, then: Action, flags: Flags, filter_: Flags, ty
         state = _rsc_state(then_rsc) if then_rsc is not None else Role.UNKNOWN
         already_stopped = state == Role.STOPPED and then.task == "stop"
         already_started = (
-            then_rsc is not None and state >= Role.STARTED and then.task == "start"
-            and then.optional and then.node is not None and len(then_rsc.running_on) == 1
+            then_rsc is not None
+            and state >= Role.STARTED
+            and then.task == "start"
+            and then.optional
+            and then.node is not None
+            and len(then_rsc.running_on) == 1
             and then.node is then_rsc.running_on[0]
         )
         # nothing to do for 'then' that already is where the ordering would take it
-        if then_rsc is not None and not already_stopped and not already_started \
-                and not first.runnable:
+        if (
+            then_rsc is not None
+            and not already_stopped
+            and not already_started
+            and not first.runnable
+        ):
             implies(then, first, AF.OPTIONAL)
             implies(then, first, AF.RUNNABLE)
     if type_ & OF.IMPLIES_FIRST:
         if (filter_ & AF.OPTIONAL) and not (flags & AF.OPTIONAL):
             implies(first, then, AF.OPTIONAL)
-    if (type_ & OF.RUNNABLE_LEFT) and (filter_ & AF.RUNNABLE) and then.runnable \
-            and not (flags & AF.RUNNABLE):
+    if (
+        (type_ & OF.RUNNABLE_LEFT)
+        and (filter_ & AF.RUNNABLE)
+        and then.runnable
+        and not (flags & AF.RUNNABLE)
+    ):
         implies(then, first, AF.RUNNABLE)
-    if (type_ & OF.IMPLIES_THEN) and (filter_ & AF.OPTIONAL) and then.optional \
-            and not (flags & AF.OPTIONAL):
+    if (
+        (type_ & OF.IMPLIES_THEN)
+        and (filter_ & AF.OPTIONAL)
+        and then.optional
+        and not (flags & AF.OPTIONAL)
+    ):
         implies(then, first, AF.OPTIONAL)
     if type_ & OF.RESTART:
         _restart(first, then, filter_)
@@ -842,8 +971,13 @@ def _restart(first: Action, then: Action, filter_: Flags) -> None:
     reason = None
     if (filter_ & AF.OPTIONAL) and not then.optional:
         reason = "restart"
-    if (filter_ & AF.RUNNABLE) and not then.runnable and then.rsc is not None \
-            and then.rsc.managed and first.rsc is then.rsc:
+    if (
+        (filter_ & AF.RUNNABLE)
+        and not then.runnable
+        and then.rsc is not None
+        and then.rsc.managed
+        and first.rsc is then.rsc
+    ):
         reason = "stop"
     if reason is None:
         return

@@ -22,14 +22,27 @@ def assign_clone(cluster: Cluster, rsc: Rsc) -> Node | None:
     for coloc in list(rsc.this_with):
         placement.assign(cluster, coloc.primary, None)
         rsc.allowed = placement.merge_weights(
-            cluster, coloc.primary, rsc.id, rsc.allowed, coloc.node_attribute,
-            coloc.score / INFINITY, rollback=True)
+            cluster,
+            coloc.primary,
+            rsc.id,
+            rsc.allowed,
+            coloc.node_attribute,
+            coloc.score / INFINITY,
+            rollback=True,
+        )
     for coloc in list(rsc.with_this):
         if not placement.has_influence(coloc):
             continue
         rsc.allowed = placement.merge_weights(
-            cluster, coloc.dependent, rsc.id, rsc.allowed, coloc.node_attribute,
-            coloc.score / INFINITY, rollback=True, only_positive=True)
+            cluster,
+            coloc.dependent,
+            rsc.id,
+            rsc.allowed,
+            coloc.node_attribute,
+            coloc.score / INFINITY,
+            rollback=True,
+            only_positive=True,
+        )
     allowed = rsc.allowed or {}
     nodes = placement.sort_nodes(cluster, allowed, None)
     rsc.children.sort(key=cmp_to_key(lambda a, b: _cmp_instances(a, b)))
@@ -88,8 +101,9 @@ def _append_parent_colocations(parent: Rsc, child: Rsc, all_coloc: bool) -> None
         if coloc not in child.this_with:
             insert_sorted(child.this_with, coloc, _cmp_this_with)
     for coloc in parent.with_this:
-        if (all_coloc or coloc.score < 0 or coloc.score >= INFINITY) \
-                and coloc not in child.with_this:
+        if (
+            all_coloc or coloc.score < 0 or coloc.score >= INFINITY
+        ) and coloc not in child.with_this:
             insert_sorted(child.with_this, coloc, _cmp_with_this)
 
 
@@ -113,8 +127,9 @@ def _can_run_instance(cluster: Cluster, parent: Rsc, child: Rsc, limit: int) -> 
                     member.allowed[nid] = -INFINITY
 
 
-def _allocate_instance(cluster: Cluster, parent: Rsc, child: Rsc, prefer: Node | None,
-                       all_coloc: bool, limit: int) -> Node | None:
+def _allocate_instance(
+    cluster: Cluster, parent: Rsc, child: Rsc, prefer: Node | None, all_coloc: bool, limit: int
+) -> Node | None:
     from hakeeper.scheduler import placement
 
     if not child.provisional or child.allocating:
@@ -188,8 +203,11 @@ def colocation_with_clone(cluster: Cluster, dependent: Rsc, primary: Rsc, coloc:
     if primary.provisional:
         return
     if coloc.score >= INFINITY:
-        nodes = {c.allocated_to.id for c in primary.children
-                 if c.allocated_to is not None and not c.block}
+        nodes = {
+            c.allocated_to.id
+            for c in primary.children
+            if c.allocated_to is not None and not c.block
+        }
         allowed = dependent.allowed or {}
         for nid in allowed:
             if nid not in nodes:
@@ -250,8 +268,16 @@ def clone_internal(cluster: Cluster, rsc: Rsc) -> None:
             _group_internal(cluster, child)
         else:
             _primitive_internal(cluster, child)
-        new_order(cluster, rsc, "start", None, child, "start", None,
-                  OF.RUNNABLE_LEFT | OF.IMPLIES_FIRST_PRINTED)
+        new_order(
+            cluster,
+            rsc,
+            "start",
+            None,
+            child,
+            "start",
+            None,
+            OF.RUNNABLE_LEFT | OF.IMPLIES_FIRST_PRINTED,
+        )
         new_order(cluster, child, "start", None, rsc, "running", None, OF.IMPLIES_THEN_PRINTED)
         if rsc.ordered and last is not None:
             new_order(cluster, last, "start", None, child, "start", None, OF.OPTIONAL)
@@ -272,8 +298,14 @@ def clone_action_flags(action: Action, node: Node | None) -> Flags:
 
     for child in rsc.children:
         where = None if child.children else node
-        found = next((a for a in reversed(child.actions) if a.task == task and a.interval_ms == 0
-                      and (where is None or a.node is where)), None)
+        found = next(
+            (
+                a
+                for a in reversed(child.actions)
+                if a.task == task and a.interval_ms == 0 and (where is None or a.node is where)
+            ),
+            None,
+        )
         if found is None:
             continue
         child_flags = _action_flags(found, node) if child.children else found.flags
@@ -298,9 +330,14 @@ def clone_children_for(then: Action, node: Node | None) -> list[Action]:
     result = []
     for child in rsc.children:
         where = None if child.children else node
-        found = next((a for a in reversed(child.actions)
-                      if a.task == then.task and a.interval_ms == 0
-                      and (where is None or a.node is where)), None)
+        found = next(
+            (
+                a
+                for a in reversed(child.actions)
+                if a.task == then.task and a.interval_ms == 0 and (where is None or a.node is where)
+            ),
+            None,
+        )
         if found is not None and (_action_flags(found, node) & AF.RUNNABLE):
             result.append(found)
     return result
@@ -336,8 +373,9 @@ def _compatible(local: Rsc, other: Rsc, current: bool) -> Rsc | None:
     return None
 
 
-def interleave_update(cluster: Cluster, first: Action, then: Action, filter_: Flags,
-                      type_: Flags) -> None:
+def interleave_update(
+    cluster: Cluster, first: Action, then: Action, filter_: Flags, type_: Flags
+) -> None:
     from hakeeper.scheduler.actions import (
         _action_flags,
         _native_update,
@@ -347,8 +385,12 @@ def interleave_update(cluster: Cluster, first: Action, then: Action, filter_: Fl
 
     assert first.rsc is not None and then.rsc is not None
     current = first.task in ("stopped", "demoted")
-    first_task = {"running": "start", "stopped": "stop", "promoted": "promote",
-                  "demoted": "demote"}.get(first.task, first.task)
+    first_task = {
+        "running": "start",
+        "stopped": "stop",
+        "promoted": "promote",
+        "demoted": "demote",
+    }.get(first.task, first.task)
     for then_child in then.rsc.children:
         first_child = _compatible(then_child, first.rsc, current)
         if first_child is None:
@@ -362,15 +404,22 @@ def interleave_update(cluster: Cluster, first: Action, then: Action, filter_: Fl
                         if action.task == "start":
                             action.flags &= ~AF.RUNNABLE
             continue
-        first_action = next((a for a in reversed(first_child.actions)
-                             if a.task == first_task and a.interval_ms == 0), None)
-        then_action = next((a for a in reversed(then_child.actions)
-                            if a.task == then.task and a.interval_ms == 0), None)
+        first_action = next(
+            (
+                a
+                for a in reversed(first_child.actions)
+                if a.task == first_task and a.interval_ms == 0
+            ),
+            None,
+        )
+        then_action = next(
+            (a for a in reversed(then_child.actions) if a.task == then.task and a.interval_ms == 0),
+            None,
+        )
         if first_action is None or then_action is None:
             continue
         created = order_actions(first_action, then_action, type_)
         before = then_action.flags
-        _native_update(first_action, then_action, _action_flags(first_action, None),
-                       filter_, type_)
+        _native_update(first_action, then_action, _action_flags(first_action, None), filter_, type_)
         if created or then_action.flags != before:
             update_action(cluster, then_action)

@@ -150,8 +150,11 @@ def unpack_nodes(cluster: Cluster) -> None:
     for index, cfg in enumerate(cib.configuration.nodes):
         if cfg.type not in ("member", "normal", "", "ping"):
             if cfg.type == "remote":
-                raise _unsupported("remote nodes", f"node {cfg.uname} has type=remote",
-                                   f"{cluster.cib.source}:{cfg.line or 0}")
+                raise _unsupported(
+                    "remote nodes",
+                    f"node {cfg.uname} has type=remote",
+                    f"{cluster.cib.source}:{cfg.line or 0}",
+                )
         node = Node(cfg.id, cfg.uname, index=index)
         node.attrs = resolve_sets(cfg.attributes, RuleContext(now=cluster.now))
         state = states.get(cfg.id)
@@ -277,12 +280,15 @@ def _online_fencing(cluster: Cluster, state: NodeState, node: Node) -> bool:
 
 
 def _unsupported(feature: str, detail: str, where: str | None = None) -> CommandError:
-    return CommandError(Report.error(
-        codes.UNSUPPORTED_FEATURE,
-        f"{feature} are not supported by the scheduler yet ({detail})", where=where,
-        hint="simulate this CIB with crm_simulate until hakeeper supports it",
-        feature=feature,
-    ))
+    return CommandError(
+        Report.error(
+            codes.UNSUPPORTED_FEATURE,
+            f"{feature} are not supported by the scheduler yet ({detail})",
+            where=where,
+            hint="simulate this CIB with crm_simulate until hakeeper supports it",
+            feature=feature,
+        )
+    )
 
 
 def unpack_resources(cluster: Cluster) -> None:
@@ -296,13 +302,11 @@ def unpack_resources(cluster: Cluster) -> None:
                 cluster.options.have_stonith_resource = True
 
 
-def _build(cluster: Cluster, res: Resource, parent: Rsc | None,
-           instance: int | None = None) -> Rsc:
+def _build(cluster: Cluster, res: Resource, parent: Rsc | None, instance: int | None = None) -> Rsc:
     if isinstance(res, Clone):
         return _build_clone(cluster, res)
     if isinstance(res, Bundle):
-        raise _unsupported("bundles", f"resource {res.id}",
-                           f"{cluster.cib.source}:{res.line or 0}")
+        raise _unsupported("bundles", f"resource {res.id}", f"{cluster.cib.source}:{res.line or 0}")
     ctx = RuleContext(now=cluster.now)
     if isinstance(res, Primitive):
         ident = res.id if instance is None else f"{res.id}:{instance}"
@@ -328,15 +332,22 @@ def _build(cluster: Cluster, res: Resource, parent: Rsc | None,
             meta.setdefault(key, value)
     agent = res.agent if isinstance(res, Primitive) else None
     defaults_ctx = RuleContext(
-        now=cluster.now, rsc_standard=agent.standard if agent else None,
-        rsc_provider=agent.provider if agent else None, rsc_type=agent.type if agent else None)
+        now=cluster.now,
+        rsc_standard=agent.standard if agent else None,
+        rsc_provider=agent.provider if agent else None,
+        rsc_type=agent.type if agent else None,
+    )
     resolve_sets(cluster.cib.configuration.rsc_defaults, defaults_ctx, into=meta)
     rsc.meta = meta
     if rsc.id in cluster.rsc_by_id:
-        raise CommandError(Report.error(
-            codes.CIB_DUPLICATE_ID, f"resource id {rsc.id} is used twice",
-            where=f"{cluster.cib.source}:{getattr(res, 'line', 0)}",
-            hint="rename one of the resources"))
+        raise CommandError(
+            Report.error(
+                codes.CIB_DUPLICATE_ID,
+                f"resource id {rsc.id} is used twice",
+                where=f"{cluster.cib.source}:{getattr(res, 'line', 0)}",
+                hint="rename one of the resources",
+            )
+        )
     cluster.rsc_by_id[rsc.id] = rsc
     _apply_meta(cluster, rsc)
     if isinstance(res, Group):
@@ -355,8 +366,13 @@ def _from_template(cluster: Cluster, res: Primitive) -> Primitive:
         return res
     own_ops = {(op.name, op.interval_ms) for op in res.ops}
     ops = res.ops + tuple(op for op in tpl.ops if (op.name, op.interval_ms) not in own_ops)
-    return dataclasses.replace(res, meta=res.meta + tpl.meta, params=res.params + tpl.params,
-                               utilization=res.utilization + tpl.utilization, ops=ops)
+    return dataclasses.replace(
+        res,
+        meta=res.meta + tpl.meta,
+        params=res.params + tpl.params,
+        utilization=res.utilization + tpl.utilization,
+        ops=ops,
+    )
 
 
 def _build_clone(cluster: Cluster, res: Clone) -> Rsc:
@@ -364,13 +380,19 @@ def _build_clone(cluster: Cluster, res: Clone) -> Rsc:
     meta = resolve_sets(res.meta, ctx)
     resolve_sets(cluster.cib.configuration.rsc_defaults, ctx, into=meta)
     if res.promotable_tag or is_true(meta.get("promotable")):
-        raise _unsupported("promotable clones", f"resource {res.id}",
-                           f"{cluster.cib.source}:{res.line or 0}")
+        raise _unsupported(
+            "promotable clones", f"resource {res.id}", f"{cluster.cib.source}:{res.line or 0}"
+        )
     unique = is_true(meta.get("globally-unique"))
     if res.id in cluster.rsc_by_id:
-        raise CommandError(Report.error(
-            codes.CIB_DUPLICATE_ID, f"resource id {res.id} is used twice",
-            where=f"{cluster.cib.source}:{res.line or 0}", hint="rename one of the resources"))
+        raise CommandError(
+            Report.error(
+                codes.CIB_DUPLICATE_ID,
+                f"resource id {res.id} is used twice",
+                where=f"{cluster.cib.source}:{res.line or 0}",
+                hint="rename one of the resources",
+            )
+        )
     rsc = Rsc(res.id, Variant.CLONE)
     rsc.meta = meta
     cluster.rsc_by_id[rsc.id] = rsc
@@ -462,8 +484,14 @@ def fail_count(cluster: Cluster, node: Node, rsc: Rsc, *, effective: bool = True
                 last_failure = max(last_failure, int(value))
             except ValueError:
                 pass
-    if (effective and total > 0 and rsc.failure_timeout > 0 and last_failure > 0
-            and cluster.now is not None and cluster.now >= last_failure + rsc.failure_timeout):
+    if (
+        effective
+        and total > 0
+        and rsc.failure_timeout > 0
+        and last_failure > 0
+        and cluster.now is not None
+        and cluster.now >= last_failure + rsc.failure_timeout
+    ):
         return 0
     return total
 
@@ -479,7 +507,7 @@ def _failure_attrs(cluster: Cluster, node: Node) -> dict[str, list[tuple[str, st
         for key, value in node.attrs.items():
             for prefix in ("fail-count-", "last-failure-"):
                 if key.startswith(prefix):
-                    name = key[len(prefix):].split("#", 1)[0]
+                    name = key[len(prefix) :].split("#", 1)[0]
                     name = re.sub(r":[0-9]+$", "", name)
                     index.setdefault(name, []).append((key, value))
         cluster.failure_index[node.id] = index
@@ -490,10 +518,10 @@ def _failure_key(key: str, prefix: str, rsc_id: str, legacy: bool) -> bool:
     head = prefix + rsc_id
     if not key.startswith(head):
         return False
-    rest = key[len(head):]
+    rest = key[len(head) :]
     instance = re.match(r":[0-9]+", rest)
     if instance:
-        rest = rest[instance.end():]
+        rest = rest[instance.end() :]
     if legacy:
         return rest == ""
     return _OP_SUFFIX.fullmatch(rest) is not None
@@ -543,10 +571,17 @@ def op_on_fail(cluster: Cluster, rsc: Rsc, task: str, interval_ms: int) -> tuple
     else:
         value = value.lower()
         mapping = {
-            "ignore": OnFail.IGNORE, "nothing": OnFail.IGNORE, "block": OnFail.BLOCK,
-            "fence": OnFail.FENCE, "stonith": OnFail.FENCE, "standby": OnFail.STANDBY,
-            "migrate": OnFail.MIGRATE, "stop": OnFail.STOP, "restart": OnFail.RECOVER,
-            "demote": OnFail.DEMOTE, "restart-container": OnFail.RECOVER,
+            "ignore": OnFail.IGNORE,
+            "nothing": OnFail.IGNORE,
+            "block": OnFail.BLOCK,
+            "fence": OnFail.FENCE,
+            "stonith": OnFail.FENCE,
+            "standby": OnFail.STANDBY,
+            "migrate": OnFail.MIGRATE,
+            "stop": OnFail.STOP,
+            "restart": OnFail.RECOVER,
+            "demote": OnFail.DEMOTE,
+            "restart-container": OnFail.RECOVER,
         }
         result = mapping.get(value, OnFail.RECOVER)
         if result == OnFail.FENCE and not opts.stonith_enabled:
@@ -573,8 +608,11 @@ def unpack_status(cluster: Cluster) -> None:
         for lrm_rsc in state.resources:
             rsc = cluster.rsc_by_id.get(lrm_rsc.id)
             base = lrm_rsc.id.split(":", 1)[0]
-            if base in cluster.clone_of and not cluster.clone_of[base].unique and (
-                    rsc is None or rsc.parent is not None):
+            if (
+                base in cluster.clone_of
+                and not cluster.clone_of[base].unique
+                and (rsc is None or rsc.parent is not None)
+            ):
                 rsc = _anonymous_instance(cluster.clone_of[base], node)
                 if rsc.variant == Variant.GROUP:
                     rsc = next((m for m in rsc.children if m.base_id == base), rsc)
@@ -639,8 +677,9 @@ def _unpack_lrm_resource(cluster: Cluster, node: Node, rsc: Rsc, lrm: LrmResourc
     for op in ordered:
         _unpack_op(cluster, node, rsc, op, state)
     _process_rsc_state(cluster, node, rsc, state.on_fail)
-    if rsc.target_role is not None and (rsc.next_role == Role.UNKNOWN
-                                        or rsc.target_role < rsc.next_role):
+    if rsc.target_role is not None and (
+        rsc.next_role == Role.UNKNOWN or rsc.target_role < rsc.next_role
+    ):
         rsc.next_role = rsc.target_role
         rsc.next_role_reason = "target-role"
     if saved_role > rsc.role:
@@ -729,8 +768,16 @@ def _check_expiry(cluster: Cluster, node: Node, rsc: Rsc, op: OpRecord, rc: int)
     return expired
 
 
-def _remap(cluster: Cluster, node: Node, rsc: Rsc, op: OpRecord, target_rc: int, rc: int,
-           status: int, st: _OpState) -> tuple[int, int]:
+def _remap(
+    cluster: Cluster,
+    node: Node,
+    rsc: Rsc,
+    op: OpRecord,
+    target_rc: int,
+    rc: int,
+    status: int,
+    st: _OpState,
+) -> tuple[int, int]:
     task = op.operation
     is_probe = task == "monitor" and op.interval_ms == 0
     if status not in (EXEC_DONE, EXEC_ERROR):
@@ -765,8 +812,9 @@ def _remap(cluster: Cluster, node: Node, rsc: Rsc, op: OpRecord, target_rc: int,
     return status, rc
 
 
-def _update_state(cluster: Cluster, node: Node, rsc: Rsc, op: OpRecord, task: str, rc: int,
-                  st: _OpState) -> None:
+def _update_state(
+    cluster: Cluster, node: Node, rsc: Rsc, op: OpRecord, task: str, rc: int, st: _OpState
+) -> None:
     clear = False
     if rc == PCMK_OCF_NOT_RUNNING:
         clear = True
@@ -801,15 +849,27 @@ def _update_state(cluster: Cluster, node: Node, rsc: Rsc, op: OpRecord, task: st
 
 
 def _record_failure(rsc: Rsc, node: Node, op: OpRecord) -> None:
-    rsc.failures.append(FailInfo(
-        rsc.id, node.uname, op.operation_key or f"{rsc.id}_{op.operation}_{op.interval_ms}",
-        op.operation, op.interval_ms, op.rc_code, op.op_status, op.call_id, op.last_rc_change,
-        op.exec_time, op.exit_reason, op.queue_time,
-    ))
+    rsc.failures.append(
+        FailInfo(
+            rsc.id,
+            node.uname,
+            op.operation_key or f"{rsc.id}_{op.operation}_{op.interval_ms}",
+            op.operation,
+            op.interval_ms,
+            op.rc_code,
+            op.op_status,
+            op.call_id,
+            op.last_rc_change,
+            op.exec_time,
+            op.exit_reason,
+            op.queue_time,
+        )
+    )
 
 
-def _unpack_failure(cluster: Cluster, node: Node, rsc: Rsc, op: OpRecord, rc: int,
-                    st: _OpState) -> None:
+def _unpack_failure(
+    cluster: Cluster, node: Node, rsc: Rsc, op: OpRecord, rc: int, st: _OpState
+) -> None:
     from hakeeper.scheduler.placement import resource_location
 
     task = op.operation
@@ -863,8 +923,13 @@ def _process_rsc_state(cluster: Cluster, node: Node, rsc: Rsc, on_fail: OnFail) 
 
     if rsc.role != Role.UNKNOWN:
         rsc.known_on.add(node.id)
-    if (rsc.role > Role.STOPPED and not node.online and not node.maintenance
-            and rsc.managed and cluster.options.stonith_enabled):
+    if (
+        rsc.role > Role.STOPPED
+        and not node.online
+        and not node.maintenance
+        and rsc.managed
+        and cluster.options.stonith_enabled
+    ):
         fence_node(cluster, node, f"{rsc.id} is thought to be active there")
     if node.unclean:
         on_fail = OnFail.IGNORE
@@ -920,8 +985,9 @@ def unpack(cib: Cib, now: int | None) -> Cluster:
     for rsc in cluster.primitives():
         if rsc.role == Role.UNKNOWN:
             rsc.role = Role.STOPPED
-        if rsc.target_role is not None and (rsc.next_role == Role.UNKNOWN
-                                            or rsc.target_role < rsc.next_role):
+        if rsc.target_role is not None and (
+            rsc.next_role == Role.UNKNOWN or rsc.target_role < rsc.next_role
+        ):
             rsc.next_role = rsc.target_role
             rsc.next_role_reason = "target-role"
     for rsc in cluster.resources:

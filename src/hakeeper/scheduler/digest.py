@@ -32,8 +32,14 @@ def digest(params: Mapping[str, str]) -> str:
     return hashlib.md5(f" <parameters{attrs}/>\n".encode()).hexdigest()
 
 
-def _op_params(rsc: Rsc, task: str, interval_ms: int, node: Node,
-               op_defaults: Mapping[str, str], now: int | None) -> dict[str, str]:
+def _op_params(
+    rsc: Rsc,
+    task: str,
+    interval_ms: int,
+    node: Node,
+    op_defaults: Mapping[str, str],
+    now: int | None,
+) -> dict[str, str]:
     ctx = RuleContext(node_attrs=node.attrs, now=now)
     config = rsc.config
     params: dict[str, str] = {}
@@ -49,8 +55,9 @@ def _op_params(rsc: Rsc, task: str, interval_ms: int, node: Node,
     return params
 
 
-def definition_change(rsc: Rsc, node: Node, record: OpRecord,
-                      op_defaults: Mapping[str, str], now: int | None) -> Change:
+def definition_change(
+    rsc: Rsc, node: Node, record: OpRecord, op_defaults: Mapping[str, str], now: int | None
+) -> Change:
     """Compare the digests recorded with record against the current definition."""
     if record.op_digest is None:
         return Change.RESTART  # what it started with is unknown: assume it changed
@@ -66,8 +73,7 @@ def definition_change(rsc: Rsc, node: Node, record: OpRecord,
     return Change.RESTART
 
 
-def _op_specific(rsc: Rsc, task: str, interval_ms: int, node: Node,
-                 now: int | None) -> set[str]:
+def _op_specific(rsc: Rsc, task: str, interval_ms: int, node: Node, now: int | None) -> set[str]:
     op = next((o for o in rsc.ops if o.name == task and o.interval_ms == interval_ms), None)
     if op is None:
         return set()

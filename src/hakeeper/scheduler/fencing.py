@@ -62,6 +62,10 @@ def _start_constraints(rsc: Rsc, stonith: Action) -> None:
     for action in rsc.actions:
         if action.needs == "fencing":
             order_actions(stonith, action, OF.OPTIONAL)
-        elif action.needs == "quorum" and action.task == "start" \
-                and target.id in (rsc.allowed or {}) and target.id not in rsc.known_on:
+        elif (
+            action.needs == "quorum"
+            and action.task == "start"
+            and target.id in (rsc.allowed or {})
+            and target.id not in rsc.known_on
+        ):
             order_actions(stonith, action, OF.OPTIONAL | OF.RUNNABLE_LEFT)

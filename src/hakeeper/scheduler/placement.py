@@ -25,8 +25,7 @@ def _ensure_allowed(cluster: Cluster, rsc: Rsc) -> dict[str, int]:
     return rsc.allowed
 
 
-def resource_location(cluster: Cluster, rsc: Rsc, node: Node | None, score: int,
-                      tag: str) -> None:
+def resource_location(cluster: Cluster, rsc: Rsc, node: Node | None, score: int, tag: str) -> None:
     """Add score for rsc on node (every node if None), recursing into children."""
     nodes = cluster.nodes if node is None else [node]
     allowed = _ensure_allowed(cluster, rsc)
@@ -89,9 +88,14 @@ def _score_of(cluster: Cluster, value: str | None, where: str) -> int:
     try:
         return parse_score(value)
     except ScoreError:
-        raise CommandError(Report.error(
-            codes.CIB_BAD_SCORE, f"'{value}' is not a score", where=where,
-            hint="use an integer, INFINITY or -INFINITY")) from None
+        raise CommandError(
+            Report.error(
+                codes.CIB_BAD_SCORE,
+                f"'{value}' is not a score",
+                where=where,
+                hint="use an integer, INFINITY or -INFINITY",
+            )
+        ) from None
 
 
 def _targets(cluster: Cluster, rsc_id: str | None, pattern: str | None) -> list[Rsc]:
@@ -105,15 +109,15 @@ def _targets(cluster: Cluster, rsc_id: str | None, pattern: str | None) -> list[
             regex = re.compile(pattern)
         except re.error:
             return []
-        return [r for r in cluster.all_resources()
-                if regex.fullmatch(r.id) or regex.match(r.id)]
+        return [r for r in cluster.all_resources() if regex.fullmatch(r.id) or regex.match(r.id)]
     return []
 
 
 def _tag_members(cluster: Cluster, tag_id: str) -> list[Rsc]:
     if any(t.id == tag_id for t in cluster.cib.configuration.templates):
-        return [r for r in cluster.primitives()
-                if r.config is not None and r.config.template == tag_id]
+        return [
+            r for r in cluster.primitives() if r.config is not None and r.config.template == tag_id
+        ]
     for tag in cluster.cib.configuration.tags:
         if tag.id == tag_id:
             return [cluster.rsc_by_id[r] for r in tag.refs if r in cluster.rsc_by_id]
@@ -127,8 +131,9 @@ def apply_locations(cluster: Cluster) -> None:
             continue
         where = f"{source}:{cons.line}"
         if cons.sets:
-            targets = [t for s in cons.sets for r in s.resources
-                       for t in _targets(cluster, r, None)]
+            targets = [
+                t for s in cons.sets for r in s.resources for t in _targets(cluster, r, None)
+            ]
         else:
             targets = _targets(cluster, cons.rsc, cons.rsc_pattern)
         if not targets:
@@ -236,13 +241,31 @@ def unpack_colocations(cluster: Cluster) -> None:
             # a tag on either side: as a set of its members, colocated in turn
             for dependent in dependents:
                 for primary in primaries:
-                    new_colocation(cluster, cons.id, dependent, primary, score, cons.rsc_role,
-                                   cons.with_rsc_role, cons.node_attribute, cons.influence)
+                    new_colocation(
+                        cluster,
+                        cons.id,
+                        dependent,
+                        primary,
+                        score,
+                        cons.rsc_role,
+                        cons.with_rsc_role,
+                        cons.node_attribute,
+                        cons.influence,
+                    )
             continue
         if not dependents or not primaries:
             continue
-        new_colocation(cluster, cons.id, dependents[0], primaries[0], score, cons.rsc_role,
-                       cons.with_rsc_role, cons.node_attribute, cons.influence)
+        new_colocation(
+            cluster,
+            cons.id,
+            dependents[0],
+            primaries[0],
+            score,
+            cons.rsc_role,
+            cons.with_rsc_role,
+            cons.node_attribute,
+            cons.influence,
+        )
 
 
 def _unpack_coloc_sets(cluster: Cluster, cons: Colocation, score: int, where: str) -> None:
@@ -255,16 +278,43 @@ def _unpack_coloc_sets(cluster: Cluster, cons: Colocation, score: int, where: st
             previous = None
             for rsc in members:
                 if previous is not None:
-                    new_colocation(cluster, cons.id, rsc, previous, set_score, rset.role,
-                                   rset.role, cons.node_attribute, cons.influence)
+                    new_colocation(
+                        cluster,
+                        cons.id,
+                        rsc,
+                        previous,
+                        set_score,
+                        rset.role,
+                        rset.role,
+                        cons.node_attribute,
+                        cons.influence,
+                    )
                 previous = rsc
         elif not sequential and set_score < 0:
             for i, a in enumerate(members):
-                for b in members[i + 1:]:
-                    new_colocation(cluster, cons.id, a, b, set_score, rset.role, rset.role,
-                                   cons.node_attribute, cons.influence)
-                    new_colocation(cluster, cons.id, b, a, set_score, rset.role, rset.role,
-                                   cons.node_attribute, cons.influence)
+                for b in members[i + 1 :]:
+                    new_colocation(
+                        cluster,
+                        cons.id,
+                        a,
+                        b,
+                        set_score,
+                        rset.role,
+                        rset.role,
+                        cons.node_attribute,
+                        cons.influence,
+                    )
+                    new_colocation(
+                        cluster,
+                        cons.id,
+                        b,
+                        a,
+                        set_score,
+                        rset.role,
+                        rset.role,
+                        cons.node_attribute,
+                        cons.influence,
+                    )
         if last_members is not None and score != 0 and members:
             # each set is colocated with the previous one: first of this with last of previous
             dependent = members[0] if sequential else None
@@ -272,14 +322,31 @@ def _unpack_coloc_sets(cluster: Cluster, cons: Colocation, score: int, where: st
             dep_list = [dependent] if dependent is not None else members
             for dep in dep_list:
                 if primary is not None:
-                    new_colocation(cluster, cons.id, dep, primary, score, None, None,
-                                   cons.node_attribute, cons.influence)
+                    new_colocation(
+                        cluster,
+                        cons.id,
+                        dep,
+                        primary,
+                        score,
+                        None,
+                        None,
+                        cons.node_attribute,
+                        cons.influence,
+                    )
         last_members = members
 
 
-def new_colocation(cluster: Cluster, cid: str, dependent: Rsc, primary: Rsc, score: int,
-                   dependent_role: str | None, primary_role: str | None,
-                   node_attribute: str = "#uname", influence: bool | None = None) -> None:
+def new_colocation(
+    cluster: Cluster,
+    cid: str,
+    dependent: Rsc,
+    primary: Rsc,
+    score: int,
+    dependent_role: str | None,
+    primary_role: str | None,
+    node_attribute: str = "#uname",
+    influence: bool | None = None,
+) -> None:
     if score == 0 or dependent is primary:
         return
     dep_role = Role.parse(dependent_role) or Role.UNKNOWN
@@ -288,8 +355,16 @@ def new_colocation(cluster: Cluster, cid: str, dependent: Rsc, primary: Rsc, sco
         dep_role = Role.UNKNOWN
     if pri_role == Role.STARTED:
         pri_role = Role.UNKNOWN
-    coloc = Coloc(cid, dependent, primary, score, dep_role, pri_role, node_attribute,
-                  dependent.critical if influence is None else influence)
+    coloc = Coloc(
+        cid,
+        dependent,
+        primary,
+        score,
+        dep_role,
+        pri_role,
+        node_attribute,
+        dependent.critical if influence is None else influence,
+    )
     insert_sorted(dependent.this_with, coloc, _cmp_this_with)
     insert_sorted(primary.with_this, coloc, _cmp_with_this)
     cluster.colocations.append(coloc)
@@ -368,8 +443,9 @@ def sort_resources(cluster: Cluster) -> list[Rsc]:
 
     def weights(rsc: Rsc) -> dict[str, int]:
         if rsc.id not in cache:
-            cache[rsc.id] = merge_weights(cluster, rsc, rsc.id, None, None, 1.0,
-                                          forward=True, init=True)
+            cache[rsc.id] = merge_weights(
+                cluster, rsc, rsc.id, None, None, 1.0, forward=True, init=True
+            )
         return cache[rsc.id]
 
     def cmp(r1: Rsc, r2: Rsc) -> int:
@@ -406,8 +482,9 @@ def _best_score_matching(cluster: Cluster, rsc: Rsc, attr: str, value: str | Non
     return best
 
 
-def _add_matching(cluster: Cluster, work: dict[str, int], rsc: Rsc, attr: str, factor: float,
-                  only_positive: bool) -> None:
+def _add_matching(
+    cluster: Cluster, work: dict[str, int], rsc: Rsc, attr: str, factor: float, only_positive: bool
+) -> None:
     for nid in list(work):
         node = cluster.node_by_id[nid]
         score = _best_score_matching(cluster, rsc, attr, node.attrs.get(attr))
@@ -429,10 +506,19 @@ def _add_matching(cluster: Cluster, work: dict[str, int], rsc: Rsc, attr: str, f
         work[nid] = new_score
 
 
-def merge_weights(cluster: Cluster, rsc: Rsc, primary_id: str, nodes: dict[str, int] | None,
-                  attr: str | None, factor: float, *, forward: bool = False,
-                  init: bool = False, rollback: bool = False,
-                  only_positive: bool = False) -> dict[str, int]:
+def merge_weights(
+    cluster: Cluster,
+    rsc: Rsc,
+    primary_id: str,
+    nodes: dict[str, int] | None,
+    attr: str | None,
+    factor: float,
+    *,
+    forward: bool = False,
+    init: bool = False,
+    rollback: bool = False,
+    only_positive: bool = False,
+) -> dict[str, int]:
     """Fold the scores of rsc (and what it is colocated with) into nodes, scaled by factor."""
     if rsc.merging:
         return nodes if nodes is not None else {}
@@ -441,15 +527,32 @@ def merge_weights(cluster: Cluster, rsc: Rsc, primary_id: str, nodes: dict[str, 
     nonempty_group = rsc.variant == Variant.GROUP and bool(rsc.children)
     if init:
         if nonempty_group:
-            work = merge_weights(cluster, rsc.children[-1], primary_id, None, attr, factor,
-                                 forward=forward, init=True, rollback=rollback,
-                                 only_positive=only_positive)
+            work = merge_weights(
+                cluster,
+                rsc.children[-1],
+                primary_id,
+                None,
+                attr,
+                factor,
+                forward=forward,
+                init=True,
+                rollback=rollback,
+                only_positive=only_positive,
+            )
         else:
             work = dict(rsc.allowed or {})
     elif nonempty_group:
-        work = merge_weights(cluster, rsc.children[0], primary_id, dict(nodes or {}), attr,
-                             factor, forward=forward, rollback=rollback,
-                             only_positive=only_positive)
+        work = merge_weights(
+            cluster,
+            rsc.children[0],
+            primary_id,
+            dict(nodes or {}),
+            attr,
+            factor,
+            forward=forward,
+            rollback=rollback,
+            only_positive=only_positive,
+        )
     else:
         work = dict(nodes or {})
         _add_matching(cluster, work, rsc, attr, factor, only_positive)
@@ -459,14 +562,21 @@ def merge_weights(cluster: Cluster, rsc: Rsc, primary_id: str, nodes: dict[str, 
         if forward:
             links = [(c.primary, c) for c in rsc.this_with]
         elif nonempty_group:
-            links = [(c.dependent, c) for c in rsc.children[-1].with_this
-                     if has_influence(c)]
+            links = [(c.dependent, c) for c in rsc.children[-1].with_this if has_influence(c)]
         else:
             links = [(c.dependent, c) for c in rsc.with_this if has_influence(c)]
         for other, coloc in links:
-            work = merge_weights(cluster, other, primary_id, work, coloc.node_attribute,
-                                 multiplier * coloc.score / INFINITY, forward=forward,
-                                 rollback=True, only_positive=only_positive)
+            work = merge_weights(
+                cluster,
+                other,
+                primary_id,
+                work,
+                coloc.node_attribute,
+                multiplier * coloc.score / INFINITY,
+                forward=forward,
+                rollback=True,
+                only_positive=only_positive,
+            )
     elif rollback:
         rsc.merging = False
         return nodes if nodes is not None else {}
@@ -623,12 +733,22 @@ def _assign_primitive(cluster: Cluster, rsc: Rsc, prefer: Node | None) -> Node |
     for coloc in list(rsc.with_this):
         if not has_influence(coloc):
             continue
-        rsc.allowed = merge_weights(cluster, coloc.dependent, rsc.id, rsc.allowed,
-                                    coloc.node_attribute, coloc.score / INFINITY, rollback=True)
+        rsc.allowed = merge_weights(
+            cluster,
+            coloc.dependent,
+            rsc.id,
+            rsc.allowed,
+            coloc.node_attribute,
+            coloc.score / INFINITY,
+            rollback=True,
+        )
     if rsc.next_role == Role.STOPPED:
         resource_location(cluster, rsc, None, -INFINITY, "target-role")
-    elif (rsc.next_role > rsc.role and not cluster.options.have_quorum
-          and cluster.options.no_quorum_policy == "freeze"):
+    elif (
+        rsc.next_role > rsc.role
+        and not cluster.options.have_quorum
+        and cluster.options.no_quorum_policy == "freeze"
+    ):
         rsc.next_role = rsc.role
     if cluster.options.stonith_enabled and not cluster.options.have_stonith_resource:
         rsc.managed = False
@@ -654,8 +774,9 @@ def _choose_node(cluster: Cluster, rsc: Rsc, prefer: Node | None) -> bool:
                 chosen = prefer
     if chosen is None and best is not None:
         chosen = best
-        unique_clone = rsc.parent is not None and rsc.parent.variant == Variant.CLONE \
-            and rsc.parent.unique
+        unique_clone = (
+            rsc.parent is not None and rsc.parent.variant == Variant.CLONE and rsc.parent.unique
+        )
         if not unique_clone and allowed[chosen.id] > 0 and chosen.can_run_resources():
             running = rsc.current_node()
             if running is not None and running.can_run_resources():

@@ -78,7 +78,11 @@ def eval_expression(expr: Expression, ctx: RuleContext, params: Mapping[str, str
         cmp = _compare_typed(value, ref, "string")
         assert cmp is not None
     return {
-        "eq": cmp == 0, "ne": cmp != 0, "lt": cmp < 0, "lte": cmp <= 0, "gt": cmp > 0,
+        "eq": cmp == 0,
+        "ne": cmp != 0,
+        "lt": cmp < 0,
+        "lte": cmp <= 0,
+        "gt": cmp > 0,
         "gte": cmp >= 0,
     }.get(op, False)
 
@@ -151,8 +155,10 @@ def _add_duration(start: int, duration: tuple[tuple[str, str], ...]) -> int:
         day = min(moment.day, calendar.monthrange(year, month)[1])
         moment = moment.replace(year=year, month=month, day=day)
     moment += timedelta(
-        weeks=int(fields.get("weeks", 0)), days=int(fields.get("days", 0)),
-        hours=int(fields.get("hours", 0)), minutes=int(fields.get("minutes", 0)),
+        weeks=int(fields.get("weeks", 0)),
+        days=int(fields.get("days", 0)),
+        hours=int(fields.get("hours", 0)),
+        minutes=int(fields.get("minutes", 0)),
         seconds=int(fields.get("seconds", 0)),
     )
     return int(moment.timestamp())
@@ -185,9 +191,16 @@ def eval_date(expr: DateExpression, now: int | None) -> bool:
         moment = datetime.fromtimestamp(now, tz=UTC)
         iso = moment.isocalendar()
         values = {
-            "hours": moment.hour, "minutes": moment.minute, "seconds": moment.second,
-            "monthdays": moment.day, "weekdays": iso[2], "yeardays": moment.timetuple().tm_yday,
-            "months": moment.month, "weeks": iso[1], "years": moment.year, "weekyears": iso[0],
+            "hours": moment.hour,
+            "minutes": moment.minute,
+            "seconds": moment.second,
+            "monthdays": moment.day,
+            "weekdays": iso[2],
+            "yeardays": moment.timetuple().tm_yday,
+            "months": moment.month,
+            "weeks": iso[1],
+            "years": moment.year,
+            "weekyears": iso[0],
         }
         for name, spec in expr.spec.fields:
             if name in values and not _in_spec_range(values[name], spec):
@@ -244,7 +257,9 @@ def rule_score(rule: Rule, attrs: Mapping[str, str] | None) -> int:
 
 
 def resolve_sets(
-    sets: tuple[AttrSet, ...], ctx: RuleContext, into: dict[str, str] | None = None,
+    sets: tuple[AttrSet, ...],
+    ctx: RuleContext,
+    into: dict[str, str] | None = None,
     overwrite: bool = False,
 ) -> dict[str, str]:
     """Merge attribute sets the way Pacemaker does: higher set score first, first value wins."""

@@ -69,23 +69,43 @@ def schedule(cib: Cib, now: int | None = None) -> Plan:
     for rsc in cluster.resources:
         changes.extend(resource_changes(rsc))
     planned = tuple(
-        PlannedAction(a.id, a.task, a.rsc.id if a.rsc else None,
-                      a.node.uname if a.node else None, a.interval_ms, a.optional, a.runnable,
-                      a.pseudo, a.reason, _waits_for(a))
+        PlannedAction(
+            a.id,
+            a.task,
+            a.rsc.id if a.rsc else None,
+            a.node.uname if a.node else None,
+            a.interval_ms,
+            a.optional,
+            a.runnable,
+            a.pseudo,
+            a.reason,
+            _waits_for(a),
+        )
         for a in cluster.actions
     )
-    return Plan(tuple(changes), tuple(fence_changes(cluster)), planned, tuple(scores),
-                current, revised_view(cluster))
+    return Plan(
+        tuple(changes),
+        tuple(fence_changes(cluster)),
+        planned,
+        tuple(scores),
+        current,
+        revised_view(cluster),
+    )
 
 
 def _waits_for(action: Action) -> tuple[int, ...]:
     """The required, runnable actions this one is ordered after (the transition graph)."""
     if action.optional or not action.runnable:
         return ()
-    return tuple(sorted({
-        w.action.id for w in action.before
-        if w.type != OF.NONE and not w.action.optional and w.action.runnable
-    }))
+    return tuple(
+        sorted(
+            {
+                w.action.id
+                for w in action.before
+                if w.type != OF.NONE and not w.action.optional and w.action.runnable
+            }
+        )
+    )
 
 
 def _place(cluster: Cluster) -> list[Score]:

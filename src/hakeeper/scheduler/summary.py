@@ -40,14 +40,23 @@ class Fence:
 def _first(rsc: Rsc, task: str, node: Node | None) -> Action | None:
     """The newest matching action: Pacemaker prepends each new action to its list."""
     for action in reversed(rsc.actions):
-        if action.task == task and action.interval_ms == 0 and (
-                node is None or action.node is node):
+        if (
+            action.task == task
+            and action.interval_ms == 0
+            and (node is None or action.node is node)
+        ):
             return action
     return None
 
 
-def _item(verb: str, rsc: Rsc, origin: Node | None, destination: Node | None,
-          action: Action | None, source: Action | None) -> Change:
+def _item(
+    verb: str,
+    rsc: Rsc,
+    origin: Node | None,
+    destination: Node | None,
+    action: Action | None,
+    source: Action | None,
+) -> Change:
     source = action if source is None else source
     need_role = rsc.role > Role.STARTED or rsc.next_role > Role.UNPROMOTED
     same_host = origin is not None and destination is not None and origin is destination
@@ -84,8 +93,14 @@ def _item(verb: str, rsc: Rsc, origin: Node | None, destination: Node | None,
         reason = f"due to {source.reason}"
     elif not runnable:
         reason = "blocked"
-    return Change(verb, rsc.id, details, reason, origin.uname if origin else None,
-                  destination.uname if destination else None)
+    return Change(
+        verb,
+        rsc.id,
+        details,
+        reason,
+        origin.uname if origin else None,
+        destination.uname if destination else None,
+    )
 
 
 def resource_changes(rsc: Rsc) -> list[Change]:
@@ -115,22 +130,26 @@ def resource_changes(rsc: Rsc) -> list[Change]:
         if rsc.reload and not moving and (start is None or start.optional):
             out.append(_item("Reload", rsc, current, nxt, start, None))
         elif start is None or start.optional:
-            if demote is not None and promote is not None and not demote.optional \
-                    and not promote.optional:
+            if (
+                demote is not None
+                and promote is not None
+                and not demote.optional
+                and not promote.optional
+            ):
                 out.append(_item("Re-promote", rsc, current, nxt, promote, demote))
         elif not start.runnable:
             reason_op: Action | None = start if stop is None or stop.reason is None else stop
             out.append(_item("Stop", rsc, current, None, stop, reason_op))
         elif moving and current is not None:
-            out.append(_item("Recover" if rsc.failed else "Move", rsc, current, nxt, stop,
-                             None))
+            out.append(_item("Recover" if rsc.failed else "Move", rsc, current, nxt, stop, None))
         elif rsc.failed:
             out.append(_item("Recover", rsc, current, None, stop, None))
         else:
             out.append(_item("Restart", rsc, current, nxt, start, None))
         return out
-    if stop is not None and (rsc.next_role == Role.STOPPED
-                             or (start is not None and not start.runnable)):
+    if stop is not None and (
+        rsc.next_role == Role.STOPPED or (start is not None and not start.runnable)
+    ):
         for node in rsc.running_on:
             stop_op = _first(rsc, "stop", node)
             reason_op = start
@@ -154,8 +173,13 @@ def fence_changes(cluster: Cluster) -> list[Fence]:
     result = []
     for action in cluster.actions:
         if action.task == "stonith" and not action.optional and action.node is not None:
-            result.append(Fence(action.node.uname, action.meta.get("stonith_action", "reboot"),
-                                action.reason or ""))
+            result.append(
+                Fence(
+                    action.node.uname,
+                    action.meta.get("stonith_action", "reboot"),
+                    action.reason or "",
+                )
+            )
     return result
 
 

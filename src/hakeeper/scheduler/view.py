@@ -49,14 +49,24 @@ class ClusterView:
 def _node_views(cluster: Cluster) -> tuple[NodeView, ...]:
     # crm_mon lists nodes by name
     return tuple(
-        NodeView(n.uname, n.online, n.unclean, n.standby, n.standby_onfail, n.maintenance,
-                 n.pending, n.shutdown, bool(n.running))
+        NodeView(
+            n.uname,
+            n.online,
+            n.unclean,
+            n.standby,
+            n.standby_onfail,
+            n.maintenance,
+            n.pending,
+            n.shutdown,
+            bool(n.running),
+        )
         for n in sorted(cluster.nodes, key=lambda n: n.uname)
     )
 
 
-def _rsc_view(cluster: Cluster, rsc: Rsc, nodes: dict[str, tuple[list[str], Role, bool]]) -> (
-        ResourceView):
+def _rsc_view(
+    cluster: Cluster, rsc: Rsc, nodes: dict[str, tuple[list[str], Role, bool]]
+) -> ResourceView:
     disabled = rsc.target_role == Role.STOPPED
     if rsc.variant in (Variant.GROUP, Variant.CLONE):
         children = tuple(_rsc_view(cluster, c, nodes) for c in rsc.children)
@@ -70,17 +80,40 @@ def _rsc_view(cluster: Cluster, rsc: Rsc, nodes: dict[str, tuple[list[str], Role
             if rsc.allowed is None:  # before placement: every node, when symmetric
                 names = [n.uname for n in cluster.nodes] if cluster.options.symmetric else []
             else:
-                names = [cluster.node_by_id[nid].uname
-                         for nid, score in rsc.allowed.items() if score >= 0]
+                names = [
+                    cluster.node_by_id[nid].uname
+                    for nid, score in rsc.allowed.items()
+                    if score >= 0
+                ]
             eligible = tuple(sorted(names))
-        return ResourceView(rsc.id, kind, agent, rsc.role, (), managed=rsc.managed,
-                            disabled=disabled, children=children, unique=rsc.unique,
-                            eligible=eligible)
+        return ResourceView(
+            rsc.id,
+            kind,
+            agent,
+            rsc.role,
+            (),
+            managed=rsc.managed,
+            disabled=disabled,
+            children=children,
+            unique=rsc.unique,
+            eligible=eligible,
+        )
     placed, role, failed = nodes.get(rsc.id, ([], Role.STOPPED, False))
     agent = str(rsc.config.agent) if rsc.config else None
     unclean = tuple(n for n in placed if cluster.node_by_name[n].unclean)
-    return ResourceView(rsc.id, "primitive", agent, role, tuple(placed), failed, rsc.managed,
-                        rsc.block, disabled, rsc.orphan, unclean)
+    return ResourceView(
+        rsc.id,
+        "primitive",
+        agent,
+        role,
+        tuple(placed),
+        failed,
+        rsc.managed,
+        rsc.block,
+        disabled,
+        rsc.orphan,
+        unclean,
+    )
 
 
 def view_of(cluster: Cluster) -> ClusterView:
@@ -88,8 +121,11 @@ def view_of(cluster: Cluster) -> ClusterView:
         rsc.id: ([n.uname for n in rsc.running_on], rsc.role, rsc.failed)
         for rsc in cluster.primitives()
     }
-    resources = tuple(_rsc_view(cluster, r, state) for r in cluster.resources
-                      if not (r.orphan and not r.running_on))
+    resources = tuple(
+        _rsc_view(cluster, r, state)
+        for r in cluster.resources
+        if not (r.orphan and not r.running_on)
+    )
     return ClusterView(_node_views(cluster), resources)
 
 
@@ -120,8 +156,11 @@ def revised_view(cluster: Cluster) -> ClusterView:
         elif role == Role.STOPPED:
             role = Role.STARTED
         state[rsc.id] = (placed, role, failed)
-    resources = tuple(_rsc_view(cluster, r, state) for r in cluster.resources
-                      if not (r.orphan and not state.get(r.id, ([], 0, 0))[0]))
+    resources = tuple(
+        _rsc_view(cluster, r, state)
+        for r in cluster.resources
+        if not (r.orphan and not state.get(r.id, ([], 0, 0))[0])
+    )
     return ClusterView(_node_views(cluster), resources)
 
 

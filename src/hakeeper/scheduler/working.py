@@ -97,8 +97,13 @@ class Node:
     index: int = 0
 
     def can_run_resources(self) -> bool:
-        return (self.online and not self.shutdown and not self.unclean and not self.standby
-                and not self.maintenance)
+        return (
+            self.online
+            and not self.shutdown
+            and not self.unclean
+            and not self.standby
+            and not self.maintenance
+        )
 
     def __repr__(self) -> str:
         return f"Node({self.uname})"
@@ -173,7 +178,8 @@ class Rsc:
     reload: bool = False
     banned_everywhere: bool = False  # multiple-active=stop_only found it active twice
     lrm_agent: dict[str, tuple[str | None, str | None, str | None]] = field(
-        default_factory=dict)  # node id -> (class, provider, type) as the history says
+        default_factory=dict
+    )  # node id -> (class, provider, type) as the history says
     pending_task: str | None = None
     pending_node: Node | None = None
     index: int = 0
