@@ -35,6 +35,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="schedule again after this long without changes (default 60)",
     )
     run_p.set_defaults(func=run)
+    from hakeeper.cli import node_attrs  # standby, maintenance, attribute (pcs node ...)
+
+    node_attrs.register(sub)
 
 
 def run(args: argparse.Namespace) -> int:
