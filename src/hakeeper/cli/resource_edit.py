@@ -167,11 +167,18 @@ def _group(groups: list[tuple[str, list[str]]], keyword: str) -> tuple[tuple[str
 
 
 FLAG_OPTIONS = ("--disabled",)
-VALUE_OPTIONS = ("--group", "--before", "--after")
+VALUE_OPTIONS = {
+    "--group": "group",
+    "--before": "before",
+    "--after": "after",
+    "--store": "store",
+    "--output": "output",
+    "-o": "output",
+}
 
 
 def _pull_options(args: argparse.Namespace) -> list[str]:
-    """Take --group/--before/--after/--disabled out of the pcs-style remainder, where
+    """Take the options (--group, --store, ...) out of the pcs-style remainder, where
     argparse leaves them when they follow the agent's options."""
     tokens = list(args.options)
     rest: list[str] = []
@@ -194,7 +201,16 @@ def _pull_options(args: argparse.Namespace) -> list[str]:
                     )
                 i += 1
                 value = tokens[i]
-            setattr(args, name[2:], value)
+            if name in ("--output", "-o") and value not in ("text", "json"):
+                raise CommandError(
+                    Report.error(
+                        codes.BAD_OPTION,
+                        f"--output must be text or json, not '{value}'",
+                        where=name,
+                        hint="--output json",
+                    )
+                )
+            setattr(args, VALUE_OPTIONS[name], value)
         else:
             rest.append(token)
         i += 1
@@ -240,13 +256,14 @@ def resource_spec(args: argparse.Namespace) -> ResourceSpec:
 def run_create(args: argparse.Namespace) -> int:
     from hakeeper.commands.resource_config import resource_create
 
-    return print_edit(args, resource_create(env_of(args), resource_spec(args)))
+    spec = resource_spec(args)  # first: it takes --store out of the remainder
+    return print_edit(args, resource_create(env_of(args), spec))
 
 
 def run_update(args: argparse.Namespace) -> int:
     from hakeeper.commands.resource_config import resource_update
 
-    head, groups = split_groups(list(args.options), UPDATE_KEYWORDS)
+    head, groups = split_groups(_pull_options(args), UPDATE_KEYWORDS)
     params = {k: (v or None) for k, v in pairs(head, "resource options")}
     meta = {k: (v or None) for k, v in _group(groups, "meta")}
     return print_edit(

@@ -42,7 +42,7 @@ def render_text(dto: StatusDto, *, now: int | None = None) -> str:
         "  * Stack: hakeeper",
         f"  * Current DC: {dc}",
         f"  * Last updated: {_when(now if now is not None else int(time.time()))}",
-        f"  * Configuration revision: {dto.revision}",
+        f"  * Configuration revision: {dto.config_revision} (store revision {dto.revision})",
         f"  * {dto.nodes_configured} nodes configured",
         f"  * {dto.resources_configured} resource instances configured"
         + (f" ({dto.resources_disabled} DISABLED)" if dto.resources_disabled else ""),
@@ -103,6 +103,7 @@ def as_json(dto: StatusDto) -> dict[str, Any]:
         "schema": JSON_SCHEMA,
         "cluster_name": dto.cluster_name,
         "revision": dto.revision,
+        "config_revision": dto.config_revision,
         "dc": dto.dc,
         "have_quorum": dto.have_quorum,
         "counts": {

@@ -30,4 +30,5 @@ def run_create(args: argparse.Namespace) -> int:
     from hakeeper.cli.resource_edit import resource_spec
     from hakeeper.commands.resource_config import stonith_create
 
-    return print_edit(args, stonith_create(env_of(args), resource_spec(args)))
+    spec = resource_spec(args)  # first: it takes --store out of the remainder
+    return print_edit(args, stonith_create(env_of(args), spec))

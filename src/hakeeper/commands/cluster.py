@@ -3,7 +3,7 @@ start or stop this host's node daemons (`hakeeper node run`), tracked by PID fil
 
 No systemd here: `start` spawns each daemon in its own session with its log in the run
 directory (RUN_DIR/NODE.log) and its PID in RUN_DIR/NODE.pid; `stop` sends SIGTERM and
-waits for the daemon to leave (it revokes its lease on the way out).
+waits for the daemon to exit; its lease then lapses after its TTL (`node run --ttl`).
 """
 
 from __future__ import annotations

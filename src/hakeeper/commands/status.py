@@ -19,7 +19,7 @@ from hakeeper.model.cib import Cib
 from hakeeper.model.config import Clone, Location, Role
 from hakeeper.model.scores import parse_score
 from hakeeper.node.records import cluster_cib
-from hakeeper.scheduler.cluster import unpack
+from hakeeper.scheduler.cluster import Cluster, unpack
 from hakeeper.scheduler.view import ClusterView, view_of
 
 RC_TEXT = {
@@ -96,7 +96,8 @@ class StatusDto:
     """Everything `hakeeper status` prints, in every output form."""
 
     cluster_name: str | None
-    revision: int
+    revision: int  # the store's, as of which this was read
+    config_revision: int  # the configuration's (what --revision / conflicts refer to)
     dc: str | None
     dc_id: str | None
     have_quorum: bool
@@ -121,15 +122,15 @@ def cluster_status(env: Env) -> StatusDto:
     docs = {k: v for k, v in snap.status.documents.items() if k.kind is StatusKind.OP_HISTORY}
     leader = snap.leader.node if snap.leader else None
     cib = cluster_cib(snap.config.xml, docs, snap.members, leader)
-    return status_of(cib, snap.revision)
+    return status_of(cib, snap.revision, snap.config.revision)
 
 
 def file_status(path: str) -> StatusDto:
     """A CIB file's status section, as `CIB_file=PATH crm_mon` shows it."""
-    return status_of(parse_cib_file(path), 0)
+    return status_of(parse_cib_file(path), 0, 0)
 
 
-def status_of(cib: Cib, revision: int) -> StatusDto:
+def status_of(cib: Cib, revision: int, config_revision: int) -> StatusDto:
     cluster = unpack(cib, cib.execution_date)
     view = view_of(cluster)
     config = cib.configuration
@@ -141,6 +142,7 @@ def status_of(cib: Cib, revision: int) -> StatusDto:
     return StatusDto(
         cluster_name=props.get("cluster-name"),
         revision=revision,
+        config_revision=config_revision,
         dc=dc,
         dc_id=node_ids.get(dc) if dc else None,
         have_quorum=cib.have_quorum,
@@ -168,10 +170,7 @@ def status_of(cib: Cib, revision: int) -> StatusDto:
     )
 
 
-def _disabled(cluster: object, rsc_id: str) -> bool:
-    from hakeeper.scheduler.cluster import Cluster
-
-    assert isinstance(cluster, Cluster)
+def _disabled(cluster: Cluster, rsc_id: str) -> bool:
     rsc = cluster.rsc_by_id.get(rsc_id)
     while rsc is not None:
         if rsc.target_role == Role.STOPPED:
