@@ -16,14 +16,13 @@ from dataclasses import dataclass, field
 
 from hakeeper.agents.ocf import result_of
 from hakeeper.agents.process import Exit, Launcher, run_process
-from hakeeper.agents.request import OpRequest
+from hakeeper.agents.request import STONITH_TARGET, OpRequest
 from hakeeper.agents.result import OcfRc, OpResult, OpStatus, failed
 
 FENCE_DIR = "/usr/sbin"
 #: hakeeper's own fence agents (fence_hakeeper_lab), used when fence_dir has no such agent
 BUILTIN_FENCE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fence")
-#: OpRequest.meta key naming the node a fencing request (reboot, off, on) is aimed at
-TARGET = "stonith_target"
+TARGET = STONITH_TARGET
 ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"}
 DEFAULT_TIMEOUT = 60.0
 ACTIONS = ("list", "status", "monitor", "reboot", "off", "on", "metadata")

@@ -42,6 +42,7 @@ from hakeeper.coord import model as cm
 from hakeeper.node import machine
 from hakeeper.node.events import (
     Campaign,
+    ClearStatus,
     ConfigChanged,
     Event,
     Instruction,
@@ -207,6 +208,13 @@ class NodeDaemon:
             except CoordError as err:
                 self.log.warning(
                     "%s: campaign failed (%s): retrying on the next change", self.name, err
+                )
+        elif isinstance(order, ClearStatus):
+            try:
+                self.coord.clear_status(order.node)
+            except CoordError as err:
+                self.log.error(
+                    "%s: clearing the status of %s failed (%s)", self.name, order.node, err
                 )
 
     def _write(self, changes: dict[StatusKey, cm.JsonDoc | None], lease: cm.Lease) -> None:
