@@ -99,9 +99,11 @@ def store_url(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return cluster.url(f"/node-{uuid.uuid4().hex}/")
 
 
-def start_daemons(url: str, tmp_path: Path, ttl: str = "1") -> dict[str, subprocess.Popen[bytes]]:
+def start_daemons(
+    url: str, tmp_path: Path, ttl: str = "1", only: str | None = None
+) -> dict[str, subprocess.Popen[bytes]]:
     procs: dict[str, subprocess.Popen[bytes]] = {}
-    for node in NODES:
+    for node in (only,) if only else NODES:
         with open(tmp_path / f"{node}.log", "ab") as out:
             procs[node] = subprocess.Popen(
                 [
@@ -139,14 +141,20 @@ def stop_daemons(procs: dict[str, subprocess.Popen[bytes]], tmp_path: Path) -> N
 Cluster = tuple[Coordinator, dict[str, subprocess.Popen[bytes]]]
 
 
+@pytest.fixture
+def ttl() -> str:
+    """The daemons' lease ttl; a test parametrizes it to change it."""
+    return "1"
+
+
 @pytest.fixture(params=["sqlite", "etcd"])
-def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]:
+def cluster(request: pytest.FixtureRequest, tmp_path: Path, ttl: str) -> Iterator[Cluster]:
     need(str(DUMMY), "resource-agents")
     url = store_url(str(request.param), request, tmp_path)
     coord = connect(url)
     procs: dict[str, subprocess.Popen[bytes]] = {}
     try:
-        procs.update(start_daemons(url, tmp_path))
+        procs.update(start_daemons(url, tmp_path, ttl))
         wait_for("every daemon to join", lambda: coord.members().nodes == set(NODES))
         yield coord, procs
     finally:
@@ -272,3 +280,56 @@ def test_daemons_carry_on_when_the_etcd_member_they_talk_to_dies(
     finally:
         stop_daemons(procs, tmp_path)
         coord.close()
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("ttl", ["3"])  # a restart (~1 s of Python imports) within the ttl
+def test_a_restarted_daemon_adopts_its_running_resources(
+    cluster: Cluster, tmp_path: Path, ttl: str
+) -> None:
+    coord, procs = cluster
+    coord.write_config(config(tmp_path, "n1"), expected_revision=0)
+    placed = wait_for(
+        "both resources started", lambda: len(started_on(coord)) == 2 and started_on(coord)
+    )
+    assert isinstance(placed, dict)
+    node = placed["d1"]
+    state_file = Path(f"{tmp_path / 'd1'}.state")
+    before = state_file.stat()
+
+    procs[node].send_signal(signal.SIGKILL)
+    procs[node].wait()
+    url = procs[node].args[procs[node].args.index("--store") + 1]  # type: ignore[union-attr]
+    procs[node] = start_daemons(url, tmp_path, ttl, only=node)[node]
+
+    def adopted() -> bool:
+        doc = coord.read_status().documents.get(
+            next(
+                k
+                for k in coord.read_status().documents
+                if k.node == node and k.name == "d1" and k.kind is StatusKind.OP_HISTORY
+            )
+        )
+        ops = doc["ops"] if doc else {}
+        return (
+            ops.get("d1_last_0", {}).get("operation") == "monitor"
+            and ops.get("d1_last_0", {}).get("rc-code") == 0
+            and ops.get("d1_monitor_1000", {}).get("rc-code") == 0
+        )
+
+    wait_for("the restarted daemon to probe d1 and monitor it again", adopted)
+    after = state_file.stat()
+    # Dummy's start creates its state file and stop deletes it: the same file, untouched
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert coord.members().nodes == set(NODES)
+    where = {
+        k.node
+        for k, d in coord.read_status().documents.items()
+        if k.kind is StatusKind.OP_HISTORY
+        and k.name == "d1"
+        and d["ops"].get("d1_last_0", {}).get("operation") == "start"
+    }
+    assert where <= {node}, f"d1 was started elsewhere too: {where}"
+    log = (tmp_path / f"{node}.log").read_text()
+    assert "resumed the lease of the previous run" in log
+    assert "probe found d1 running" in log
