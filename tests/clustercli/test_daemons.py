@@ -9,8 +9,8 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import asdict
 from collections.abc import Callable, Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
