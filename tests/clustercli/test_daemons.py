@@ -136,9 +136,10 @@ def test_a_resource_runs_restarts_and_stops(env: dict[str, str], tmp_path: Path)
     assert out.startswith("d1 successfully restarted")
     wait_for("d1 to start again", lambda: d1()["nodes"] == ["ctl1"])
     assert state_file.stat().st_mtime_ns != started_at
-    hakeeper(env, "resource", "disable", "d1")
-    wait_for("d1 to stop", lambda: d1()["nodes"] == [] and not state_file.exists())
-    assert d1()["disabled"] is True
+    hakeeper(env, "resource", "disable", "d1", "--wait=30")
+    # --wait returned: the stop is done and recorded, without polling here
+    assert d1()["nodes"] == [] and d1()["disabled"] is True
+    assert not state_file.exists()
     text = hakeeper(env, "status").stdout
     assert "  * d1\t(ocf:heartbeat:Dummy):\t Stopped (disabled)\n" in text
     assert (
