@@ -88,6 +88,22 @@ def location_add(
     return edit_config(env, simple(change))
 
 
+def location_prefers(env: Env, rsc_id: str, scores: Sequence[tuple[str, str]]) -> EditResult:
+    """pcs constraint location RSC prefers|avoids NODE=SCORE...: one constraint per node,
+    all in one write."""
+    checked = [(node, edit.check_score(score, "score")) for node, score in scores]
+
+    def change(config: Configuration) -> Configuration:
+        edit.require_resource(config, rsc_id)
+        for node, score in checked:
+            name = edit.require_node(config, node).uname
+            ident = edit.unique_id(edit.all_ids(config), f"location-{rsc_id}-{name}-{score}")
+            config = edit.add_constraint(config, Location(ident, rsc_id, node=name, score=score))
+        return config
+
+    return edit_config(env, simple(change))
+
+
 def colocation_add(
     env: Env,
     rsc: str,
