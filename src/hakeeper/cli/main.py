@@ -22,6 +22,7 @@ SUBCOMMAND_MODULES = [
     "hakeeper.cli.resource",
     "hakeeper.cli.report",
     "hakeeper.cli.node",
+    "hakeeper.cli.lab",
 ]
 
 
