@@ -104,6 +104,13 @@ class PublishTransition:
 
 
 @dataclass(frozen=True, slots=True)
+class ClearStatus:
+    """Delete every status document of a node: it was fenced, what it ran is gone."""
+
+    node: str
+
+
+@dataclass(frozen=True, slots=True)
 class Campaign:
     """Try to become the leader (the post is vacant)."""
 
@@ -115,4 +122,4 @@ class Say:
     text: str
 
 
-Instruction = RunOp | WriteStatus | PublishTransition | Campaign | Say
+Instruction = ClearStatus | RunOp | WriteStatus | PublishTransition | Campaign | Say
