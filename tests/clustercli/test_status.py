@@ -18,7 +18,7 @@ from hakeeper.cib.render import render_cib
 from hakeeper.cli.main import main
 from hakeeper.cli.status_output import as_json, as_xml, render_text
 from hakeeper.commands import resource_config as rc
-from hakeeper.commands.cluster_config import node_standby
+from hakeeper.commands.cluster_options import node_standby
 from hakeeper.commands.env import Env
 from hakeeper.commands.status import cluster_status
 from hakeeper.coord import StatusKey, StatusKind, connect

@@ -125,7 +125,7 @@ def _bad(text: str, hint: str) -> CommandError:
 
 
 def run_location_add(args: argparse.Namespace) -> int:
-    from hakeeper.commands.cluster_config import location_add
+    from hakeeper.commands.constraints import location_add
 
     values = list(args.args)
     if len(values) == 3:
@@ -152,7 +152,7 @@ def run_location_add(args: argparse.Namespace) -> int:
 
 def run_location_prefers(args: argparse.Namespace) -> int:
     from hakeeper.cib.edit import check_score
-    from hakeeper.commands.cluster_config import location_prefers
+    from hakeeper.commands.constraints import location_prefers
 
     scores = []
     for item in args.nodes:
@@ -177,7 +177,7 @@ def _id_option(values: list[str]) -> tuple[list[str], dict[str, str]]:
 
 
 def run_colocation_add(args: argparse.Namespace) -> int:
-    from hakeeper.commands.cluster_config import ROLES, colocation_add
+    from hakeeper.commands.constraints import ROLES, colocation_add
 
     values, options = _id_option(list(args.args))
     if "with" not in values:
@@ -210,7 +210,7 @@ def run_colocation_add(args: argparse.Namespace) -> int:
 
 
 def run_order_add(args: argparse.Namespace) -> int:
-    from hakeeper.commands.cluster_config import ORDER_ACTIONS, order_add
+    from hakeeper.commands.constraints import ORDER_ACTIONS, order_add
 
     values, options = _id_option(list(args.args))
     if "then" not in values:
@@ -246,7 +246,7 @@ def run_order_add(args: argparse.Namespace) -> int:
 
 
 def run_remove(args: argparse.Namespace) -> int:
-    from hakeeper.commands.cluster_config import constraint_remove
+    from hakeeper.commands.constraints import constraint_remove
 
     return print_edit(args, constraint_remove(env_of(args), args.ids))
 
@@ -332,7 +332,7 @@ def render_list(config: Configuration, only: type | None, full: bool) -> str:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from hakeeper.commands.cluster_config import constraint_list
+    from hakeeper.commands.constraints import constraint_list
 
     config = constraint_list(env_of(args))
     if args.output == "json":
