@@ -50,6 +50,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "must be below --ttl (default 0.6 x ttl)",
     )
     run_p.set_defaults(func=run)
+    from hakeeper.cli import node_attrs  # standby, maintenance, attribute (pcs node ...)
+
+    node_attrs.register(sub)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ from typing import Protocol, cast
 
 RESOURCE_VERB_MODULES = [
     "hakeeper.cli.debug",
+    "hakeeper.cli.resource_edit",
 ]
 
 
