@@ -32,8 +32,10 @@ from hakeeper.coord import Coordinator, StatusKind, connect
 
 NODES = ("n1", "n2", "n3")
 SPARED = "hk-sample,hk-probe"  # the observers survive a fencing
+# The observers' interpreter is named in their #! line, not found through /usr/bin/env: so
+# their process keeps the script's name (its comm), which the fence agent spares.
 
-PROBE = r'''#!/usr/bin/env python3
+PROBE = r'''#!/usr/bin/python3
 """hk-probe VIP PORT: loop on INFO; print "t_monotonic status role run_id" a line (run_id
 tells which redis process answered)."""
 import socket, sys, time
@@ -69,7 +71,7 @@ while True:
     time.sleep(0.02)
 '''
 
-SAMPLER = r'''#!/usr/bin/env python3
+SAMPLER = r'''#!/usr/bin/python3
 """hk-sample VIP: every 20 ms print "t_monotonic vip master": does this node hold the VIP
 (binding to it succeeds only if it is a local address), does a redis master answer here."""
 import socket, sys, time
