@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from hakeeper.cli.common import add_output, add_store, env_of, print_edit
+from hakeeper.cli.common import add_output, add_store, add_wait, env_of, print_edit
 from hakeeper.reports import CommandError, Report, codes
 
 
@@ -34,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_store(q)
     add_output(q)
+    add_wait(q)
     q.set_defaults(func=run_import)
 
 

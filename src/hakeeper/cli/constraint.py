@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any, TypeAlias
 
-from hakeeper.cli.common import add_output, add_store, env_of, print_edit
+from hakeeper.cli.common import add_output, add_store, add_wait, env_of, print_edit
 from hakeeper.model.config import Colocation, Configuration, Location, Order, Ticket
 from hakeeper.reports import CommandError, Report, codes
 
@@ -18,6 +18,7 @@ def _edit(sub: Subparsers, name: str, text: str) -> argparse.ArgumentParser:
     p = sub.add_parser(name, help=text, description=text)
     add_store(p)
     add_output(p)
+    add_wait(p)
     return p
 
 

@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 
-from hakeeper.cli.common import add_output, add_store, env_of, pairs, print_edit
+from hakeeper.cli.common import add_output, add_store, add_wait, env_of, pairs, print_edit
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,6 +22,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         q.add_argument("--all", action="store_true", help="every node")
         add_store(q)
         add_output(q)
+        add_wait(q)
         q.set_defaults(func=run_flag, verb=name)
     q = sub.add_parser(
         "attribute", help="NODE NAME=VALUE... sets (empty value removes); no values: list"
@@ -30,12 +31,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     q.add_argument("values", nargs="*", metavar="NAME=VALUE")
     add_store(q)
     add_output(q)
+    add_wait(q)
     q.set_defaults(func=run_attribute)
     q = sub.add_parser("utilization", help="NODE NAME=VALUE...: node utilization")
     q.add_argument("node")
     q.add_argument("values", nargs="+", metavar="NAME=VALUE")
     add_store(q)
     add_output(q)
+    add_wait(q)
     q.set_defaults(func=run_utilization)
 
 

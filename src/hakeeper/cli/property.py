@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 
-from hakeeper.cli.common import add_output, add_store, env_of, pairs, print_edit
+from hakeeper.cli.common import add_output, add_store, add_wait, env_of, pairs, print_edit
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,11 +21,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     q.add_argument("values", nargs="+", metavar="NAME=VALUE")
     add_store(q)
     add_output(q)
+    add_wait(q)
     q.set_defaults(func=run_set)
     q = sub.add_parser("unset", help="remove properties (back to their defaults)")
     q.add_argument("names", nargs="+", metavar="NAME")
     add_store(q)
     add_output(q)
+    add_wait(q)
     q.set_defaults(func=run_unset)
     q = sub.add_parser("list", aliases=["config"], help="the properties that are set")
     add_store(q)

@@ -8,7 +8,15 @@ import json
 import sys
 from typing import TypeAlias
 
-from hakeeper.cli.common import add_output, add_store, env_of, pairs, print_edit, split_groups
+from hakeeper.cli.common import (
+    add_output,
+    add_store,
+    add_wait,
+    env_of,
+    pairs,
+    print_edit,
+    split_groups,
+)
 from hakeeper.commands.resource_config import BundleSpec, OpSpec, ResourceSpec
 from hakeeper.reports import CommandError, Report, codes
 
@@ -23,6 +31,7 @@ def _edit_parser(verbs: Subparsers, name: str, help_text: str) -> argparse.Argum
     p = verbs.add_parser(name, help=help_text, description=help_text)
     add_store(p)
     add_output(p)
+    add_wait(p)
     return p
 
 
@@ -188,6 +197,18 @@ def _pull_options(args: argparse.Namespace) -> list[str]:
         name, sep, value = token.partition("=")
         if name in FLAG_OPTIONS and not sep:
             setattr(args, name[2:], True)
+        elif name == "--wait":
+            try:
+                args.wait = float(value) if sep else 60.0
+            except ValueError:
+                raise CommandError(
+                    Report.error(
+                        codes.BAD_OPTION,
+                        f"--wait takes seconds, not '{value}'",
+                        where="--wait",
+                        hint="--wait or --wait=120",
+                    )
+                ) from None
         elif name in VALUE_OPTIONS:
             if not sep:
                 if i + 1 >= len(tokens):
@@ -358,12 +379,7 @@ def run_ban(args: argparse.Namespace) -> int:
 def run_clear(args: argparse.Namespace) -> int:
     from hakeeper.commands.resource_config import resource_clear
 
-    result = resource_clear(env_of(args), args.id, args.node)
-    if args.output != "json":
-        for ident in result.removed:
-            print(f"Removing constraint: {ident}")
-        return 0
-    return print_edit(args, result)
+    return print_edit(args, resource_clear(env_of(args), args.id, args.node))
 
 
 def run_show(args: argparse.Namespace) -> int:

@@ -51,13 +51,16 @@ from hakeeper.node.events import (
     MemberJoined,
     MemberLost,
     OpCompleted,
+    ProcessExited,
     PublishTransition,
     RunOp,
     Say,
     StatusChanged,
     Ticked,
+    WatchExit,
     WriteStatus,
 )
+from hakeeper.node.exits import ExitWatcher
 
 log = logging.getLogger("hakeeper.node")
 
@@ -125,6 +128,7 @@ class NodeDaemon:
         self.events: queue.Queue[Event] = queue.Queue()
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"op-{name}")
         self.stopping = threading.Event()
+        self.exits = ExitWatcher(lambda resource: self.events.put(ProcessExited(resource)))
         self.log = logging.LoggerAdapter(log, {"node": name})
 
     def run(self) -> int:
@@ -182,6 +186,7 @@ class NodeDaemon:
             return 0
         finally:
             self.stopping.set()
+            self.exits.close()
             watch.close()
             self.pool.shutdown(wait=False, cancel_futures=True)
 
@@ -209,6 +214,11 @@ class NodeDaemon:
                 self.log.warning(
                     "%s: campaign failed (%s): retrying on the next change", self.name, err
                 )
+        elif isinstance(order, WatchExit):
+            if order.request is None:
+                self.exits.forget(order.resource)
+            else:
+                self.exits.watch(order.resource, order.request)
         elif isinstance(order, ClearStatus):
             try:
                 self.coord.clear_status(order.node)

@@ -67,6 +67,13 @@ class OpCompleted:
     duration_ms: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class ProcessExited:
+    """The process a resource's agent named in its pid file exited (seen through a pidfd)."""
+
+    resource: str
+
+
 Event = (
     Ticked
     | ConfigChanged
@@ -76,6 +83,7 @@ Event = (
     | LeaderElected
     | LeaseLost
     | OpCompleted
+    | ProcessExited
 )
 
 # -- instructions ----------------------------------------------------------------------------
@@ -104,6 +112,15 @@ class PublishTransition:
 
 
 @dataclass(frozen=True, slots=True)
+class WatchExit:
+    """Hold a pidfd on the resource's process (request: how its agent runs it), so that
+    its exit is heard at once; request None: stop watching it."""
+
+    resource: str
+    request: OpRequest | None
+
+
+@dataclass(frozen=True, slots=True)
 class ClearStatus:
     """Delete every status document of a node: it was fenced, what it ran is gone."""
 
@@ -122,4 +139,4 @@ class Say:
     text: str
 
 
-Instruction = ClearStatus | RunOp | WriteStatus | PublishTransition | Campaign | Say
+Instruction = WatchExit | ClearStatus | RunOp | WriteStatus | PublishTransition | Campaign | Say

@@ -33,11 +33,13 @@ from hakeeper.node.events import (
     MemberJoined,
     MemberLost,
     OpCompleted,
+    ProcessExited,
     PublishTransition,
     RunOp,
     Say,
     StatusChanged,
     Ticked,
+    WatchExit,
     WriteStatus,
 )
 from hakeeper.node.transition import Action, Transition, build_transition, probe_actions
@@ -158,6 +160,8 @@ def _apply(state: State, event: Event, out: list[Instruction]) -> State:
         return _lease_lost(state, out)
     if isinstance(event, OpCompleted):
         return _op_completed(state, event, out)
+    if isinstance(event, ProcessExited):
+        return _process_exited(state, event, out)
     raise TypeError(f"unknown event {event!r}")
 
 
@@ -191,6 +195,19 @@ def _status_changed(state: State, event: StatusChanged) -> State:
                 state, dirty=f"an action of graph {state.published.seq} failed on {event.key.node}"
             )
     return state
+
+
+def _process_exited(state: State, event: ProcessExited, out: list[Instruction]) -> State:
+    if event.resource not in state.started:
+        return state
+    monitors = {
+        k: (replace(m, due=state.now) if m.action.resource == event.resource else m)
+        for k, m in state.monitors.items()
+    }
+    if monitors == state.monitors:
+        return state
+    out.append(Say(f"the process of {event.resource} exited: monitoring it now"))
+    return replace(state, monitors=monitors)
 
 
 def _leader_elected(state: State, event: LeaderElected, out: list[Instruction]) -> State:
@@ -243,6 +260,8 @@ def _op_completed(state: State, event: OpCompleted, out: list[Instruction]) -> S
         state = replace(state, monitors=monitors)
         if event.rc == monitor.last_rc:
             return state
+        if expected and action.resource in state.started:  # back to normal: watch again
+            out.append(WatchExit(action.resource, _request(state, action)))
         out.append(
             Say(
                 f"monitor of {action.resource} returned {_rc(event.rc)} after "
@@ -262,6 +281,7 @@ def _op_completed(state: State, event: OpCompleted, out: list[Instruction]) -> S
     monitors = dict(state.monitors)
     if action.task == "start" and expected:
         started[action.resource] = action
+        out.append(WatchExit(action.resource, _request(state, action)))
     elif action.task == "stop" and expected:
         started.pop(action.resource, None)
     if action.task == "monitor" and action.interval_ms and expected:
@@ -405,6 +425,7 @@ def _probe_completed(
         started = dict(state.started)
         started[action.resource] = replace(action, task="start", target_rc=0)
         state = replace(state, started=started)
+        out.append(WatchExit(action.resource, _request(state, action)))
         out.append(Say(f"probe found {action.resource} running ({_rc(event.rc)}): adopting it"))
     elif not ok:
         out.append(
@@ -654,6 +675,7 @@ def _execute(state: State, out: list[Instruction]) -> State:
         ):
             continue
         if action.task in ("start", "stop", "promote", "demote"):
+            out.append(WatchExit(action.resource, None))
             # its recurring monitors end before the resource changes
             state = replace(
                 state,

@@ -19,6 +19,7 @@ from typing import Any
 from hakeeper.cib.parse import parse_interval_ms
 from hakeeper.model.config import AttrSet, Clone, Configuration, Primitive
 from hakeeper.scheduler.digest import digest
+from hakeeper.scheduler.rules import RuleContext, resolve_sets
 from hakeeper.scheduler.schedule import PlannedAction
 
 DEFAULT_TIMEOUT_MS = 20_000
@@ -152,6 +153,12 @@ def _timeout_ms(
     return (ms or DEFAULT_TIMEOUT_MS), (_plain_values(op.params) if op is not None else {})
 
 
+def node_params(prim: Primitive, node: str) -> dict[str, str]:
+    """A primitive's parameters on one node: sets whose rules hold there (#uname, node
+    attributes are not known here) by score, the first value of a name winning."""
+    return resolve_sets(prim.params, RuleContext(node_attrs={"#uname": node}))
+
+
 def stonith_action(config: Configuration) -> str:
     """The cluster's stonith-action property (reboot; poweroff means off)."""
     action = _plain_values(config.crm_config).get("stonith-action", "reboot")
@@ -192,7 +199,7 @@ def probe_actions(config: Configuration, node: str) -> list[Action]:
     for prim in primitives(config).values():
         if prim.agent.standard == "stonith":
             continue
-        params = _plain_values(prim.params)
+        params = node_params(prim, node)
         timeout_ms, op_params = _timeout_ms(prim, "monitor", 0, op_defaults)
         found.append(
             Action(
@@ -271,7 +278,7 @@ def build_transition(
             continue
         assert a.resource is not None and a.node is not None
         prim = prims[base(a.resource)]
-        params = _plain_values(prim.params)
+        params = node_params(prim, a.node)
         timeout_ms, op_params = _timeout_ms(prim, a.task, a.interval_ms, op_defaults)
         digest_params = {**params, **op_params}
         if a.interval_ms:
