@@ -34,21 +34,59 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="SECONDS",
         help="schedule again after this long without changes (default 60)",
     )
+    run_p.add_argument(
+        "--state-dir",
+        default="/run/hakeeper",
+        metavar="DIR",
+        help="where the lease id is kept, so that a restarted daemon resumes "
+        "its lease and adopts its resources (default /run/hakeeper)",
+    )
+    run_p.add_argument(
+        "--fence-after",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop every resource when no keepalive succeeded for this long; "
+        "must be below --ttl (default 0.6 x ttl)",
+    )
     run_p.set_defaults(func=run)
+    from hakeeper.cli import node_attrs  # standby, maintenance, attribute (pcs node ...)
+
+    node_attrs.register(sub)
 
 
 def run(args: argparse.Namespace) -> int:
+    from hakeeper.agents.ocf import DEFAULT_PATH, OcfRunner
     from hakeeper.agents.runner import LocalAgentRunner
     from hakeeper.coord import connect
+    from hakeeper.node.attrd import SHIMS, agent_environment
     from hakeeper.node.daemon import NodeDaemon
 
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
     )
-    coord = connect(args.store)
-    daemon = NodeDaemon(
-        coord, args.name, LocalAgentRunner(), ttl=args.ttl, recheck_s=args.recheck_interval
+    try:
+        coord = connect(args.store)
+    except ValueError as err:
+        sys.stderr.write(f"hakeeper node run: --store {args.store}: {err}\n")
+        return 2
+    ocf = OcfRunner(
+        path=f"{SHIMS}:{DEFAULT_PATH}", extra_env=agent_environment(args.state_dir, args.name)
     )
+    try:
+        daemon = NodeDaemon(
+            coord,
+            args.name,
+            LocalAgentRunner(ocf=ocf),
+            ttl=args.ttl,
+            recheck_s=args.recheck_interval,
+            state_dir=args.state_dir,
+            fence_after=args.fence_after,
+        )
+    except ValueError as err:
+        coord.close()
+        sys.stderr.write(f"hakeeper node run: {err}\n")
+        return 2
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         daemon.stop()

@@ -212,7 +212,7 @@ def _set_discovery(rsc: Rsc, node: Node, mode: str) -> None:
 
 def apply_stickiness_and_failures(cluster: Cluster) -> None:
     for rsc in cluster.primitives():
-        if not rsc.managed and len(rsc.running_on) == 1:
+        if not rsc.managed and len(rsc.running_on) == 1 and not rsc.ticket_frozen:
             # what the cluster does not manage stays where it is (crm_simulate shows
             # INFINITY there), and pulls what is colocated with it along
             resource_location(cluster, rsc, rsc.running_on[0], INFINITY, "unmanaged")

@@ -12,6 +12,7 @@ from hakeeper.scheduler import placement
 from hakeeper.scheduler.cluster import Cluster, unpack
 from hakeeper.scheduler.fencing import schedule_fencing
 from hakeeper.scheduler.summary import Change, Fence, fence_changes, resource_changes
+from hakeeper.scheduler.tickets import apply_tickets
 from hakeeper.scheduler.view import ClusterView, revised_view, view_of
 from hakeeper.scheduler.working import OF, Action, Rsc, Variant
 
@@ -117,6 +118,7 @@ def _place(cluster: Cluster) -> list[Score]:
     placement.init_allowed(cluster)
     placement.apply_node_health(cluster)
     placement.apply_locations(cluster)
+    apply_tickets(cluster)
     placement.apply_stickiness_and_failures(cluster)
     placement.unpack_colocations(cluster)
     act.unpack_orderings(cluster)

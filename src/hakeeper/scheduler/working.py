@@ -201,6 +201,8 @@ class Rsc:
     critical: bool = True
     restart_type_restart: bool = False
     exclusive_discover: bool = False
+    ticket_frozen: bool = False  # loss-policy=freeze: unmanaged, but not pinned in place
+    ticket_blocks_promotion: bool = False  # a Promoted-role rsc_ticket is not granted
     # constraints
     this_with: list[Coloc] = field(default_factory=list)  # rsc_cons (this is dependent)
     with_this: list[Coloc] = field(default_factory=list)  # rsc_cons_lhs (this is primary)
