@@ -90,6 +90,7 @@ def register(verbs: Subparsers) -> None:
         add_store(p)
         p.add_argument("id", nargs="?", metavar="RESOURCE")
         p.add_argument("--node", help="only on this node")
+        add_wait(p)
         p.set_defaults(func=run_cleanup, refresh=name == "refresh")
 
     p = _edit_parser(
@@ -333,6 +334,10 @@ def run_cleanup(args: argparse.Namespace) -> int:
         print(f"Cleaned up {what}: nothing to clean")
     for node, rsc in dto.cleared:
         print(f"Cleaned up {what} of {rsc} on {node}")
+    if args.wait is not None and dto.revision is not None:
+        from hakeeper.commands.wait import wait_settled
+
+        wait_settled(env_of(args), dto.revision, args.wait)
     return 0
 
 
