@@ -23,6 +23,7 @@ from hakeeper.coord.model import JsonDoc, StatusKey, StatusKind
 from hakeeper.model.config import Agent
 from hakeeper.node import failures, records
 from hakeeper.node.events import (
+    AttributeChanged,
     Campaign,
     ClearStatus,
     ConfigChanged,
@@ -162,6 +163,8 @@ def _apply(state: State, event: Event, out: list[Instruction]) -> State:
         return _op_completed(state, event, out)
     if isinstance(event, ProcessExited):
         return _process_exited(state, event, out)
+    if isinstance(event, AttributeChanged):
+        return _attribute_changed(state, event, out)
     raise TypeError(f"unknown event {event!r}")
 
 
@@ -182,6 +185,8 @@ def _status_changed(state: State, event: StatusChanged) -> State:
                 dirty=f"{event.key.name} on {event.key.node} returned "
                 f"{_rc(changed['rc-code'])} to {changed['operation']}",
             )
+    elif event.key.name == records.NODE_ATTRIBUTES:
+        return replace(state, dirty=f"attributes of {event.key.node} changed")
     elif (
         event.key.name == PROGRESS
         and event.key.node in state.waiting_for
@@ -195,6 +200,30 @@ def _status_changed(state: State, event: StatusChanged) -> State:
                 state, dirty=f"an action of graph {state.published.seq} failed on {event.key.node}"
             )
     return state
+
+
+def _attribute_changed(state: State, event: AttributeChanged, out: list[Instruction]) -> State:
+    key = StatusKey(state.node, StatusKind.ATTRIBUTES, records.NODE_ATTRIBUTES)
+    attrs = dict(state.docs.get(key) or {})
+    if attrs.get(event.name) == event.value or (event.value is None and event.name not in attrs):
+        return state
+    if event.value is None:
+        del attrs[event.name]
+    else:
+        attrs[event.name] = event.value
+    docs = dict(state.docs)
+    docs[key] = attrs
+    out.append(WriteStatus({key: attrs}))
+    return replace(state, docs=docs, dirty=f"attribute {event.name} of {state.node} changed")
+
+
+def node_attributes(state: State) -> dict[str, dict[str, str]]:
+    """Every node's attributes set by its agents, as this node knows them."""
+    return {
+        k.node: {str(n): str(v) for n, v in doc.items()}
+        for k, doc in state.docs.items()
+        if k.kind is StatusKind.ATTRIBUTES and k.name == records.NODE_ATTRIBUTES
+    }
 
 
 def _process_exited(state: State, event: ProcessExited, out: list[Instruction]) -> State:
