@@ -24,7 +24,7 @@ from hakeeper.commands.cluster import cluster_setup
 from hakeeper.commands.cluster_options import property_set
 from hakeeper.commands.env import Env
 from hakeeper.commands.status import cluster_status
-from hakeeper.coord import Coordinator, connect
+from hakeeper.coord import Coordinator
 from hakeeper.coord.keyspace import KeyspaceCoordinator
 from hakeeper.coord.memory import MemoryKv
 
