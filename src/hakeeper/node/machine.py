@@ -599,7 +599,12 @@ def _lead(state: State, out: list[Instruction]) -> State:
         return state
     seq = state.seq + 1
     new = build_transition(
-        f"{state.node}-{state.leader_since}", seq, plan.actions, cib.configuration, state.node
+        f"{state.node}-{state.leader_since}",
+        seq,
+        plan.actions,
+        cib.configuration,
+        state.node,
+        sorted(state.members),
     )
     if not new.actions:
         if graph is None or graph.actions:
