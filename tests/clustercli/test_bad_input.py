@@ -97,6 +97,17 @@ CASES = [
         "constraint order add",
     ),
     (["node", "standby", "ctl7"], "no node 'ctl7'", "known nodes"),
+    (
+        ["property", "set", "stonith-enable=false"],
+        "'stonith-enable' is not a cluster property",
+        "did you mean stonith-enabled",
+    ),
+    (
+        ["property", "set", "no-quorum-policy=maybe"],
+        "'maybe' is not a value of no-quorum-policy",
+        "stop, freeze, ignore, demote, suicide",
+    ),
+    (["property", "set", "stonith-enabled=perhaps"], "'perhaps' is not a value", "true, false"),
 ]
 
 

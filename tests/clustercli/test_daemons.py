@@ -84,8 +84,10 @@ def cluster_state(env: dict[str, str]) -> dict[str, Any]:
 
 def test_start_status_stop_two_daemons(env: dict[str, str], tmp_path: Path) -> None:
     hakeeper(env, "cluster", "setup", "duo", "ctl1", "ctl2")
-    out = hakeeper(env, "cluster", "start", "--all").stdout
+    out = hakeeper(env, "cluster", "start", "--all", "--wait=30").stdout
     assert "ctl1: started" in out and "ctl2: started" in out
+    # --wait returned: both hold a lease now
+    assert cluster_state(env)["members"] == ["ctl1", "ctl2"]
     state = json.loads(hakeeper(env, "cluster", "status", "-o", "json").stdout)
     assert state["nodes"] == ["ctl1", "ctl2"]
     pids = [d["pid"] for d in state["daemons"]]

@@ -315,7 +315,7 @@ def run_role(args: argparse.Namespace) -> int:
 
 
 def run_cleanup(args: argparse.Namespace) -> int:
-    from hakeeper.commands.cluster_config import resource_cleanup
+    from hakeeper.commands.history import resource_cleanup
 
     dto = resource_cleanup(env_of(args), args.id, args.node, refresh=args.refresh)
     what = "history" if args.refresh else "failures"

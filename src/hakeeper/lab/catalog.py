@@ -59,6 +59,11 @@ def haproxy_cfg(plan: LabPlan, *, socket: str, pidfile: str) -> str:
         "    timeout client 60s",
         "    timeout server 60s",
         "    timeout check 1s",
+        # a connection refused or timed out marks that server down at once and the request
+        # goes to another: a dead node costs one connect timeout, not fall x inter seconds
+        "    option redispatch",
+        "    retries 2",
+        "    default-server observe layer4 error-limit 1 on-error mark-down",
     ]
     for service in catalog(plan.profile):
         lines += ["", f"listen {service.name}"]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hakeeper.cib.parse import parse_interval_ms
-from hakeeper.model.config import AttrSet, Configuration, Primitive
+from hakeeper.model.config import AttrSet, Clone, Configuration, Primitive
 from hakeeper.scheduler.digest import digest
 from hakeeper.scheduler.rules import RuleContext, resolve_sets
 from hakeeper.scheduler.schedule import PlannedAction
@@ -177,6 +177,19 @@ def fence_device(config: Configuration, target: str) -> Primitive | None:
     return None
 
 
+def anonymous_clone_primitives(config: Configuration) -> frozenset[str]:
+    """Primitives inside clones that are not globally unique: Pacemaker runs and records
+    their instances under the primitive's own id ("haproxy", not "haproxy:1"), so an
+    instance keeps its history whatever number the scheduler gives it next time."""
+    found: set[str] = set()
+    for rsc in config.resources:
+        if isinstance(rsc, Clone) and _plain_values(rsc.meta).get(
+            "globally-unique", "false"
+        ).lower() not in ("true", "yes", "1", "on", "y"):
+            found |= set(primitives(Configuration(resources=(rsc.child,))))
+    return frozenset(found)
+
+
 def probe_actions(config: Configuration, node: str) -> list[Action]:
     """A one-off monitor (expected: not running) of every primitive this node could run,
     as Pacemaker's probes. Anonymous clone instances are probed under the clone's
@@ -257,6 +270,7 @@ def build_transition(
 
     actions = []
     fence_with = stonith_action(config)
+    anonymous = anonymous_clone_primitives(config)
     for a in planned:
         if not real(a):
             continue
@@ -279,7 +293,7 @@ def build_transition(
             Action(
                 a.id,
                 a.task,
-                a.resource,
+                base(a.resource) if base(a.resource) in anonymous else a.resource,
                 a.node,
                 a.interval_ms,
                 waits_for(a),
