@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from hakeeper.lab import system
-from hakeeper.lab.plan import ETCD_CLIENT_PORT, ETCD_PEER_PORT, LabPlan, Node
+from hakeeper.lab.plan import ETCD_CLIENT_PORT, ETCD_PEER_PORT, HOLDER_NAME, LabPlan, Node
 from hakeeper.reports import CommandError, Report, codes
 
 HOLDER_SCRIPT = """set -e
@@ -31,7 +31,8 @@ mount -t tmpfs -o mode=755 lab-run /run
 mkdir -p /run/netns /run/lock /run/resource-agents
 mount --move "$N/.netns" /run/netns
 mount --bind "$N" "$P"
-exec sleep infinity
+ln -sf "$(command -v sleep)" "$N/hk-holder"
+exec "$N/hk-holder" infinity
 """
 
 
@@ -103,7 +104,7 @@ def start_holder(plan: LabPlan, node: Node) -> Proc:
     # ready when its mount namespace differs from ours and /run is the private tmpfs
     deadline = time.monotonic() + 5.0
     while time.monotonic() < deadline:
-        if _cmdline(proc.pid).startswith("sleep"):
+        if _cmdline(proc.pid).startswith(f"{node_dir}/{HOLDER_NAME}"):
             return proc
         if not proc.alive:
             break
@@ -188,7 +189,7 @@ def start_daemon(plan: LabPlan, node: Node, holder: Proc) -> Proc:
         "--name",
         node.name,
         "--store",
-        plan.store_url,
+        plan.store_url_for(node.name),
         "--ttl",
         "2",
     ]
