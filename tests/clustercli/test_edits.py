@@ -396,3 +396,25 @@ def test_group_add_refuses_clones(cluster: Env) -> None:
             rc.group_add(cluster, "g", [rsc])
         assert err.value.codes == [codes.CIB_BAD_VALUE]
     assert load(cluster).revision == before.revision
+
+
+def test_clone_and_unclone(cluster: Env) -> None:
+    rc.resource_create(cluster, rc.ResourceSpec("a", "ocf:heartbeat:Dummy", group="g"))
+    rc.resource_create(cluster, rc.ResourceSpec("st", "ocf:pacemaker:Stateful"))
+    rc.resource_clone(cluster, "g", [("interleave", "true")])
+    rc.resource_clone(cluster, "st", promotable=True)
+    config = load(cluster).cib.configuration
+    g = find_resource(config, "g-clone")
+    assert isinstance(g, Clone) and isinstance(g.child, Group)
+    assert values_of(g.meta) == {"interleave": "true"}
+    st = find_resource(config, "st-clone")
+    assert isinstance(st, Clone) and values_of(st.meta) == {"promotable": "true"}
+    with pytest.raises(CommandError) as err:
+        rc.resource_clone(cluster, "a")  # in a group, inside a clone
+    assert err.value.codes == [codes.CIB_BAD_VALUE]
+    constraints.colocation_add(cluster, "g-clone", "st-clone")
+    result = rc.resource_unclone(cluster, "st")  # named by its child
+    assert result.removed == ("colocation-g-clone-st-clone-INFINITY",)
+    config = load(cluster).cib.configuration
+    assert [r.id for r in config.resources] == ["g-clone", "st"]
+    assert isinstance(find_resource(config, "st"), Primitive)

@@ -734,3 +734,55 @@ def group_remove(
         if kept_c is not None:
             constraints.append(kept_c)
     return replace(config, constraints=tuple(constraints)), removed
+
+
+# --- clones ---------------------------------------------------------------------------------
+
+
+def clone(
+    config: Configuration,
+    rsc_id: str,
+    clone_id: str,
+    meta: tuple[AttrSet, ...],
+) -> Configuration:
+    """Wrap a top-level primitive or group in a clone, as pcs resource clone."""
+    rsc = require_resource(config, rsc_id)
+    if not isinstance(rsc, (Primitive, Group)) or parent_of(config, rsc_id) is not None:
+        raise CommandError(
+            Report.error(
+                codes.CIB_BAD_VALUE,
+                f"'{rsc_id}' cannot be cloned: only a top-level primitive or group can",
+                where="resource clone",
+                resource_id=rsc_id,
+                hint="clone the group it is in, or take it out of the group first",
+            )
+        )
+    check_new_id(config, clone_id, "clone")
+    wrapped = Clone(clone_id, rsc, meta)
+    return replace(
+        config, resources=tuple(wrapped if r.id == rsc_id else r for r in config.resources)
+    )
+
+
+def unclone(config: Configuration, rsc_id: str) -> tuple[Configuration, list[str]]:
+    """Replace a clone (named, or named by what it holds) by what it holds; constraints
+    that named the clone go, as pcs resource unclone."""
+    rsc = require_resource(config, rsc_id)
+    target = rsc if isinstance(rsc, Clone) else parent_of(config, rsc_id)
+    if not isinstance(target, Clone):
+        raise CommandError(
+            Report.error(
+                codes.CIB_BAD_VALUE,
+                f"'{rsc_id}' is not a clone, nor in one",
+                where="resource unclone",
+                resource_id=rsc_id,
+                hint="name a clone or its child",
+            )
+        )
+    child: Resource = target.child
+    config = replace(
+        config, resources=tuple(child if r.id == target.id else r for r in config.resources)
+    )
+    removed = [c.id for c in config.constraints if target.id in constraint_refs(c)]
+    kept = [k for k in (_without(c, {target.id}) for c in config.constraints) if k is not None]
+    return replace(config, constraints=tuple(kept)), removed

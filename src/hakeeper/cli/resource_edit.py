@@ -142,6 +142,20 @@ def register(verbs: Subparsers) -> None:
     p.add_argument("values", nargs="+", metavar="NAME=VALUE")
     p.set_defaults(func=run_meta)
 
+    for name in ("clone", "promotable"):
+        p = _edit_parser(
+            verbs,
+            name,
+            f"ID [name=value...]: wrap a primitive or group in a "
+            f"{'promotable ' if name == 'promotable' else ''}clone (ID-clone)",
+        )
+        p.add_argument("id")
+        p.add_argument("values", nargs="*", metavar="NAME=VALUE")
+        p.set_defaults(func=run_clone, promotable=name == "promotable")
+    p = _edit_parser(verbs, "unclone", "ID: replace the clone by what it holds")
+    p.add_argument("id")
+    p.set_defaults(func=run_unclone)
+
     group = verbs.add_parser("group", help="put primitives in a group, or take them out")
     group_sub = group.add_subparsers(dest="group_command", metavar="ACTION", required=True)
     p = _edit_parser(
@@ -332,6 +346,21 @@ def run_delete(args: argparse.Namespace) -> int:
     if args.output != "json":
         print(f"Deleting Resource - {args.id}", file=sys.stderr)
     return print_edit(args, result)
+
+
+def run_clone(args: argparse.Namespace) -> int:
+    from hakeeper.commands.resource_config import resource_clone
+
+    values = pairs(args.values, f"resource {'promotable' if args.promotable else 'clone'}")
+    return print_edit(
+        args, resource_clone(env_of(args), args.id, values, promotable=args.promotable)
+    )
+
+
+def run_unclone(args: argparse.Namespace) -> int:
+    from hakeeper.commands.resource_config import resource_unclone
+
+    return print_edit(args, resource_unclone(env_of(args), args.id))
 
 
 def run_meta(args: argparse.Namespace) -> int:

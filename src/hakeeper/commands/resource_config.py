@@ -365,6 +365,30 @@ def group_remove(env: Env, group_id: str, rsc_ids: Sequence[str] = ()) -> EditRe
     return edit_config(env, change)
 
 
+def resource_clone(
+    env: Env, rsc_id: str, meta: Sequence[tuple[str, str]] = (), *, promotable: bool = False
+) -> EditResult:
+    """pcs resource clone|promotable ID [name=value...]: the clone is ID-clone."""
+    values = list(meta) + ([("promotable", "true")] if promotable else [])
+
+    def change(config: Configuration) -> Configuration:
+        used = edit.all_ids(config)
+        clone_id = f"{rsc_id}-clone"
+        return edit.clone(
+            config, rsc_id, clone_id, _pairs(used | {clone_id}, clone_id, "meta_attributes", values)
+        )
+
+    return edit_config(env, simple(change))
+
+
+def resource_unclone(env: Env, rsc_id: str) -> EditResult:
+    def change(config: Configuration) -> tuple[Configuration, tuple[str, ...]]:
+        config, removed = edit.unclone(config, rsc_id)
+        return config, tuple(removed)
+
+    return edit_config(env, change)
+
+
 def resource_manage(env: Env, rsc_ids: Sequence[str], managed: bool) -> EditResult:
     def change(config: Configuration) -> Configuration:
         for rsc_id in rsc_ids:
