@@ -68,7 +68,7 @@ def trial(cluster: NsCluster, coord: object, fault: str) -> dict[str, float]:
     owner = settle(cluster, coord)
     survivor = next(n for n in NODES if n != owner)
     proc, probe = cluster.observe("hk-probe", survivor, cluster.vip, "6379")
-    time.sleep(0.3)
+    wait_for("the probe to hear the master", lambda: " master " in probe.read_text())
     try:
         wall = time.time()
         if fault == "kill":

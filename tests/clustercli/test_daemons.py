@@ -84,8 +84,10 @@ def cluster_state(env: dict[str, str]) -> dict[str, Any]:
 
 def test_start_status_stop_two_daemons(env: dict[str, str], tmp_path: Path) -> None:
     hakeeper(env, "cluster", "setup", "duo", "ctl1", "ctl2")
-    out = hakeeper(env, "cluster", "start", "--all").stdout
+    out = hakeeper(env, "cluster", "start", "--all", "--wait=30").stdout
     assert "ctl1: started" in out and "ctl2: started" in out
+    # --wait returned: both hold a lease now
+    assert cluster_state(env)["members"] == ["ctl1", "ctl2"]
     state = json.loads(hakeeper(env, "cluster", "status", "-o", "json").stdout)
     assert state["nodes"] == ["ctl1", "ctl2"]
     pids = [d["pid"] for d in state["daemons"]]
@@ -146,3 +148,12 @@ def test_a_resource_runs_restarts_and_stops(env: dict[str, str], tmp_path: Path)
         json.loads(hakeeper(env, "status", "-o", "json").stdout)["resources"]
         == (status(env)["resources"])
     )
+    hakeeper(env, "resource", "update", "d1", "meta", "target-role=", "--wait")
+    assert d1()["nodes"] == ["ctl1"] and state_file.exists()
+    state_file.unlink()  # the resource dies behind the cluster's back
+    wait_for("the failed monitor", lambda: status(env)["failures"] != [])
+    out = hakeeper(env, "resource", "cleanup", "d1", "--wait=30").stdout
+    assert out == "Cleaned up failures of d1 on ctl1\n"
+    # cleanup forgot the failure, and the leader scheduled at once (last-lrm-refresh)
+    assert status(env)["failures"] == [] and d1()["nodes"] == ["ctl1"]
+    assert state_file.exists()

@@ -18,7 +18,7 @@ from hakeeper.cib.render import render_cib
 from hakeeper.cli.main import main
 from hakeeper.cli.status_output import as_json, as_xml, render_text
 from hakeeper.commands import resource_config as rc
-from hakeeper.commands.cluster_config import node_standby
+from hakeeper.commands.cluster_options import node_standby
 from hakeeper.commands.env import Env
 from hakeeper.commands.status import cluster_status
 from hakeeper.coord import StatusKey, StatusKind, connect
@@ -244,26 +244,79 @@ def _shape(root: etree._Element) -> dict[str, Any]:
     }
 
 
-@pytest.mark.oracle
-def test_xml_reads_like_crm_mon_on_the_same_cib(running: Env, tmp_path: Path) -> None:
+def crm_mon(env: Env, tmp_path: Path, *args: str) -> str:
+    """What crm_mon prints for the CIB the leader would schedule from this store."""
     if shutil.which("crm_mon") is None:
         pytest.skip("crm_mon is not installed (pacemaker-cli-utils)")
-    with running.coordinator() as coord:
+    with env.coordinator() as coord:
         snap = coord.snapshot()
     assert snap.config is not None and snap.leader is not None
     cib = cluster_cib(snap.config.xml, snap.status.documents, snap.members, snap.leader.node)
     path = tmp_path / "cib.xml"
     path.write_bytes(render_cib(cib))
     out = subprocess.run(
-        ["crm_mon", "-1", "--output-as=xml"],
+        ["crm_mon", "-1", *args],
         capture_output=True,
+        text=True,
         env={**os.environ, "CIB_file": str(path)},
         timeout=60,
         check=True,
     )
-    theirs = etree.fromstring(out.stdout)
-    ours = etree.fromstring(as_xml(cluster_status(running)))
-    assert _shape(ours) == _shape(theirs)
+    return out.stdout
+
+
+def check_like_crm_mon(env: Env, tmp_path: Path) -> None:
+    dto = cluster_status(env)
+    theirs = etree.fromstring(crm_mon(env, tmp_path, "--output-as=xml").encode())
+    assert _shape(etree.fromstring(as_xml(dto))) == _shape(theirs)
+    text = crm_mon(env, tmp_path, "-r")  # -r: inactive resources too, as pcs status
+    ours = render_text(dto)
+    assert ours[ours.index("Node List:") :] == text[text.index("Node List:") :]
+
+
+@pytest.mark.oracle
+def test_status_reads_like_crm_mon_on_the_same_cib(running: Env, tmp_path: Path) -> None:
+    check_like_crm_mon(running, tmp_path)
+
+
+@pytest.mark.oracle
+def test_offline_node_unmanaged_and_unique_clones_like_crm_mon(
+    cluster: Env, tmp_path: Path
+) -> None:
+    rc.resource_create(cluster, rc.ResourceSpec("a", "ocf:heartbeat:Dummy", group="g"))
+    rc.resource_create(cluster, rc.ResourceSpec("b", "ocf:heartbeat:Dummy", group="g"))
+    rc.resource_create(
+        cluster, rc.ResourceSpec("web", "ocf:heartbeat:Dummy", clone=(("clone-max", "2"),))
+    )
+    rc.resource_create(
+        cluster, rc.ResourceSpec("u", "ocf:heartbeat:Dummy", meta=(("is-managed", "false"),))
+    )
+    rc.resource_create(
+        cluster,
+        rc.ResourceSpec(
+            "uc", "ocf:heartbeat:Dummy", clone=(("globally-unique", "true"), ("clone-max", "2"))
+        ),
+    )
+    docs = {
+        "ctl1": {
+            "a": history("ctl1", "a", DUMMY),
+            "web": history("ctl1", "web", DUMMY),
+            "u": history("ctl1", "u", DUMMY),
+            "uc:0": history("ctl1", "uc:0", DUMMY),
+        },
+        "ctl3": {"b": history("ctl3", "b", DUMMY, monitor_rc=7)},
+    }
+    with cluster.coordinator() as coord:  # ctl2 is not a member: offline
+        leases = [coord.join(n, 600) for n in ("ctl1", "ctl3")]
+        assert coord.campaign(leases[0])
+        for node, by_rsc in docs.items():
+            coord.write_status(
+                {StatusKey(node, StatusKind.OP_HISTORY, r): d for r, d in by_rsc.items()}
+            )
+    text = render_text(cluster_status(cluster))
+    assert "  * OFFLINE: [ ctl2 ]\n" in text
+    assert "    * uc:1\t(ocf:heartbeat:Dummy):\t Stopped\n" in text
+    check_like_crm_mon(cluster, tmp_path)
 
 
 @pytest.mark.parametrize("env", ["sqlite"], indirect=True)  # the CLI opens a store by URL

@@ -64,7 +64,7 @@ def run_graph(env: Env) -> None:
 @pytest.fixture
 def one(env: Env) -> Env:
     from hakeeper.commands.cluster import cluster_setup
-    from hakeeper.commands.cluster_config import property_set
+    from hakeeper.commands.cluster_options import property_set
 
     cluster_setup(env, "one", ["ctl1"])
     property_set(env, {"stonith-enabled": "false"})

@@ -28,8 +28,10 @@ Lab = tuple[NsCluster, Coordinator]
 
 @pytest.fixture
 def lab_ttl() -> float:
-    """The daemons' lease ttl; the self-fencing deadline is 0.6 of it."""
-    return 1.0
+    """The daemons' lease ttl; the self-fencing deadline is 0.6 of it. 2 s, not the 1 s of
+    benchmarks/failover.py: `make test` runs on loaded machines, where a starved keepalive
+    would make a node fence itself."""
+    return 2.0
 
 
 @pytest.fixture
@@ -66,6 +68,7 @@ def test_a_killed_node_is_fenced_and_the_vip_and_redis_master_move(lab: Lab) -> 
     owner = settled(lab)
     survivor = next(n for n in NODES if n != owner)
     _, probe = cluster.observe("hk-probe", survivor, cluster.vip, "6379")
+    wait_for("the probe to hear the master", lambda: " master " in probe.read_text(), 30)
     killed = cluster.kill_node(owner)
     answered = first_master_after(probe, killed, 20)
     assert answered is not None, "no redis master answered at the VIP after the node's loss"
@@ -89,6 +92,7 @@ def test_a_cut_off_node_stops_its_resources_and_is_fenced_before_recovery(lab: L
     survivor = next(n for n in NODES if n != owner)
     outs = {n: cluster.observe("hk-sample", n, cluster.vip)[1] for n in NODES}
     _, probe = cluster.observe("hk-probe", survivor, cluster.vip, "6379")
+    wait_for("the probe to hear the master", lambda: " master " in probe.read_text(), 30)
     wait_for("samples", lambda: all(samples(p) for p in outs.values()))
     cut = cluster.cut(owner)
     answered = first_master_after(probe, cut, 20)
@@ -104,13 +108,14 @@ def test_a_cut_off_node_stops_its_resources_and_is_fenced_before_recovery(lab: L
     gave_up = min(t for t, vip, master in series[owner] if t > cut and not vip and not master)
     taken = min(t for n in NODES if n != owner for t, vip, _ in series[n] if t > cut and vip)
     assert gave_up < taken
+    assert series[owner][-1][0] > taken  # its sampler outlived the fencing: nothing unseen
     sys.stderr.write(
         f"cut node let go {gave_up - cut:.2f} s after the cut; a survivor took "
         f"the VIP {taken - cut:.2f} s after it\n"
     )
 
 
-@pytest.mark.parametrize("lab_ttl", [3.0])  # a daemon restart (~1 s) within the lease
+@pytest.mark.parametrize("lab_ttl", [10.0])  # a daemon restart within the lease, even under load
 def test_a_restarted_daemon_adopts_redis_and_the_vip_without_restarting_them(lab: Lab) -> None:
     cluster, coord = lab
     owner = settled(lab)

@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from hakeeper.commands.cluster_config import cib_export, cib_text
+    from hakeeper.commands.cib_io import cib_export, cib_text
 
     stored = cib_export(env_of(args))
     text = cib_text(stored)
@@ -62,7 +62,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from hakeeper.commands.cluster_config import cib_import
+    from hakeeper.commands.cib_io import cib_import
 
     if args.file == "-":
         text, source = sys.stdin.read(), "<stdin>"

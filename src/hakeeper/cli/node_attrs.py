@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run_flag(args: argparse.Namespace) -> int:
-    from hakeeper.commands.cluster_config import node_maintenance, node_standby
+    from hakeeper.commands.cluster_options import node_maintenance, node_standby
     from hakeeper.reports import CommandError, Report, codes
 
     if not args.nodes and not args.all:
@@ -61,7 +61,7 @@ def run_flag(args: argparse.Namespace) -> int:
 
 
 def run_attribute(args: argparse.Namespace) -> int:
-    from hakeeper.commands.cluster_config import node_attribute_set, node_attributes
+    from hakeeper.commands.cluster_options import node_attribute_set, node_attributes
 
     if args.values:
         changes = {k: (v or None) for k, v in pairs(args.values, "node attribute")}
@@ -81,7 +81,7 @@ def run_attribute(args: argparse.Namespace) -> int:
 
 
 def run_utilization(args: argparse.Namespace) -> int:
-    from hakeeper.commands.cluster_config import node_attribute_set
+    from hakeeper.commands.cluster_options import node_attribute_set
 
     values = {k: (v or None) for k, v in pairs(args.values, "node utilization")}
     return print_edit(args, node_attribute_set(env_of(args), args.node, values, utilization=True))

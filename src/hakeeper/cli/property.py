@@ -19,6 +19,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     q = sub.add_parser("set", help="set NAME=VALUE... (an empty value removes it)")
     q.add_argument("values", nargs="+", metavar="NAME=VALUE")
+    q.add_argument("--force", action="store_true", help="allow a name Pacemaker does not know")
     add_store(q)
     add_output(q)
     add_wait(q)
@@ -36,20 +37,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_set(args: argparse.Namespace) -> int:
-    from hakeeper.commands.cluster_config import property_set
+    from hakeeper.commands.cluster_options import property_set
 
     values = {k: (v or None) for k, v in pairs(args.values, "property set")}
-    return print_edit(args, property_set(env_of(args), values))
+    return print_edit(args, property_set(env_of(args), values, force=args.force))
 
 
 def run_unset(args: argparse.Namespace) -> int:
-    from hakeeper.commands.cluster_config import property_set
+    from hakeeper.commands.cluster_options import property_set
 
-    return print_edit(args, property_set(env_of(args), dict.fromkeys(args.names)))
+    return print_edit(args, property_set(env_of(args), dict.fromkeys(args.names), force=True))
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from hakeeper.commands.cluster_config import property_list
+    from hakeeper.commands.cluster_options import property_list
 
     values = property_list(env_of(args))
     if args.output == "json":

@@ -74,6 +74,14 @@ class ProcessExited:
     resource: str
 
 
+@dataclass(frozen=True, slots=True)
+class AttributeChanged:
+    """An agent set (value) or deleted (None) one of this node's attributes."""
+
+    name: str
+    value: str | None
+
+
 Event = (
     Ticked
     | ConfigChanged
@@ -84,6 +92,7 @@ Event = (
     | LeaseLost
     | OpCompleted
     | ProcessExited
+    | AttributeChanged
 )
 
 # -- instructions ----------------------------------------------------------------------------
