@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import statistics
 import sys
 import tempfile
@@ -31,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from hakeeper.coord import Coordinator
 from node.nscluster import NODES, NsCluster, first_master_after, missing, wait_for
 
 PACEMAKER = {"kill": 10.5, "cut": 11.6, "redis": 16.0}
@@ -42,10 +44,24 @@ LABELS = {
 }
 
 
-def settle(cluster: NsCluster, coord: object, timeout: float = 60) -> str:
-    owner = wait_for("the cluster to settle", lambda: cluster.settled(coord), timeout)  # type: ignore[arg-type]
-    assert isinstance(owner, str)
-    return owner
+def settle(cluster: NsCluster, coord: Coordinator, timeout: float = 90) -> str:
+    """Wait for redis and the VIP to run together on one node with every node a member.
+    A daemon that exited meanwhile (it fenced itself: on a loaded machine a renewal can
+    miss the 0.6 s deadline) is started again, as a supervisor would, and said."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for node, proc in cluster.daemons.items():
+            if proc.poll() is not None:
+                print(
+                    f"note: {node}'s daemon had exited ({proc.returncode}): starting it again",
+                    flush=True,
+                )
+                cluster.start_daemon(node)
+        owner = cluster.settled(coord)
+        if owner is not None:
+            return owner
+        time.sleep(0.1)
+    raise AssertionError("the cluster did not settle")
 
 
 def log_time(line: str) -> float:
@@ -64,7 +80,7 @@ def restart_begun(cluster: NsCluster, node: str, after_wall: float, timeout: flo
     raise AssertionError("redis was not restarted")
 
 
-def trial(cluster: NsCluster, coord: object, fault: str) -> dict[str, float]:
+def trial(cluster: NsCluster, coord: Coordinator, fault: str) -> dict[str, float]:
     owner = settle(cluster, coord)
     survivor = next(n for n in NODES if n != owner)
     proc, probe = cluster.observe("hk-probe", survivor, cluster.vip, "6379")
@@ -98,6 +114,33 @@ def trial(cluster: NsCluster, coord: object, fault: str) -> dict[str, float]:
     return found
 
 
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def idle(cluster: NsCluster, seconds: float) -> None:
+    """Each settled daemon's resident memory and share of a core over `seconds`."""
+    pids = {n: p.pid for n, p in cluster.daemons.items()}
+    before = {n: _cpu_ticks(pid) for n, pid in pids.items()}
+    time.sleep(seconds)
+    ticks = os.sysconf("SC_CLK_TCK")
+    for node, pid in sorted(pids.items()):
+        cpu = (_cpu_ticks(pid) - before[node]) / ticks / seconds * 100
+        print(
+            f"idle {node}: RSS {_rss_mib(pid):.1f} MiB, CPU {cpu:.2f}% of a core over "
+            f"{seconds:.0f} s (monitors every {cluster.monitor})",
+            flush=True,
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -108,6 +151,13 @@ def main() -> int:
     )
     parser.add_argument("--ttl", type=float, default=1.0, help="lease ttl (default 1)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument(
+        "--idle",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="first measure the settled daemons' RSS and CPU for this long",
+    )
     args = parser.parse_args()
     reason = missing()
     if reason is not None:
@@ -119,6 +169,9 @@ def main() -> int:
     coord = None
     try:
         coord = cluster.start()
+        if args.idle:
+            settle(cluster, coord)
+            idle(cluster, args.idle)
         for fault in args.faults.split(","):
             for run in range(args.runs):
                 found = trial(cluster, coord, fault)
