@@ -11,8 +11,9 @@ figure is the time from the fault to the first answer `role:master` after it.
 - node kill: every process of the VIP's node is SIGKILLed; the node is then started again.
 - link cut: the node's link to the bridge goes down; then up, and its daemon started again.
 - redis killed: SIGKILL of redis-server on the VIP's node (restarted in place).
-- process crash -> restart begun: same fault, time until the daemon logs the start of
-  redis (the exit is heard through a pidfd, not at the next monitor).
+- process crash -> recovery begun / restart begun: same fault, time until the daemon logs
+  the first action of the recovery (the stop of the group's VIP) and the start of redis
+  (the exit is heard through a pidfd, not at the next monitor).
 
 Pacemaker's figures (medians of 3, /work/shared/tools/pacemaker-lab/failover/results.md):
 node kill 10.5 s, link cut 11.6 s, redis killed 16.0 s; a crash is seen at the next
@@ -40,6 +41,7 @@ LABELS = {
     "kill": "node kill -> master at the VIP",
     "cut": "link cut -> master at the VIP",
     "redis": "redis killed -> master at the VIP",
+    "recovery": "process crash -> recovery begun",
     "crash": "process crash -> restart begun",
 }
 
@@ -70,14 +72,15 @@ def log_time(line: str) -> float:
     return stamp.timestamp()
 
 
-def restart_begun(cluster: NsCluster, node: str, after_wall: float, timeout: float) -> float:
+def logged(cluster: NsCluster, node: str, text: str, after_wall: float, timeout: float) -> float:
+    """When the node's daemon first logged a line with text after after_wall."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for line in cluster.log(node).splitlines():
-            if "running start redis" in line and log_time(line) > after_wall:
+            if text in line and log_time(line) > after_wall:
                 return log_time(line)
         time.sleep(0.05)
-    raise AssertionError("redis was not restarted")
+    raise AssertionError(f"{node} never logged {text!r}")
 
 
 def trial(cluster: NsCluster, coord: Coordinator, fault: str) -> dict[str, float]:
@@ -98,7 +101,9 @@ def trial(cluster: NsCluster, coord: Coordinator, fault: str) -> dict[str, float
             raise AssertionError(f"{fault}: no master answered at the VIP")
         found = {fault if fault != "crash" else "redis": answered - at}
         if fault == "redis":
-            found["crash"] = restart_begun(cluster, owner, wall, 10) - wall
+            # the recovery's first action (the group's VIP stops first), then redis's start
+            found["recovery"] = logged(cluster, owner, "running stop", wall, 10) - wall
+            found["crash"] = logged(cluster, owner, "running start redis", wall, 10) - wall
     finally:
         proc.kill()
         proc.wait()
@@ -192,7 +197,7 @@ def main() -> int:
         f"etcd heartbeat 50 ms / election 500 ms, {args.runs} runs each"
     )
     print(f"{'fault':36} {'min':>7} {'median':>7} {'max':>7}   Pacemaker (median of 3)")
-    for key in ("kill", "cut", "redis", "crash"):
+    for key in ("kill", "cut", "redis", "recovery", "crash"):
         if key not in results:
             continue
         values = results[key]
