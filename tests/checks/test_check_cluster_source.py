@@ -18,7 +18,12 @@ from hakeeper.checks.runner import RunResult
 from hakeeper.checks.where import HostView, Process
 from hakeeper.cib.parse import parse_cib_text
 from hakeeper.commands.check import CheckEnv, HakeeperCluster, check
-from hakeeper.commands.check_cluster import HakeeperSource, crm_of, where_services_run
+from hakeeper.commands.check_cluster import (
+    HakeeperSource,
+    crm_of,
+    hakeeper_step,
+    where_services_run,
+)
 from hakeeper.commands.env import Env
 from hakeeper.commands.status import StatusDto, status_of
 from hakeeper.model.cib import Cib
@@ -290,3 +295,15 @@ def test_store_hanging_or_a_bug_is_a_finding_not_a_crash(tmp_path: Path) -> None
         in run(tmp_path, runner, read=bug)[(codes.PROBE_FAILED, None)].summary
     )
     assert "etcd refused" in run(tmp_path, runner, read=refused)[(codes.PROBE_FAILED, None)].summary
+
+
+def test_next_steps_are_hakeeper_commands_on_a_hakeeper_cluster() -> None:
+    assert hakeeper_step("pcs resource cleanup redis --node n1") == (
+        "hakeeper resource cleanup redis --node n1"
+    )
+    assert hakeeper_step("crm_resource --why --resource redis") == "hakeeper status"
+    assert hakeeper_step("pcs property set stonith-enabled=true") == (
+        "hakeeper property set stonith-enabled=true"
+    )
+    # what has no hakeeper counterpart stays as it is
+    assert hakeeper_step("ssh n1 podman logs --tail 100 x") == "ssh n1 podman logs --tail 100 x"

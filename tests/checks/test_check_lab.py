@@ -230,6 +230,7 @@ def test_killed_redis_is_a_failed_action_on_its_node(lab: LabPlan) -> None:
     failed = next(f for f in dto.findings if f.code == codes.FAILED_ACTION)
     assert failed.verdict is Verdict.CRITICAL
     assert "monitor" in failed.summary and victim in failed.summary
+    assert f"hakeeper resource cleanup redis --node {victim}" in failed.next_steps
     recover(lab)
 
 

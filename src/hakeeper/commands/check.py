@@ -8,7 +8,7 @@ import socket
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from hakeeper.checks.catalog import probes_for
 from hakeeper.checks.finding import Area, Finding, Verdict, finding, worst
 from hakeeper.checks.runner import CommandRunner, SubprocessRunner
 from hakeeper.checks.sources import CaptureSource, DirectorySource, Job, LiveHostSource
-from hakeeper.commands.check_cluster import HakeeperSource
+from hakeeper.commands.check_cluster import HakeeperSource, hakeeper_step
 from hakeeper.commands.env import Env
 from hakeeper.reports import CommandError, Report
 
@@ -232,6 +232,10 @@ def check(env: CheckEnv, *, source: CheckSource, only: set[str] | None = None) -
     findings: list[Finding] = []
     for area in areas:
         findings.extend(_judge(area, assessors[area]))
+    if isinstance(source, HakeeperCluster):
+        findings = [
+            replace(f, next_steps=tuple(hakeeper_step(s) for s in f.next_steps)) for f in findings
+        ]
     return CheckDto(
         SCHEMA_VERSION, capture_source.description, areas, tuple(findings), env.clock() - started
     )
