@@ -38,7 +38,7 @@ def env(request: pytest.FixtureRequest, tmp_path: Path) -> Env:
 @pytest.fixture
 def cluster(env: Env) -> Iterator[Env]:
     """A three-node cluster without fencing, set up in the store."""
-    from hakeeper.commands.cluster_config import property_set
+    from hakeeper.commands.cluster_options import property_set
 
     cluster_setup(env, "demo", ["ctl1", "ctl2", "ctl3"])
     property_set(env, {"stonith-enabled": "false"})

@@ -97,6 +97,33 @@ CASES = [
         "constraint order add",
     ),
     (["node", "standby", "ctl7"], "no node 'ctl7'", "known nodes"),
+    (
+        ["resource", "create", "x", "ocf:heartbeat:IPaddr2", "ipp=10.0.0.1"],
+        "invalid option(s) for ocf:heartbeat:IPaddr2: ipp",
+        "allowed: ip, ",
+    ),
+    (
+        ["resource", "create", "x", "ocf:heartbeat:IPaddr2", "cidr_netmask=24"],
+        "required option(s) of ocf:heartbeat:IPaddr2 missing: ip",
+        "name=value",
+    ),
+    (["resource", "update", "vip", "ipp=10.0.0.1"], "invalid option(s)", "allowed: ip, "),
+    (
+        ["resource", "create", "x", "ocf:heartbeat:NoSuchAgent"],
+        "agent ocf:heartbeat:NoSuchAgent cannot be used here",
+        "--force",
+    ),
+    (
+        ["property", "set", "stonith-enable=false"],
+        "'stonith-enable' is not a cluster property",
+        "did you mean stonith-enabled",
+    ),
+    (
+        ["property", "set", "no-quorum-policy=maybe"],
+        "'maybe' is not a value of no-quorum-policy",
+        "stop, freeze, ignore, demote, suicide",
+    ),
+    (["property", "set", "stonith-enabled=perhaps"], "'perhaps' is not a value", "true, false"),
 ]
 
 

@@ -6,7 +6,8 @@ import pytest
 from lxml import etree
 
 from hakeeper.cib.edit import find_resource, values_of
-from hakeeper.commands import cluster_config as cc
+from hakeeper.commands import cib_io, constraints, history
+from hakeeper.commands import cluster_options as opts
 from hakeeper.commands import resource_config as rc
 from hakeeper.commands.cib_store import load
 from hakeeper.commands.cluster import cluster_setup
@@ -204,9 +205,9 @@ def test_move_without_node_bans_the_current_one(cluster: Env) -> None:
 def test_delete_removes_its_constraints(cluster: Env) -> None:
     rc.resource_create(cluster, VIP)
     rc.resource_create(cluster, rc.ResourceSpec("web", "ocf:heartbeat:Dummy"))
-    cc.colocation_add(cluster, "vip", "web")
-    cc.order_add(cluster, "web", "vip")
-    cc.location_add(cluster, None, "web", "ctl1", "50")
+    constraints.colocation_add(cluster, "vip", "web")
+    constraints.order_add(cluster, "web", "vip")
+    constraints.location_add(cluster, None, "web", "ctl1", "50")
     result = rc.resource_delete(cluster, "vip")
     assert sorted(result.removed) == ["colocation-vip-web-INFINITY", "order-web-vip-mandatory"]
     config = load(cluster).cib.configuration
@@ -223,9 +224,9 @@ def test_delete_last_group_member_deletes_the_group(cluster: Env) -> None:
 def test_constraints_add_list_remove(cluster: Env) -> None:
     rc.resource_create(cluster, VIP)
     rc.resource_create(cluster, rc.ResourceSpec("st", "ocf:pacemaker:Stateful", promotable=True))
-    cc.colocation_add(cluster, "vip", "st-clone", "INFINITY", with_role="Promoted")
-    cc.order_add(cluster, "st-clone", "vip", first_action="promote", kind="Optional")
-    cc.location_add(
+    constraints.colocation_add(cluster, "vip", "st-clone", "INFINITY", with_role="Promoted")
+    constraints.order_add(cluster, "st-clone", "vip", first_action="promote", kind="Optional")
+    constraints.location_add(
         cluster, "vip-prefers-ctl1", "vip", "ctl1", "100", resource_discovery="exclusive"
     )
     root = stored_xml(cluster)
@@ -251,32 +252,32 @@ def test_constraints_add_list_remove(cluster: Env) -> None:
         "score": "100",
         "resource-discovery": "exclusive",
     }
-    cc.constraint_remove(cluster, ["colocation-vip-st-clone-INFINITY", "vip-prefers-ctl1"])
+    constraints.constraint_remove(cluster, ["colocation-vip-st-clone-INFINITY", "vip-prefers-ctl1"])
     assert [c.id for c in load(cluster).cib.configuration.constraints] == [
         "order-st-clone-vip-Optional"
     ]
 
 
 def test_property_set_and_unset(cluster: Env) -> None:
-    cc.property_set(cluster, {"no-quorum-policy": "ignore", "maintenance-mode": "true"})
-    assert cc.property_list(cluster) == {
+    opts.property_set(cluster, {"no-quorum-policy": "ignore", "maintenance-mode": "true"})
+    assert opts.property_list(cluster) == {
         "cluster-infrastructure": "hakeeper",
         "cluster-name": "demo",
         "stonith-enabled": "false",
         "no-quorum-policy": "ignore",
         "maintenance-mode": "true",
     }
-    cc.property_set(cluster, {"maintenance-mode": None})
-    assert "maintenance-mode" not in cc.property_list(cluster)
+    opts.property_set(cluster, {"maintenance-mode": None})
+    assert "maintenance-mode" not in opts.property_list(cluster)
     pair = stored_xml(cluster).find(".//nvpair[@name='no-quorum-policy']")
     assert pair is not None and pair.get("id") == "cib-bootstrap-options-no-quorum-policy"
 
 
 def test_node_standby_maintenance_and_attributes(cluster: Env) -> None:
-    cc.node_standby(cluster, ["ctl2"], True)
-    cc.node_maintenance(cluster, ["ctl3"], True)
-    cc.node_attribute_set(cluster, "ctl1", {"galera-role": "true"})
-    assert cc.node_attributes(cluster) == {
+    opts.node_standby(cluster, ["ctl2"], True)
+    opts.node_maintenance(cluster, ["ctl3"], True)
+    opts.node_attribute_set(cluster, "ctl1", {"galera-role": "true"})
+    assert opts.node_attributes(cluster) == {
         "ctl1": {"galera-role": "true"},
         "ctl2": {"standby": "on"},
         "ctl3": {"maintenance": "on"},
@@ -287,25 +288,25 @@ def test_node_standby_maintenance_and_attributes(cluster: Env) -> None:
         "name": "standby",
         "value": "on",
     }
-    cc.node_standby(cluster, ["ctl2"], False)
-    assert cc.node_attributes(cluster)["ctl2"] == {}
+    opts.node_standby(cluster, ["ctl2"], False)
+    assert opts.node_attributes(cluster)["ctl2"] == {}
 
 
 def test_export_import_round_trip(cluster: Env) -> None:
     rc.resource_create(cluster, VIP)
-    exported = cc.cib_export(cluster)
-    text = cc.cib_text(exported)
+    exported = cib_io.cib_export(cluster)
+    text = cib_io.cib_text(exported)
     rc.resource_delete(cluster, "vip")
-    cc.cib_import(cluster, text, "export.xml")
+    cib_io.cib_import(cluster, text, "export.xml")
     assert find_resource(load(cluster).cib.configuration, "vip") is not None
     with pytest.raises(CommandError) as err:  # an import based on an old export
-        cc.cib_import(cluster, text, "export.xml", expected_revision=exported.revision)
+        cib_io.cib_import(cluster, text, "export.xml", expected_revision=exported.revision)
     assert err.value.codes == [codes.CONFIG_CONFLICT]
     assert err.value.exit_code == 3
 
 
 def test_import_rejects_an_invalid_cib_and_keeps_the_stored_one(cluster: Env) -> None:
-    before = cc.cib_text(cc.cib_export(cluster))
+    before = cib_io.cib_text(cib_io.cib_export(cluster))
     bad = before.replace(
         "<resources/>",
         '<resources><primitive id="x" class="ocf" '
@@ -313,9 +314,9 @@ def test_import_rejects_an_invalid_cib_and_keeps_the_stored_one(cluster: Env) ->
         'provider="heartbeat" type="Dummy"/></resources>',
     )
     with pytest.raises(CommandError) as err:
-        cc.cib_import(cluster, bad, "bad.xml")
+        cib_io.cib_import(cluster, bad, "bad.xml")
     assert codes.CIB_DUPLICATE_ID in err.value.codes
-    assert cc.cib_text(cc.cib_export(cluster)) == before
+    assert cib_io.cib_text(cib_io.cib_export(cluster)) == before
 
 
 def test_cleanup_forgets_failures_refresh_forgets_all(cluster: Env) -> None:
@@ -338,7 +339,7 @@ def test_cleanup_forgets_failures_refresh_forgets_all(cluster: Env) -> None:
             }
         )
         coord.write_status({StatusKey("ctl2", StatusKind.OP_HISTORY, "web"): ok})
-    dto = cc.resource_cleanup(cluster)
+    dto = history.resource_cleanup(cluster)
     assert dto.cleared == (("ctl1", "vip"),)
     with cluster.coordinator() as coord:
         left = set(coord.read_status().documents)
@@ -346,7 +347,7 @@ def test_cleanup_forgets_failures_refresh_forgets_all(cluster: Env) -> None:
         StatusKey("ctl1", StatusKind.OP_HISTORY, "web"),
         StatusKey("ctl2", StatusKind.OP_HISTORY, "web"),
     }
-    dto = cc.resource_cleanup(cluster, "web", "ctl2", refresh=True)
+    dto = history.resource_cleanup(cluster, "web", "ctl2", refresh=True)
     assert dto.cleared == (("ctl2", "web"),)
     with cluster.coordinator() as coord:
         assert set(coord.read_status().documents) == {

@@ -246,3 +246,64 @@ def test_failures_count_and_migration_threshold_moves_the_resource() -> None:
         fails = sim.docs[StatusKey(first, StatusKind.FAIL_COUNT, "d1")]
         assert fails["monitor_10000"]["count"] == expected_count  # type: ignore[index]
     assert sim.started()["d1"] != first  # two failures: banned from that node
+
+
+def test_on_fail_stop_is_honoured_from_the_recorded_failure() -> None:
+    sim = Sim(("a", "b"))
+    sim.configure(
+        dummy_config("d1").replace(
+            'interval="10s" timeout="20s"/>', 'interval="10s" timeout="20s" on-fail="stop"/>'
+        )
+    )
+    sim.settle()
+    node = sim.started()["d1"]
+    sim.ops.clear()
+    sim.active.discard((node, "d1"))  # it dies
+    sim.now += 10
+    sim.settle()
+    assert (node, "d1", "stop", 0) in sim.ops
+    assert not [op for op in sim.ops if op[2] == "start"], sim.ops  # stopped, not recovered
+
+
+def test_a_failed_start_counts_infinity_and_the_resource_starts_elsewhere() -> None:
+    sim = Sim(("a", "b"))
+    failing_on: set[str] = set()
+
+    def agent(request: OpRequest) -> int:
+        if request.action == "start" and request.node in failing_on:
+            return 1
+        return sim.dummy(request)
+
+    sim.agent = agent
+    sim.configure(dummy_config("d1").replace("<cib>", '<cib crm_feature_set="3.16.2">'))
+    sim.step("a")
+    sim.step("b")
+    failing_on.add("a")
+    failing_on.add("b")
+    sim.settle()
+    tried = [op[0] for op in sim.ops if op[2] == "start"]
+    assert sorted(tried) == ["a", "b"]  # each node once: INFINITY bans it after one failure
+    for node in ("a", "b"):
+        fails = sim.docs[StatusKey(node, StatusKind.FAIL_COUNT, "d1")]
+        assert fails["start_0"]["count"] == 1_000_000  # type: ignore[index]
+
+
+def test_a_graph_without_results_is_given_up_after_its_timeout() -> None:
+    sim = Sim(("a", "b"))
+    sim.configure(
+        dummy_config("d1", constraints='<rsc_location id="l" rsc="d1" node="b" score="100"/>')
+    )
+    for node in ("a", "b"):
+        sim.step(node)
+        sim.finish_runs(node)  # the probes
+    sim.held.add("b")  # b's agent hangs: its start never returns
+    sim.settle()
+    assert any("publishing graph 1" in s and "start d1 on b" in s for s in sim.said)
+    sim.now += 79  # start timeout 20 s (op default) + cluster-delay 60 s: not yet
+    sim.settle()
+    assert not any("made no progress" in s for s in sim.said)
+    sim.now += 2
+    sim.settle()
+    assert any("aborting graph 1 because graph 1 made no progress for 80 s" in s for s in sim.said)
+    assert any("giving up on the actions of graph 1" in s for s in sim.said)
+    assert any("publishing graph 2" in s for s in sim.said)

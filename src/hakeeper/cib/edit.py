@@ -425,7 +425,7 @@ def remove_resource(config: Configuration, rsc_id: str) -> tuple[Configuration, 
     clone deletes the clone."""
     rsc = require_resource(config, rsc_id)
     parent = parent_of(config, rsc_id)
-    if isinstance(parent, (Clone, Bundle)) and not isinstance(parent, Bundle):
+    if isinstance(parent, Clone):
         return remove_resource(config, parent.id)
     if isinstance(parent, Group) and len(parent.children) == 1:
         return remove_resource(config, parent.id)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from hakeeper.cli.common import add_output, add_store, env_of, print_edit
+from hakeeper.cli.common import add_output, add_store, add_wait, env_of, print_edit
 from hakeeper.reports import CommandError, Report, codes
 
 
@@ -34,11 +34,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_store(q)
     add_output(q)
+    add_wait(q)
     q.set_defaults(func=run_import)
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from hakeeper.commands.cluster_config import cib_export, cib_text
+    from hakeeper.commands.cib_io import cib_export, cib_text
 
     stored = cib_export(env_of(args))
     text = cib_text(stored)
@@ -61,7 +62,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from hakeeper.commands.cluster_config import cib_import
+    from hakeeper.commands.cib_io import cib_import
 
     if args.file == "-":
         text, source = sys.stdin.read(), "<stdin>"

@@ -37,6 +37,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         q.add_argument("nodes", nargs="*", metavar="NODE")
         q.add_argument("--all", action="store_true", help="every node of the cluster")
         add_store(q)
+        if verb == "start":
+            q.add_argument(
+                "--wait",
+                nargs="?",
+                const=60.0,
+                type=float,
+                metavar="SECONDS",
+                help="wait until the nodes are online (hold a lease); default 60",
+            )
         q.set_defaults(func=run_start if verb == "start" else run_stop)
     status = sub.add_parser("status", help="nodes, leases, leader and local daemons")
     add_store(status)
@@ -55,11 +64,15 @@ def run_setup(args: argparse.Namespace) -> int:
 
 
 def run_start(args: argparse.Namespace) -> int:
-    from hakeeper.commands.cluster import cluster_start
+    from hakeeper.commands.cluster import cluster_start, wait_members
 
-    for d in cluster_start(env_of(args), args.nodes, all_nodes=args.all):
+    env = env_of(args)
+    daemons = cluster_start(env, args.nodes, all_nodes=args.all)
+    for d in daemons:
         state = "started" if d.changed else "already running"
         print(f"{d.node}: {state} (pid {d.pid}, log {d.log})")
+    if args.wait is not None:
+        wait_members(env, [d.node for d in daemons], args.wait)
     return 0
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 
 from hakeeper.commands.cib_store import EditResult
 from hakeeper.commands.env import Env, run_dir, store_url
@@ -19,6 +20,18 @@ STORE_HELP = (
 
 def add_store(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", metavar="URL", help=STORE_HELP)
+
+
+def add_wait(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--wait",
+        nargs="?",
+        const=60.0,
+        type=float,
+        metavar="SECONDS",
+        help="after the edit, wait until the cluster has settled on it: nothing left to "
+        "probe, start, stop, promote or fence (default 60 s; exit 1 if it has not)",
+    )
 
 
 def add_output(p: argparse.ArgumentParser, *choices: str) -> None:
@@ -70,7 +83,17 @@ def pairs(tokens: list[str], where: str) -> tuple[tuple[str, str], ...]:
 
 
 def print_edit(args: argparse.Namespace, result: EditResult) -> int:
-    """Edits print nothing on success (as pcs), or the result with --output json."""
+    """Edits print nothing on success (as pcs), or the result with --output json; with
+    --wait, they return once the cluster has settled on the edit (commands/wait.py)."""
+    wait = getattr(args, "wait", None)
+    if wait is not None:
+        from hakeeper.commands.wait import wait_settled
+
+        if result.removed and getattr(args, "output", "text") != "json":
+            for ident in result.removed:
+                print(f"Removing constraint: {ident}", file=sys.stderr)
+            result = replace(result, removed=())
+        wait_settled(env_of(args), result.revision, wait)
     if getattr(args, "output", "text") == "json":
         json.dump(
             {

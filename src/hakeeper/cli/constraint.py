@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any, TypeAlias
 
-from hakeeper.cli.common import add_output, add_store, env_of, print_edit
+from hakeeper.cli.common import add_output, add_store, add_wait, env_of, print_edit
 from hakeeper.model.config import Colocation, Configuration, Location, Order, Ticket
 from hakeeper.reports import CommandError, Report, codes
 
@@ -18,6 +18,7 @@ def _edit(sub: Subparsers, name: str, text: str) -> argparse.ArgumentParser:
     p = sub.add_parser(name, help=text, description=text)
     add_store(p)
     add_output(p)
+    add_wait(p)
     return p
 
 
@@ -30,13 +31,15 @@ def register(subparsers: Subparsers) -> None:
     kinds = p.add_subparsers(dest="kind", metavar="KIND", required=True)
 
     loc = kinds.add_parser("location", help="where a resource may run")
-    loc_sub = loc.add_subparsers(dest="action", metavar="ACTION", required=True)
+    loc_sub = loc.add_subparsers(
+        dest="action", metavar="ACTION", required=True, action=_PcsLocationAction
+    )
     q = _edit(loc_sub, "add", "location add [ID] RESOURCE NODE SCORE")
     q.add_argument("args", nargs="+", metavar="[ID] RESOURCE NODE SCORE")
     q.add_argument("--role", help="Started, Promoted or Unpromoted")
     q.add_argument("--resource-discovery", choices=("always", "never", "exclusive"))
     q.set_defaults(func=run_location_add)
-    for verb, score in (("prefers", "INFINITY"), ("avoids", "-INFINITY")):
+    for verb, score in (("prefers", "INFINITY"), ("avoids", "INFINITY")):
         q = _edit(
             loc_sub, verb, f"RESOURCE {verb} NODE[=SCORE]... (pcs constraint location RSC {verb})"
         )
@@ -44,6 +47,7 @@ def register(subparsers: Subparsers) -> None:
         q.add_argument("nodes", nargs="+", metavar="NODE[=SCORE]")
         q.set_defaults(func=run_location_prefers, default_score=score, negate=verb == "avoids")
 
+    assert isinstance(loc_sub, _PcsLocationAction)
     col = kinds.add_parser("colocation", help="keep resources together or apart")
     col_sub = col.add_subparsers(dest="action", metavar="ACTION", required=True)
     q = _edit(col_sub, "add", "colocation add [ROLE] RESOURCE with [ROLE] WITH [SCORE] [id=ID]")
@@ -75,6 +79,45 @@ def register(subparsers: Subparsers) -> None:
         add_output(q)
         q.add_argument("--full", action="store_true", help="show constraint ids")
         q.set_defaults(func=run_list, only=kind)
+    loc_sub.accept_any_word()
+
+
+class _AnyName(dict[str, argparse.ArgumentParser]):
+    """Parser names that let any word through argparse's choices check (the action
+    checks it)."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+
+class _PcsLocationAction(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """Accept pcs's `location RESOURCE prefers|avoids NODE...` as well as `location ACTION`:
+    the verb comes second there, so it is moved first before the sub-parser is chosen."""
+
+    def accept_any_word(self) -> None:
+        """After every ACTION is added: let argparse pass any first word to __call__."""
+        self._name_parser_map = self.choices = _AnyName(self._name_parser_map)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        words = list(values)
+        known = dict.__contains__(self.choices, words[0]) if words else False
+        if (
+            len(words) >= 2
+            and not known
+            and words[1]
+            in (
+                "prefers",
+                "avoids",
+            )
+        ):
+            words[0], words[1] = words[1], words[0]
+        super().__call__(parser, namespace, words, option_string)
 
 
 def _bad(text: str, hint: str) -> CommandError:
@@ -82,7 +125,7 @@ def _bad(text: str, hint: str) -> CommandError:
 
 
 def run_location_add(args: argparse.Namespace) -> int:
-    from hakeeper.commands.cluster_config import location_add
+    from hakeeper.commands.constraints import location_add
 
     values = list(args.args)
     if len(values) == 3:
@@ -109,18 +152,16 @@ def run_location_add(args: argparse.Namespace) -> int:
 
 def run_location_prefers(args: argparse.Namespace) -> int:
     from hakeeper.cib.edit import check_score
-    from hakeeper.commands.cib_store import EditResult
-    from hakeeper.commands.cluster_config import location_add
+    from hakeeper.commands.constraints import location_prefers
 
-    result = EditResult(0, False)
+    scores = []
     for item in args.nodes:
         node, _, score = item.partition("=")
-        score = score or args.default_score
-        if args.negate:
-            score = check_score(score, "score")
+        score = check_score(score or args.default_score, "score")
+        if args.negate:  # `avoids NODE=100` is a score of -100
             score = score[1:] if score.startswith("-") else f"-{score.lstrip('+')}"
-        result = location_add(env_of(args), None, args.resource, node, score)
-    return print_edit(args, result)
+        scores.append((node, score))
+    return print_edit(args, location_prefers(env_of(args), args.resource, scores))
 
 
 def _id_option(values: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -136,7 +177,7 @@ def _id_option(values: list[str]) -> tuple[list[str], dict[str, str]]:
 
 
 def run_colocation_add(args: argparse.Namespace) -> int:
-    from hakeeper.commands.cluster_config import ROLES, colocation_add
+    from hakeeper.commands.constraints import ROLES, colocation_add
 
     values, options = _id_option(list(args.args))
     if "with" not in values:
@@ -169,7 +210,7 @@ def run_colocation_add(args: argparse.Namespace) -> int:
 
 
 def run_order_add(args: argparse.Namespace) -> int:
-    from hakeeper.commands.cluster_config import ORDER_ACTIONS, order_add
+    from hakeeper.commands.constraints import ORDER_ACTIONS, order_add
 
     values, options = _id_option(list(args.args))
     if "then" not in values:
@@ -205,7 +246,7 @@ def run_order_add(args: argparse.Namespace) -> int:
 
 
 def run_remove(args: argparse.Namespace) -> int:
-    from hakeeper.commands.cluster_config import constraint_remove
+    from hakeeper.commands.constraints import constraint_remove
 
     return print_edit(args, constraint_remove(env_of(args), args.ids))
 
@@ -291,7 +332,7 @@ def render_list(config: Configuration, only: type | None, full: bool) -> str:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from hakeeper.commands.cluster_config import constraint_list
+    from hakeeper.commands.constraints import constraint_list
 
     config = constraint_list(env_of(args))
     if args.output == "json":

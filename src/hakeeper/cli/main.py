@@ -30,6 +30,7 @@ SUBCOMMAND_MODULES = [
     "hakeeper.cli.stonith",
     "hakeeper.cli.bundle",
     "hakeeper.cli.cib",
+    "hakeeper.cli.lab",
 ]
 
 

@@ -56,8 +56,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    from hakeeper.agents.ocf import DEFAULT_PATH, OcfRunner
     from hakeeper.agents.runner import LocalAgentRunner
     from hakeeper.coord import connect
+    from hakeeper.node.attrd import SHIMS, agent_environment
     from hakeeper.node.daemon import NodeDaemon
 
     logging.basicConfig(
@@ -68,11 +70,14 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         sys.stderr.write(f"hakeeper node run: --store {args.store}: {err}\n")
         return 2
+    ocf = OcfRunner(
+        path=f"{SHIMS}:{DEFAULT_PATH}", extra_env=agent_environment(args.state_dir, args.name)
+    )
     try:
         daemon = NodeDaemon(
             coord,
             args.name,
-            LocalAgentRunner(),
+            LocalAgentRunner(ocf=ocf),
             ttl=args.ttl,
             recheck_s=args.recheck_interval,
             state_dir=args.state_dir,

@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 
-from hakeeper.cli.common import add_output, add_store, env_of, pairs, print_edit
+from hakeeper.cli.common import add_output, add_store, add_wait, env_of, pairs, print_edit
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,6 +22,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         q.add_argument("--all", action="store_true", help="every node")
         add_store(q)
         add_output(q)
+        add_wait(q)
         q.set_defaults(func=run_flag, verb=name)
     q = sub.add_parser(
         "attribute", help="NODE NAME=VALUE... sets (empty value removes); no values: list"
@@ -30,17 +31,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     q.add_argument("values", nargs="*", metavar="NAME=VALUE")
     add_store(q)
     add_output(q)
+    add_wait(q)
     q.set_defaults(func=run_attribute)
     q = sub.add_parser("utilization", help="NODE NAME=VALUE...: node utilization")
     q.add_argument("node")
     q.add_argument("values", nargs="+", metavar="NAME=VALUE")
     add_store(q)
     add_output(q)
+    add_wait(q)
     q.set_defaults(func=run_utilization)
 
 
 def run_flag(args: argparse.Namespace) -> int:
-    from hakeeper.commands.cluster_config import node_maintenance, node_standby
+    from hakeeper.commands.cluster_options import node_maintenance, node_standby
     from hakeeper.reports import CommandError, Report, codes
 
     if not args.nodes and not args.all:
@@ -58,7 +61,7 @@ def run_flag(args: argparse.Namespace) -> int:
 
 
 def run_attribute(args: argparse.Namespace) -> int:
-    from hakeeper.commands.cluster_config import node_attribute_set, node_attributes
+    from hakeeper.commands.cluster_options import node_attribute_set, node_attributes
 
     if args.values:
         changes = {k: (v or None) for k, v in pairs(args.values, "node attribute")}
@@ -78,7 +81,7 @@ def run_attribute(args: argparse.Namespace) -> int:
 
 
 def run_utilization(args: argparse.Namespace) -> int:
-    from hakeeper.commands.cluster_config import node_attribute_set
+    from hakeeper.commands.cluster_options import node_attribute_set
 
     values = {k: (v or None) for k, v in pairs(args.values, "node utilization")}
     return print_edit(args, node_attribute_set(env_of(args), args.node, values, utilization=True))

@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 
-from hakeeper.cli.common import add_output, add_store, env_of, pairs, print_edit
+from hakeeper.cli.common import add_output, add_store, add_wait, env_of, pairs, print_edit
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -19,13 +19,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     q = sub.add_parser("set", help="set NAME=VALUE... (an empty value removes it)")
     q.add_argument("values", nargs="+", metavar="NAME=VALUE")
+    q.add_argument("--force", action="store_true", help="allow a name Pacemaker does not know")
     add_store(q)
     add_output(q)
+    add_wait(q)
     q.set_defaults(func=run_set)
     q = sub.add_parser("unset", help="remove properties (back to their defaults)")
     q.add_argument("names", nargs="+", metavar="NAME")
     add_store(q)
     add_output(q)
+    add_wait(q)
     q.set_defaults(func=run_unset)
     q = sub.add_parser("list", aliases=["config"], help="the properties that are set")
     add_store(q)
@@ -34,20 +37,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_set(args: argparse.Namespace) -> int:
-    from hakeeper.commands.cluster_config import property_set
+    from hakeeper.commands.cluster_options import property_set
 
     values = {k: (v or None) for k, v in pairs(args.values, "property set")}
-    return print_edit(args, property_set(env_of(args), values))
+    return print_edit(args, property_set(env_of(args), values, force=args.force))
 
 
 def run_unset(args: argparse.Namespace) -> int:
-    from hakeeper.commands.cluster_config import property_set
+    from hakeeper.commands.cluster_options import property_set
 
-    return print_edit(args, property_set(env_of(args), dict.fromkeys(args.names)))
+    return print_edit(args, property_set(env_of(args), dict.fromkeys(args.names), force=True))
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from hakeeper.commands.cluster_config import property_list
+    from hakeeper.commands.cluster_options import property_list
 
     values = property_list(env_of(args))
     if args.output == "json":

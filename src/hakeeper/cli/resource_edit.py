@@ -8,7 +8,15 @@ import json
 import sys
 from typing import TypeAlias
 
-from hakeeper.cli.common import add_output, add_store, env_of, pairs, print_edit, split_groups
+from hakeeper.cli.common import (
+    add_output,
+    add_store,
+    add_wait,
+    env_of,
+    pairs,
+    print_edit,
+    split_groups,
+)
 from hakeeper.commands.resource_config import BundleSpec, OpSpec, ResourceSpec
 from hakeeper.reports import CommandError, Report, codes
 
@@ -23,6 +31,7 @@ def _edit_parser(verbs: Subparsers, name: str, help_text: str) -> argparse.Argum
     p = verbs.add_parser(name, help=help_text, description=help_text)
     add_store(p)
     add_output(p)
+    add_wait(p)
     return p
 
 
@@ -41,6 +50,11 @@ def register(verbs: Subparsers) -> None:
     p.add_argument("--before", help="in the group, before this member")
     p.add_argument("--after", help="in the group, after this member")
     p.add_argument("--disabled", action="store_true", help="create it with target-role=Stopped")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="skip the checks against the agent's meta-data (options, install)",
+    )
     p.set_defaults(func=run_create)
 
     p = _edit_parser(
@@ -51,6 +65,7 @@ def register(verbs: Subparsers) -> None:
     )
     p.add_argument("id")
     p.add_argument("options", nargs=argparse.REMAINDER)
+    p.add_argument("--force", action="store_true", help="allow options the agent lacks")
     p.set_defaults(func=run_update)
 
     p = _edit_parser(verbs, "delete", "delete a resource and the constraints naming it")
@@ -75,6 +90,7 @@ def register(verbs: Subparsers) -> None:
         add_store(p)
         p.add_argument("id", nargs="?", metavar="RESOURCE")
         p.add_argument("--node", help="only on this node")
+        add_wait(p)
         p.set_defaults(func=run_cleanup, refresh=name == "refresh")
 
     p = _edit_parser(
@@ -166,7 +182,7 @@ def _group(groups: list[tuple[str, list[str]]], keyword: str) -> tuple[tuple[str
     return tuple(found)
 
 
-FLAG_OPTIONS = ("--disabled",)
+FLAG_OPTIONS = ("--disabled", "--force")
 VALUE_OPTIONS = {
     "--group": "group",
     "--before": "before",
@@ -188,6 +204,18 @@ def _pull_options(args: argparse.Namespace) -> list[str]:
         name, sep, value = token.partition("=")
         if name in FLAG_OPTIONS and not sep:
             setattr(args, name[2:], True)
+        elif name == "--wait":
+            try:
+                args.wait = float(value) if sep else 60.0
+            except ValueError:
+                raise CommandError(
+                    Report.error(
+                        codes.BAD_OPTION,
+                        f"--wait takes seconds, not '{value}'",
+                        where="--wait",
+                        hint="--wait or --wait=120",
+                    )
+                ) from None
         elif name in VALUE_OPTIONS:
             if not sep:
                 if i + 1 >= len(tokens):
@@ -250,6 +278,7 @@ def resource_spec(args: argparse.Namespace) -> ResourceSpec:
         args.after,
         args.disabled,
         bundle,
+        force=args.force,
     )
 
 
@@ -267,7 +296,10 @@ def run_update(args: argparse.Namespace) -> int:
     params = {k: (v or None) for k, v in pairs(head, "resource options")}
     meta = {k: (v or None) for k, v in _group(groups, "meta")}
     return print_edit(
-        args, resource_update(env_of(args), args.id, params=params, meta=meta, ops=_ops(groups))
+        args,
+        resource_update(
+            env_of(args), args.id, params=params, meta=meta, ops=_ops(groups), force=args.force
+        ),
     )
 
 
@@ -294,7 +326,7 @@ def run_role(args: argparse.Namespace) -> int:
 
 
 def run_cleanup(args: argparse.Namespace) -> int:
-    from hakeeper.commands.cluster_config import resource_cleanup
+    from hakeeper.commands.history import resource_cleanup
 
     dto = resource_cleanup(env_of(args), args.id, args.node, refresh=args.refresh)
     what = "history" if args.refresh else "failures"
@@ -302,6 +334,10 @@ def run_cleanup(args: argparse.Namespace) -> int:
         print(f"Cleaned up {what}: nothing to clean")
     for node, rsc in dto.cleared:
         print(f"Cleaned up {what} of {rsc} on {node}")
+    if args.wait is not None and dto.revision is not None:
+        from hakeeper.commands.wait import wait_settled
+
+        wait_settled(env_of(args), dto.revision, args.wait)
     return 0
 
 
@@ -358,12 +394,7 @@ def run_ban(args: argparse.Namespace) -> int:
 def run_clear(args: argparse.Namespace) -> int:
     from hakeeper.commands.resource_config import resource_clear
 
-    result = resource_clear(env_of(args), args.id, args.node)
-    if args.output != "json":
-        for ident in result.removed:
-            print(f"Removing constraint: {ident}")
-        return 0
-    return print_edit(args, result)
+    return print_edit(args, resource_clear(env_of(args), args.id, args.node))
 
 
 def run_show(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ The XML is crm_mon's `--output-as=xml` form (Pacemaker's api-result schema, crm_
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 from lxml import etree
@@ -31,6 +32,20 @@ def _section(lines: list[str], title: str) -> list[str]:
     return [title, *(line[2:] for line in lines[1:])]
 
 
+def _as_crm_mon(rsc: ResourceView, inside_anonymous: bool = False) -> ResourceView:
+    """The view as crm_mon words it: the instances of an anonymous clone are named by the
+    primitive's id, and a clone's "Stopped:" list leaves out every node where an instance
+    is active (crm_mon lists a failed instance by itself, not as stopped)."""
+    anonymous = inside_anonymous or (rsc.kind == "clone" and not rsc.unique)
+    shown = rsc.id.split(":", 1)[0] if inside_anonymous else rsc.id
+    children = tuple(_as_crm_mon(c, anonymous) for c in rsc.children)
+    eligible = rsc.eligible
+    if rsc.kind == "clone":
+        active = {n for c in rsc.children for p in _primitives(c) for n in p.nodes}
+        eligible = tuple(n for n in eligible if n not in active)
+    return replace(rsc, id=shown, children=children, eligible=eligible)
+
+
 def render_text(dto: StatusDto, *, now: int | None = None) -> str:
     out: list[str] = []
     if dto.cluster_name:
@@ -50,7 +65,8 @@ def render_text(dto: StatusDto, *, now: int | None = None) -> str:
     ]
     out += _section(render_nodes(dto.view), "Node List:")
     out.append("")
-    out += _section(render_resources(dto.view), "Full List of Resources:")
+    shown = replace(dto.view, resources=tuple(_as_crm_mon(r) for r in dto.view.resources))
+    out += _section(render_resources(shown), "Full List of Resources:")
     if dto.failures:
         out += ["", "Failed Resource Actions:"]
         for f in dto.failures:
@@ -59,7 +75,7 @@ def render_text(dto: StatusDto, *, now: int | None = None) -> str:
             reason = f" ({f.exit_reason})" if f.exit_reason else ""
             out.append(
                 f"  * {rsc or f.op_key} {what} on {f.node} returned '{f.rc_text}'"
-                f"{reason} at {_when(f.last_rc_change)}"
+                f"{reason} at {_when(f.last_rc_change)} after {f.exec_ms}ms"
             )
     return "\n".join(out) + "\n"
 
@@ -225,7 +241,8 @@ def _xml_clone(parent: etree._Element, r: ResourceView, dto: StatusDto) -> None:
             "unique": _b(r.unique),
             "managed": _b(r.managed),
             "disabled": _b(r.disabled),
-            "failed": _b(any(p.failed for p in _primitives(r))),
+            # the clone's own flag, not its instances': crm_mon leaves it false
+            "failed": "false",
             "failure_ignored": "false",
         },
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from hakeeper.cli.common import add_output, add_store, env_of, print_edit
+from hakeeper.cli.common import add_output, add_store, add_wait, env_of, print_edit
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,8 +21,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     q.add_argument("agent", metavar="TYPE", help="a fence agent, e.g. fence_ipmilan")
     q.add_argument("options", nargs=argparse.REMAINDER)
     q.add_argument("--disabled", action="store_true")
+    q.add_argument("--force", action="store_true")
     add_store(q)
     add_output(q)
+    add_wait(q)
     q.set_defaults(func=run_create, group=None, before=None, after=None)
 
 

@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -250,6 +250,31 @@ def cluster_stop(
         _pid_file(env, node).unlink(missing_ok=True)
         results.append(DaemonDto(node, state.pid, False, True, state.log))
     return tuple(results)
+
+
+def wait_members(
+    env: Env, nodes: Sequence[str], timeout: float, *, sleep: Callable[[float], None] = time.sleep
+) -> None:
+    """Wait until every node holds a lease (its daemon joined), as `pcs cluster start
+    --wait` waits for the nodes to come online."""
+    deadline = time.monotonic() + timeout
+    with env.coordinator() as coord:
+        while True:
+            missing = sorted(set(nodes) - coord.members().nodes)
+            if not missing:
+                return
+            if time.monotonic() >= deadline:
+                raise CommandError(
+                    Report.error(
+                        codes.WAIT_TIMEOUT,
+                        f"not online within {timeout:g} s: " + ", ".join(missing),
+                        where="cluster start --wait",
+                        nodes=missing,
+                        hint="read the daemons' logs in " + env.run_dir,
+                    ),
+                    exit_code=1,
+                )
+            sleep(0.1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,6 @@ from hakeeper.cib.edit import values_of, walk
 from hakeeper.cib.parse import is_true, parse_cib_file
 from hakeeper.commands.cib_store import read_cib
 from hakeeper.commands.env import Env
-from hakeeper.coord import StatusKind
 from hakeeper.model.cib import Cib
 from hakeeper.model.config import Clone, Location, Role
 from hakeeper.model.scores import parse_score
@@ -119,9 +118,8 @@ def cluster_status(env: Env) -> StatusDto:
         read_cib(coord, env.store)  # a clear report when the store holds no cluster
         snap = coord.snapshot()
     assert snap.config is not None
-    docs = {k: v for k, v in snap.status.documents.items() if k.kind is StatusKind.OP_HISTORY}
     leader = snap.leader.node if snap.leader else None
-    cib = cluster_cib(snap.config.xml, docs, snap.members, leader)
+    cib = cluster_cib(snap.config.xml, snap.status.documents, snap.members, leader)
     return status_of(cib, snap.revision, snap.config.revision)
 
 

@@ -40,7 +40,9 @@ from hakeeper.coord import (
 )
 from hakeeper.coord import model as cm
 from hakeeper.node import machine
+from hakeeper.node.attrd import AttrServer, attrd_path
 from hakeeper.node.events import (
+    AttributeChanged,
     Campaign,
     ClearStatus,
     ConfigChanged,
@@ -51,13 +53,16 @@ from hakeeper.node.events import (
     MemberJoined,
     MemberLost,
     OpCompleted,
+    ProcessExited,
     PublishTransition,
     RunOp,
     Say,
     StatusChanged,
     Ticked,
+    WatchExit,
     WriteStatus,
 )
+from hakeeper.node.exits import ExitWatcher
 
 log = logging.getLogger("hakeeper.node")
 
@@ -125,6 +130,9 @@ class NodeDaemon:
         self.events: queue.Queue[Event] = queue.Queue()
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"op-{name}")
         self.stopping = threading.Event()
+        self.exits = ExitWatcher(lambda resource: self.events.put(ProcessExited(resource)))
+        self.state_dir = state_dir
+        self.attrd: AttrServer | None = None
         self.log = logging.LoggerAdapter(log, {"node": name})
 
     def run(self) -> int:
@@ -147,6 +155,12 @@ class NodeDaemon:
         ]
         for thread in threads:
             thread.start()
+        if self.state_dir is not None:
+            self.attrd = AttrServer(
+                attrd_path(self.state_dir, self.name),
+                self.name,
+                lambda n, v: self.events.put(AttributeChanged(n, v)),
+            )
         state = machine.State(self.name, recheck_s=self.recheck_s, now=self.clock())
         pending: list[Event] = list(snapshot_events(snap))
         try:
@@ -154,6 +168,8 @@ class NodeDaemon:
                 state, orders = machine.handle(state, Ticked(self.clock()), *pending)
                 for order in orders:
                     self._carry_out(order, lease)
+                if self.attrd is not None:
+                    self.attrd.update_view(machine.node_attributes(state))
                 if not state.member:
                     self.pool.shutdown(wait=True)  # the self-fencing stops
                     self._forget_lease(lease)
@@ -182,6 +198,9 @@ class NodeDaemon:
             return 0
         finally:
             self.stopping.set()
+            self.exits.close()
+            if self.attrd is not None:
+                self.attrd.close()
             watch.close()
             self.pool.shutdown(wait=False, cancel_futures=True)
 
@@ -209,6 +228,11 @@ class NodeDaemon:
                 self.log.warning(
                     "%s: campaign failed (%s): retrying on the next change", self.name, err
                 )
+        elif isinstance(order, WatchExit):
+            if order.request is None:
+                self.exits.forget(order.resource)
+            else:
+                self.exits.watch(order.resource, order.request)
         elif isinstance(order, ClearStatus):
             try:
                 self.coord.clear_status(order.node)

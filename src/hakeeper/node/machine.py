@@ -23,6 +23,7 @@ from hakeeper.coord.model import JsonDoc, StatusKey, StatusKind
 from hakeeper.model.config import Agent
 from hakeeper.node import failures, records
 from hakeeper.node.events import (
+    AttributeChanged,
     Campaign,
     ClearStatus,
     ConfigChanged,
@@ -33,11 +34,13 @@ from hakeeper.node.events import (
     MemberJoined,
     MemberLost,
     OpCompleted,
+    ProcessExited,
     PublishTransition,
     RunOp,
     Say,
     StatusChanged,
     Ticked,
+    WatchExit,
     WriteStatus,
 )
 from hakeeper.node.transition import Action, Transition, build_transition, probe_actions
@@ -105,6 +108,7 @@ class State:
     dirty: str | None = None  # why the cluster must be scheduled again, if it must
     next_recheck: float = 0.0
     waiting_for: frozenset[str] = frozenset()  # members whose probes the leader awaits
+    progress_at: float = 0.0  # when the current graph last moved (a result, a progress)
 
     @property
     def leading(self) -> bool:
@@ -158,6 +162,10 @@ def _apply(state: State, event: Event, out: list[Instruction]) -> State:
         return _lease_lost(state, out)
     if isinstance(event, OpCompleted):
         return _op_completed(state, event, out)
+    if isinstance(event, ProcessExited):
+        return _process_exited(state, event, out)
+    if isinstance(event, AttributeChanged):
+        return _attribute_changed(state, event, out)
     raise TypeError(f"unknown event {event!r}")
 
 
@@ -168,6 +176,8 @@ def _status_changed(state: State, event: StatusChanged) -> State:
     else:
         docs[event.key] = event.doc
     state = replace(state, docs=docs)
+    if event.key.kind is StatusKind.OP_HISTORY or event.key.name == PROGRESS:
+        state = replace(state, progress_at=state.now)
     if event.key.node == state.node or event.doc is None:
         return state
     if event.key.kind is StatusKind.OP_HISTORY:
@@ -178,6 +188,8 @@ def _status_changed(state: State, event: StatusChanged) -> State:
                 dirty=f"{event.key.name} on {event.key.node} returned "
                 f"{_rc(changed['rc-code'])} to {changed['operation']}",
             )
+    elif event.key.name == records.NODE_ATTRIBUTES:
+        return replace(state, dirty=f"attributes of {event.key.node} changed")
     elif (
         event.key.name == PROGRESS
         and event.key.node in state.waiting_for
@@ -191,6 +203,43 @@ def _status_changed(state: State, event: StatusChanged) -> State:
                 state, dirty=f"an action of graph {state.published.seq} failed on {event.key.node}"
             )
     return state
+
+
+def _attribute_changed(state: State, event: AttributeChanged, out: list[Instruction]) -> State:
+    key = StatusKey(state.node, StatusKind.ATTRIBUTES, records.NODE_ATTRIBUTES)
+    attrs = dict(state.docs.get(key) or {})
+    if attrs.get(event.name) == event.value or (event.value is None and event.name not in attrs):
+        return state
+    if event.value is None:
+        del attrs[event.name]
+    else:
+        attrs[event.name] = event.value
+    docs = dict(state.docs)
+    docs[key] = attrs
+    out.append(WriteStatus({key: attrs}))
+    return replace(state, docs=docs, dirty=f"attribute {event.name} of {state.node} changed")
+
+
+def node_attributes(state: State) -> dict[str, dict[str, str]]:
+    """Every node's attributes set by its agents, as this node knows them."""
+    return {
+        k.node: {str(n): str(v) for n, v in doc.items()}
+        for k, doc in state.docs.items()
+        if k.kind is StatusKind.ATTRIBUTES and k.name == records.NODE_ATTRIBUTES
+    }
+
+
+def _process_exited(state: State, event: ProcessExited, out: list[Instruction]) -> State:
+    if event.resource not in state.started:
+        return state
+    monitors = {
+        k: (replace(m, due=state.now) if m.action.resource == event.resource else m)
+        for k, m in state.monitors.items()
+    }
+    if monitors == state.monitors:
+        return state
+    out.append(Say(f"the process of {event.resource} exited: monitoring it now"))
+    return replace(state, monitors=monitors)
 
 
 def _leader_elected(state: State, event: LeaderElected, out: list[Instruction]) -> State:
@@ -221,7 +270,7 @@ def _lease_lost(state: State, out: list[Instruction]) -> State:
 def _op_completed(state: State, event: OpCompleted, out: list[Instruction]) -> State:
     run = state.running.get(event.run_id)
     running = {k: v for k, v in state.running.items() if k != event.run_id}
-    state = replace(state, running=running)
+    state = replace(state, running=running, progress_at=state.now)
     if run is None or not state.member:
         return state
     action = run.action
@@ -243,6 +292,8 @@ def _op_completed(state: State, event: OpCompleted, out: list[Instruction]) -> S
         state = replace(state, monitors=monitors)
         if event.rc == monitor.last_rc:
             return state
+        if expected and action.resource in state.started:  # back to normal: watch again
+            out.append(WatchExit(action.resource, _request(state, action)))
         out.append(
             Say(
                 f"monitor of {action.resource} returned {_rc(event.rc)} after "
@@ -262,6 +313,7 @@ def _op_completed(state: State, event: OpCompleted, out: list[Instruction]) -> S
     monitors = dict(state.monitors)
     if action.task == "start" and expected:
         started[action.resource] = action
+        out.append(WatchExit(action.resource, _request(state, action)))
     elif action.task == "stop" and expected:
         started.pop(action.resource, None)
     if action.task == "monitor" and action.interval_ms and expected:
@@ -405,6 +457,7 @@ def _probe_completed(
         started = dict(state.started)
         started[action.resource] = replace(action, task="start", target_rc=0)
         state = replace(state, started=started)
+        out.append(WatchExit(action.resource, _request(state, action)))
         out.append(Say(f"probe found {action.resource} running ({_rc(event.rc)}): adopting it"))
     elif not ok:
         out.append(
@@ -497,17 +550,27 @@ def _lead(state: State, out: list[Instruction]) -> State:
         return state
     graph = state.published
     if graph is not None and not _graph_over(state, graph):
-        if state.dirty and not graph.aborted:
+        limit = _graph_timeout(graph)
+        stalled = state.now > state.progress_at + limit
+        if not graph.aborted and (state.dirty or stalled):
+            why = state.dirty or f"graph {graph.seq} made no progress for {limit:.0f} s"
             out.append(
                 Say(
-                    f"aborting graph {graph.seq} because {state.dirty}; the next one "
-                    f"is computed when its actions in flight are over"
+                    f"aborting graph {graph.seq} because {why}; the next one is "
+                    "computed when its actions in flight are over"
                 )
             )
             graph = replace(graph, aborted=True)
             out.append(PublishTransition(graph))
-            return replace(state, published=graph)
-        return state
+            return replace(state, published=graph, dirty=why)
+        if not stalled:
+            return state
+        out.append(
+            Say(
+                f"giving up on the actions of graph {graph.seq} still in flight: no "
+                f"result within {limit:.0f} s (their timeout plus the cluster-delay)"
+            )
+        )
     unprobed = frozenset(m for m in state.members if not _has_probed(state, m))
     if unprobed:
         if unprobed != state.waiting_for:
@@ -536,19 +599,34 @@ def _lead(state: State, out: list[Instruction]) -> State:
         return state
     seq = state.seq + 1
     new = build_transition(
-        f"{state.node}-{state.leader_since}", seq, plan.actions, cib.configuration, state.node
+        f"{state.node}-{state.leader_since}",
+        seq,
+        plan.actions,
+        cib.configuration,
+        state.node,
+        sorted(state.members),
     )
     if not new.actions:
         if graph is None or graph.actions:
             out.append(Say(f"the cluster is settled ({reason}): the plan has no actions"))
             out.append(PublishTransition(new))
-            return replace(state, published=new, seq=seq)
+            return replace(state, published=new, seq=seq, progress_at=state.now)
         return state
     listed = ", ".join(_describe(a) for a in new.actions[:8])
     more = f" and {len(new.actions) - 8} more" if len(new.actions) > 8 else ""
     out.append(Say(f"publishing graph {seq} because {reason}: {listed}{more}"))
     out.append(PublishTransition(new))
-    return replace(state, published=new, seq=seq)
+    return replace(state, published=new, seq=seq, progress_at=state.now)
+
+
+#: Pacemaker's cluster-delay: how late a result may be beyond its action's timeout
+CLUSTER_DELAY_S = 60.0
+
+
+def _graph_timeout(graph: Transition) -> float:
+    """How long a graph may go without any result before the leader stops waiting for the
+    actions in flight: the longest action timeout plus the cluster-delay, as Pacemaker."""
+    return max((a.timeout_ms for a in graph.actions), default=0) / 1000 + CLUSTER_DELAY_S
 
 
 def _graph_over(state: State, graph: Transition) -> bool:
@@ -654,6 +732,7 @@ def _execute(state: State, out: list[Instruction]) -> State:
         ):
             continue
         if action.task in ("start", "stop", "promote", "demote"):
+            out.append(WatchExit(action.resource, None))
             # its recurring monitors end before the resource changes
             state = replace(
                 state,
@@ -695,6 +774,8 @@ def next_wakeup(state: State) -> float:
     times = [m.due for k, m in state.monitors.items() if k not in state.running]
     if state.leading:
         times.append(state.next_recheck)
+        if state.published is not None and state.published.actions:
+            times.append(state.progress_at + _graph_timeout(state.published) + 0.001)
     return min(times, default=state.now + 1.0)
 
 

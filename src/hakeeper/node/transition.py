@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from hakeeper.cib.parse import parse_interval_ms
-from hakeeper.model.config import AttrSet, Configuration, Primitive
+from hakeeper.model.config import AttrSet, Clone, Configuration, Primitive
 from hakeeper.scheduler.digest import digest
+from hakeeper.scheduler.rules import RuleContext, resolve_sets
 from hakeeper.scheduler.schedule import PlannedAction
 
 DEFAULT_TIMEOUT_MS = 20_000
@@ -152,6 +153,12 @@ def _timeout_ms(
     return (ms or DEFAULT_TIMEOUT_MS), (_plain_values(op.params) if op is not None else {})
 
 
+def node_params(prim: Primitive, node: str) -> dict[str, str]:
+    """A primitive's parameters on one node: sets whose rules hold there (#uname, node
+    attributes are not known here) by score, the first value of a name winning."""
+    return resolve_sets(prim.params, RuleContext(node_attrs={"#uname": node}))
+
+
 def stonith_action(config: Configuration) -> str:
     """The cluster's stonith-action property (reboot; poweroff means off)."""
     action = _plain_values(config.crm_config).get("stonith-action", "reboot")
@@ -170,6 +177,19 @@ def fence_device(config: Configuration, target: str) -> Primitive | None:
     return None
 
 
+def anonymous_clone_primitives(config: Configuration) -> frozenset[str]:
+    """Primitives inside clones that are not globally unique: Pacemaker runs and records
+    their instances under the primitive's own id ("haproxy", not "haproxy:1"), so an
+    instance keeps its history whatever number the scheduler gives it next time."""
+    found: set[str] = set()
+    for rsc in config.resources:
+        if isinstance(rsc, Clone) and _plain_values(rsc.meta).get(
+            "globally-unique", "false"
+        ).lower() not in ("true", "yes", "1", "on", "y"):
+            found |= set(primitives(Configuration(resources=(rsc.child,))))
+    return frozenset(found)
+
+
 def probe_actions(config: Configuration, node: str) -> list[Action]:
     """A one-off monitor (expected: not running) of every primitive this node could run,
     as Pacemaker's probes. Anonymous clone instances are probed under the clone's
@@ -179,7 +199,7 @@ def probe_actions(config: Configuration, node: str) -> list[Action]:
     for prim in primitives(config).values():
         if prim.agent.standard == "stonith":
             continue
-        params = _plain_values(prim.params)
+        params = node_params(prim, node)
         timeout_ms, op_params = _timeout_ms(prim, "monitor", 0, op_defaults)
         found.append(
             Action(
@@ -206,9 +226,11 @@ def build_transition(
     planned: Iterable[PlannedAction],
     config: Configuration,
     executor: str = "",
+    fencers: Iterable[str] = (),
 ) -> Transition:
     """The real actions of a plan (required, runnable, not pseudo, on a node, of a known
-    primitive; fencing, run by `executor`), each waiting for the real actions it reaches
+    primitive; fencing, run by `executor`, or by the first of `fencers` when the target is
+    the executor: a node does not fence itself), each waiting for the real actions it reaches
     through the others."""
     planned = tuple(planned)
     by_id = {a.id: a for a in planned}
@@ -248,16 +270,20 @@ def build_transition(
 
     actions = []
     fence_with = stonith_action(config)
+    anonymous = anonymous_clone_primitives(config)
     for a in planned:
         if not real(a):
             continue
         if a.task == "stonith":
             assert a.node is not None
-            actions.append(_fence(a, waits_for(a), config, executor, fence_with))
+            by = executor
+            if a.node == executor:
+                by = next((f for f in fencers if f != a.node), executor)
+            actions.append(_fence(a, waits_for(a), config, by, fence_with))
             continue
         assert a.resource is not None and a.node is not None
         prim = prims[base(a.resource)]
-        params = _plain_values(prim.params)
+        params = node_params(prim, a.node)
         timeout_ms, op_params = _timeout_ms(prim, a.task, a.interval_ms, op_defaults)
         digest_params = {**params, **op_params}
         if a.interval_ms:
@@ -267,7 +293,7 @@ def build_transition(
             Action(
                 a.id,
                 a.task,
-                a.resource,
+                base(a.resource) if base(a.resource) in anonymous else a.resource,
                 a.node,
                 a.interval_ms,
                 waits_for(a),

@@ -14,7 +14,7 @@ from hakeeper.scheduler.fencing import schedule_fencing
 from hakeeper.scheduler.summary import Change, Fence, fence_changes, resource_changes
 from hakeeper.scheduler.tickets import apply_tickets
 from hakeeper.scheduler.view import ClusterView, revised_view, view_of
-from hakeeper.scheduler.working import OF, Action, Variant
+from hakeeper.scheduler.working import OF, Action, Rsc, Variant
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +64,11 @@ def schedule(cib: Cib, now: int | None = None) -> Plan:
     current = view_of(cluster)
     scores = _place(cluster)
     _create_actions(cluster)
+    if cluster.have_remote_nodes:
+        from hakeeper.scheduler.remote_order import order_connection_actions
+
+        # may mark more remote nodes for fencing, so before fencing is scheduled
+        order_connection_actions(cluster)
     schedule_fencing(cluster)
     act.apply_orderings(cluster)
     changes: list[Change] = []
@@ -120,8 +125,15 @@ def _place(cluster: Cluster) -> list[Score]:
     act.internal_constraints(cluster)
     act.handle_config_changes(cluster)
     scores: list[Score] = []
-    for rsc in placement.sort_resources(cluster):
-        placement.assign(cluster, rsc, None)
+    ordered = placement.sort_resources(cluster)
+    if cluster.have_remote_nodes:
+        # connections first: what runs on remote nodes depends on them
+        for rsc in ordered:
+            if rsc.is_remote_node:
+                placement.assign(cluster, rsc, None)
+    for rsc in ordered:
+        if not rsc.is_remote_node:
+            placement.assign(cluster, rsc, None)
     for rsc in cluster.all_resources():
         phase = "pcmk__group_assign" if rsc.variant == Variant.GROUP else "pcmk__primitive_assign"
         for node in cluster.nodes:
@@ -133,12 +145,21 @@ def _place(cluster: Cluster) -> list[Score]:
 
 def _create_actions(cluster: Cluster) -> None:
     for rsc in cluster.resources:
-        if rsc.variant == Variant.CLONE:
-            from hakeeper.scheduler.clone import create_clone_actions
+        create_actions_for(cluster, rsc)
 
-            create_clone_actions(cluster, rsc)
-        elif rsc.variant == Variant.GROUP:
-            act.create_group_actions(cluster, rsc)
-            rsc.next_role = rsc.children[0].next_role if rsc.children else Role.STOPPED
-        else:
-            act.create_primitive_actions(cluster, rsc)
+
+def create_actions_for(cluster: Cluster, rsc: Rsc) -> None:
+    """One resource's actions (a bundle's inner clone's too)."""
+    if rsc.variant == Variant.BUNDLE:
+        from hakeeper.scheduler.bundle import create_bundle_actions
+
+        create_bundle_actions(cluster, rsc)
+    elif rsc.variant == Variant.CLONE:
+        from hakeeper.scheduler.clone import create_clone_actions
+
+        create_clone_actions(cluster, rsc)
+    elif rsc.variant == Variant.GROUP:
+        act.create_group_actions(cluster, rsc)
+        rsc.next_role = rsc.children[0].next_role if rsc.children else Role.STOPPED
+    else:
+        act.create_primitive_actions(cluster, rsc)

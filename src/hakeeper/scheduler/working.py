@@ -31,6 +31,24 @@ class OnFail(enum.IntEnum):
     STOP = 5
     STANDBY = 6
     FENCE = 7
+    RESTART_CONTAINER = 8
+    RESET_REMOTE = 9
+
+
+# How much each reaction outweighs another when several failures meet (Pacemaker's order:
+# the two container/remote reactions rank just above plain recovery)
+ON_FAIL_RANK = {
+    OnFail.IGNORE: 0,
+    OnFail.DEMOTE: 1,
+    OnFail.RECOVER: 2,
+    OnFail.RESET_REMOTE: 3,
+    OnFail.RESTART_CONTAINER: 4,
+    OnFail.MIGRATE: 5,
+    OnFail.BLOCK: 6,
+    OnFail.STOP: 7,
+    OnFail.STANDBY: 8,
+    OnFail.FENCE: 9,
+}
 
 
 # Flags are plain ints in namespaces, not enum.IntFlag: IntFlag arithmetic was a fifth of
@@ -101,6 +119,22 @@ class Node:
     has_state: bool = False
     index: int = 0
     utilization: dict[str, int] = field(default_factory=dict)  # capacity left
+    # Pacemaker Remote and guest nodes (kind "remote"): the connection resource
+    remote_rsc: Rsc | None = None
+    remote_requires_reset: bool = False
+    remote_was_fenced: bool = False
+    unpacked: bool = False
+    # a bundle's guest node: only its replica runs there (no default score, base -INFINITY)
+    bundle_node: bool = False
+
+    @property
+    def is_guest(self) -> bool:
+        return self.remote_rsc is not None and self.remote_rsc.container is not None
+
+    @property
+    def is_remote(self) -> bool:
+        """A Pacemaker Remote node (not a guest)."""
+        return self.kind == "remote" and not self.is_guest
 
     def can_run_resources(self) -> bool:
         return (
@@ -206,6 +240,14 @@ class Rsc:
     clone_node_max: int = 1
     interleave: bool = False
     count: dict[str, int] = field(default_factory=dict)  # node id -> instances assigned
+    # remote connections and containers
+    is_remote_node: bool = False  # an ocf:pacemaker:remote connection (remote or guest)
+    container: Rsc | None = None  # the guest's container, or a filler's container
+    fillers: list[Rsc] = field(default_factory=list)
+    remote_reconnect_ms: int = 0
+    internal: bool = False  # created by the scheduler (a guest's connection): not listed
+    allow_remote_remotes: bool = False  # a bundle's connection may run on remote nodes
+    bundle: BundleData | None = None  # a bundle's replicas and inner clone
 
     def __repr__(self) -> str:
         return f"Rsc({self.id})"
@@ -245,6 +287,32 @@ class Rsc:
         for child in self.children:
             result.extend(child.primitives())
         return result
+
+
+@dataclass(eq=False, slots=True)
+class Replica:
+    """One replica of a bundle: its container, IP, connection and inner instance."""
+
+    index: int
+    container: Rsc
+    ip: Rsc | None = None
+    remote: Rsc | None = None
+    child: Rsc | None = None  # the inner resource's instance, run on `node`
+    node: Node | None = None  # the guest node the connection brings up
+    ipaddr: str | None = None
+
+
+@dataclass(eq=False, slots=True)
+class BundleData:
+    image: str
+    replicas: list[Replica]
+    child: Rsc | None  # the implicit clone of the inner primitive
+    nreplicas: int = 1
+    per_host: int = 1
+    promoted_max: int = 0
+
+    def containers(self) -> list[Rsc]:
+        return [r.container for r in self.replicas]
 
 
 @dataclass(eq=False, slots=True)
