@@ -15,6 +15,7 @@ from hakeeper.cli.common import (
     env_of,
     pairs,
     print_edit,
+    seconds,
     split_groups,
 )
 from hakeeper.commands.resource_config import BundleSpec, OpSpec, ResourceSpec
@@ -130,7 +131,7 @@ def register(verbs: Subparsers) -> None:
     p.add_argument("id")
     p.add_argument(
         "--timeout",
-        type=float,
+        type=seconds,
         default=60.0,
         metavar="SECONDS",
         help="how long to wait for it to stop (default 60)",
@@ -242,12 +243,12 @@ def _pull_options(args: argparse.Namespace) -> list[str]:
             setattr(args, name[2:], True)
         elif name == "--wait":
             try:
-                args.wait = float(value) if sep else 60.0
-            except ValueError:
+                args.wait = seconds(value) if sep else 60.0
+            except argparse.ArgumentTypeError:
                 raise CommandError(
                     Report.error(
                         codes.BAD_OPTION,
-                        f"--wait takes seconds, not '{value}'",
+                        f"--wait takes a positive number of seconds, not '{value}'",
                         where="--wait",
                         hint="--wait or --wait=120",
                     )

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from hakeeper.cib.edit import check_references
 from hakeeper.cib.parse import parse_cib_text
 from hakeeper.cib.render import render_cib
+from hakeeper.commands.cib_values import check_values
 from hakeeper.commands.env import Env
 from hakeeper.coord import Conflict, Coordinator
 from hakeeper.model.cib import Cib
@@ -81,7 +82,7 @@ def _bump_epoch(root: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...
 
 def validated_xml(cib: Cib, config: Configuration) -> str:
     """The CIB text to store for config; CommandError (every problem at once) if invalid."""
-    reports = check_references(config)
+    reports = check_references(config) + check_values(config)
     if reports:
         raise CommandError(reports)
     new = Cib(config, Status(), _bump_epoch(cib.root_attributes))
