@@ -134,7 +134,7 @@ def register(verbs: Subparsers) -> None:
         type=seconds,
         default=60.0,
         metavar="SECONDS",
-        help="how long to wait for it to stop (default 60)",
+        help="how long to wait for it to stop and start again (default 60)",
     )
     p.set_defaults(func=run_restart)
 
@@ -486,10 +486,13 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_restart(args: argparse.Namespace) -> int:
-    from hakeeper.commands.resource_config import resource_restart
+    from hakeeper.commands.restart import resource_restart
 
     dto = resource_restart(env_of(args), args.id, timeout=args.timeout)
-    print(f"{dto.resource} successfully restarted (stopped after {dto.stopped_after_s:.1f} s)")
+    print(
+        f"{dto.resource} successfully restarted (stopped after {dto.stopped_after_s:.1f} s, "
+        f"started again after {dto.started_after_s:.1f} s)"
+    )
     return 0
 
 
