@@ -48,8 +48,9 @@ def register(verbs: Subparsers) -> None:
     p.add_argument("agent", help="STANDARD:PROVIDER:TYPE, e.g. ocf:heartbeat:IPaddr2")
     p.add_argument("options", nargs=argparse.REMAINDER)
     p.add_argument("--group", help="put the resource in this group (created if new)")
-    p.add_argument("--before", help="in the group, before this member")
-    p.add_argument("--after", help="in the group, after this member")
+    place = p.add_mutually_exclusive_group()
+    place.add_argument("--before", help="in the group, before this member")
+    place.add_argument("--after", help="in the group, after this member")
     p.add_argument("--disabled", action="store_true", help="create it with target-role=Stopped")
     p.add_argument(
         "--force",
@@ -166,8 +167,9 @@ def register(verbs: Subparsers) -> None:
     )
     p.add_argument("group")
     p.add_argument("ids", nargs="+", metavar="RESOURCE")
-    p.add_argument("--before")
-    p.add_argument("--after")
+    place = p.add_mutually_exclusive_group()
+    place.add_argument("--before", help="before this member of the group")
+    place.add_argument("--after", help="after this member of the group")
     p.set_defaults(func=run_group_add)
     p = _edit_parser(group_sub, "remove", "GROUP [RESOURCE...]: take them (all: ungroup) out")
     p.add_argument("group")
