@@ -142,7 +142,9 @@ def test_bad_input_is_reported_and_nothing_changes(
 
 
 def test_no_cluster_in_the_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, err = run(capsys, "status", "--store", f"sqlite://{tmp_path / 'empty.db'}")
+    url = f"sqlite://{tmp_path / 'empty.db'}"
+    connect(url).close()  # a store (as `hakeeper node run` makes one) without a cluster
+    code, err = run(capsys, "status", "--store", url)
     assert code == 2
     assert "holds no cluster configuration" in err and "cluster setup" in err
 

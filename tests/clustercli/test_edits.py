@@ -56,6 +56,8 @@ def test_setup_refuses_to_replace_a_cluster(env: Env) -> None:
 
 
 def test_commands_need_a_cluster(env: Env) -> None:
+    with env.coordinator(create=True):
+        pass  # a store (as `hakeeper node run` makes one) without a cluster in it
     with pytest.raises(CommandError) as err:
         rc.resource_create(env, VIP)
     assert err.value.codes == [codes.CLUSTER_NOT_SET_UP]

@@ -36,7 +36,7 @@ def cib_import(
     section is dropped: status lives in the store). Compare-and-swap against the revision
     read now, or against expected_revision (from an earlier export) if given."""
     cib = parse_cib_text(text, source=source)
-    with env.coordinator() as coord:
+    with env.coordinator(create=True) as coord:
         doc = coord.read_config()
         current = doc.revision if doc is not None else 0
         base = Cib(Configuration(), Status(), cib.root_attributes)

@@ -79,7 +79,7 @@ def cluster_setup(env: Env, name: str, nodes: Sequence[str], *, force: bool = Fa
         )
     check_id(name, "cluster name")
     text = render_cib(initial_cib(name, nodes)).decode()
-    with env.coordinator() as coord:
+    with env.coordinator(create=True) as coord:
         existing = coord.read_config()
         if existing is not None and not force:
             raise CommandError(

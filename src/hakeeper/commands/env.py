@@ -10,6 +10,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from hakeeper.agents.metadata import AgentMetadata
 from hakeeper.coord import CoordError, Coordinator, connect
@@ -50,8 +51,12 @@ class Env:
     metadata: Callable[[Agent], AgentMetadata] = field(default=local_metadata)
 
     @contextmanager
-    def coordinator(self) -> Iterator[Coordinator]:
-        """An open Coordinator; store errors become reports with codes."""
+    def coordinator(self, *, create: bool = False) -> Iterator[Coordinator]:
+        """An open Coordinator; store errors become reports with codes. Only the commands
+        that make a cluster (setup, import) create a SQLite store file: any other command
+        on a mistyped path must say so, not leave an empty store there."""
+        if not create:
+            _require_sqlite_file(self.store)
         try:
             coord = self.connect(self.store)
         except ValueError as err:
@@ -72,6 +77,23 @@ class Env:
             raise unavailable(self.store, err) from None
         finally:
             coord.close()
+
+
+def _require_sqlite_file(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme != "sqlite" or not parts.path or parts.netloc:
+        return  # not a SQLite store, or a malformed URL that connect() reports
+    if not os.path.exists(parts.path):
+        raise CommandError(
+            Report.error(
+                codes.STORE_NOT_FOUND,
+                f"no store at {parts.path}; did you run `hakeeper cluster setup`?",
+                where="--store",
+                url=url,
+                hint="create it with `hakeeper cluster setup NAME NODE...` (or `hakeeper cib "
+                "import FILE`), or point --store / $HAKEEPER_STORE at the existing store",
+            )
+        )
 
 
 def unavailable(url: str, err: Exception) -> CommandError:
