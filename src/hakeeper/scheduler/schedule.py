@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 
 from hakeeper.model.cib import Cib
@@ -58,8 +57,6 @@ def schedule(cib: Cib, now: int | None = None) -> Plan:
     """
     if now is None:
         now = cib.execution_date
-    # action updates recurse along ordering chains, as Pacemaker's do
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 100_000))
     cluster = unpack(cib, now)
     current = view_of(cluster)
     scores = _place(cluster)
