@@ -10,6 +10,7 @@ from hakeeper.scheduler import actions as act
 from hakeeper.scheduler import placement
 from hakeeper.scheduler.cluster import Cluster, unpack
 from hakeeper.scheduler.fencing import schedule_fencing
+from hakeeper.scheduler.notify import create_notifications
 from hakeeper.scheduler.summary import Change, Fence, fence_changes, resource_changes
 from hakeeper.scheduler.tickets import apply_tickets
 from hakeeper.scheduler.view import ClusterView, revised_view, view_of
@@ -68,6 +69,9 @@ def schedule(cib: Cib, now: int | None = None) -> Plan:
         order_connection_actions(cluster)
     schedule_fencing(cluster)
     act.apply_orderings(cluster)
+    for rsc in cluster.resources:
+        if rsc.variant == Variant.CLONE:
+            create_notifications(cluster, rsc)
     changes: list[Change] = []
     for rsc in cluster.resources:
         changes.extend(resource_changes(rsc))
