@@ -339,6 +339,7 @@ STATEFUL = Path("/usr/lib/ocf/resource.d/pacemaker/Stateful")
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("cluster", ["sqlite"], indirect=True)  # the store is not the point
 def test_an_agents_crm_attribute_reaches_the_store_and_the_scheduler(
     cluster: Cluster, tmp_path: Path
 ) -> None:
