@@ -2,14 +2,16 @@
 haproxy, redis and VIPs; service through the VIPs; a node powered off and the service back;
 then `lab down` leaves nothing behind.
 
-Each lab here has its own names (nodes hk1t0.., bridge hkt1, 172.31.x/10.31.0.x networks
-and a temporary directory) so it never meets an operator's lab on the same machine.
+Each lab here has its own names and networks (nodes hkNt0.., bridge hktN, 10.N.x.0/24, N
+free on this machine) and a temporary directory, so it never meets an operator's lab or
+another worktree's test run on the same machine.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import random
 import shutil
 import socket
 import tempfile
@@ -37,13 +39,26 @@ from .conftest import need
 pytestmark = pytest.mark.integration
 
 
-def test_plan(base: Path, store: StoreKind, lab_id: int, nodes: int = 3) -> LabPlan:
-    """A lab whose names and networks no other lab here uses (tests run in parallel)."""
+def free_lab_id() -> int:
+    """A number no lab on this machine uses now: other worktrees run these tests at the same
+    time, and two labs on the same subnets or names would meet."""
+    routes = system.attempt(["ip", "-4", "route", "show"]).stdout
+    ids = list(range(100, 250))
+    random.shuffle(ids)
+    for lab_id in ids:
+        if f"10.{lab_id}." not in routes and system.netns_inode(f"hk{lab_id}t0") is None:
+            return lab_id
+    raise AssertionError("no free lab id")
+
+
+def test_plan(base: Path, store: StoreKind, nodes: int = 3) -> LabPlan:
+    """A lab whose names and networks no other lab here uses."""
+    lab_id = free_lab_id()
     nets = {
-        Net.INTERNAL: f"172.{30 + lab_id}.1.0/24",
-        Net.EXTERNAL: f"10.{30 + lab_id}.0.0/24",
-        Net.STORAGE: f"172.{30 + lab_id}.3.0/24",
-        Net.STORAGE_MGMT: f"172.{30 + lab_id}.4.0/24",
+        Net.INTERNAL: f"10.{lab_id}.1.0/24",
+        Net.EXTERNAL: f"10.{lab_id}.2.0/24",
+        Net.STORAGE: f"10.{lab_id}.3.0/24",
+        Net.STORAGE_MGMT: f"10.{lab_id}.4.0/24",
     }
     return make_plan(
         nodes,
@@ -66,8 +81,7 @@ def lab(request: pytest.FixtureRequest) -> Iterator[LabPlan]:
     # not under pytest's tmp_path: that is mode 700, and redis runs as user redis
     base = Path(tempfile.mkdtemp(prefix="hakeeper-lab-test-", dir="/var/tmp"))
     base.chmod(0o755)
-    store, lab_id = request.param
-    plan = test_plan(base, store, lab_id)
+    plan = test_plan(base, request.param)
     lines: list[str] = []
     try:
         result = lab_up(plan, lambda text, s: lines.append(f"{s:6.1f} {text}"), timeout=90)
@@ -111,7 +125,7 @@ def wait_for(what: str, check: object, timeout: float = 30.0) -> float:
     raise AssertionError(f"{what}: not after {timeout} s ({last})")
 
 
-@pytest.mark.parametrize("lab", [(StoreKind.ETCD, 1)], indirect=True)
+@pytest.mark.parametrize("lab", [StoreKind.ETCD], indirect=True)
 def test_minimal_lab_serves_through_its_vips_survives_a_node_and_goes_away(
     lab: LabPlan,
 ) -> None:
@@ -200,7 +214,7 @@ def test_minimal_lab_serves_through_its_vips_survives_a_node_and_goes_away(
     assert not os.path.exists(f"/sys/class/net/{plan.bridge}")
 
 
-@pytest.mark.parametrize("lab", [(StoreKind.SQLITE, 2)], indirect=True)
+@pytest.mark.parametrize("lab", [StoreKind.SQLITE], indirect=True)
 def test_minimal_lab_on_sqlite_converges_and_goes_away(lab: LabPlan) -> None:
     plan = lab
     assert http_get(f"http://{plan.vip('internal_api').ip}:5000/").startswith("stand-in")
@@ -210,7 +224,7 @@ def test_minimal_lab_on_sqlite_converges_and_goes_away(lab: LabPlan) -> None:
     assert leftovers(plan) == []
 
 
-@pytest.mark.parametrize("lab", [(StoreKind.SQLITE, 3)], indirect=True)
+@pytest.mark.parametrize("lab", [StoreKind.SQLITE], indirect=True)
 def test_a_node_runs_the_openstack_profiles_containers_and_down_removes_them(
     lab: LabPlan,
 ) -> None:
