@@ -2,8 +2,8 @@
 haproxy, redis and VIPs; service through the VIPs; a node powered off and the service back;
 then `lab down` leaves nothing behind.
 
-The lab here has its own names (nodes hkt0.., bridge hkt0, 172.31.x/10.31.0.x networks and
-a temporary directory) so it never meets an operator's lab on the same machine.
+Each lab here has its own names (nodes hk1t0.., bridge hkt1, 172.31.x/10.31.0.x networks
+and a temporary directory) so it never meets an operator's lab on the same machine.
 """
 
 from __future__ import annotations
@@ -36,24 +36,24 @@ from .conftest import need
 
 pytestmark = pytest.mark.integration
 
-NETS = {
-    Net.INTERNAL: "172.31.1.0/24",
-    Net.EXTERNAL: "10.31.0.0/24",
-    Net.STORAGE: "172.31.3.0/24",
-    Net.STORAGE_MGMT: "172.31.4.0/24",
-}
 
-
-def test_plan(base: Path, store: StoreKind, nodes: int = 3) -> LabPlan:
+def test_plan(base: Path, store: StoreKind, lab_id: int, nodes: int = 3) -> LabPlan:
+    """A lab whose names and networks no other lab here uses (tests run in parallel)."""
+    nets = {
+        Net.INTERNAL: f"172.{30 + lab_id}.1.0/24",
+        Net.EXTERNAL: f"10.{30 + lab_id}.0.0/24",
+        Net.STORAGE: f"172.{30 + lab_id}.3.0/24",
+        Net.STORAGE_MGMT: f"172.{30 + lab_id}.4.0/24",
+    }
     return make_plan(
         nodes,
-        prefix="hkt",
-        bridge="hkt0",
+        prefix=f"hk{lab_id}t",
+        bridge=f"hkt{lab_id}",
         directory=str(base / "lab"),
         cache=DEFAULT_CACHE,  # the images are built once per machine (test_images.py)
         profile=Profile.MINIMAL,
         store=store,
-        nets=NETS,
+        nets=nets,
     )
 
 
@@ -66,7 +66,8 @@ def lab(request: pytest.FixtureRequest) -> Iterator[LabPlan]:
     # not under pytest's tmp_path: that is mode 700, and redis runs as user redis
     base = Path(tempfile.mkdtemp(prefix="hakeeper-lab-test-", dir="/var/tmp"))
     base.chmod(0o755)
-    plan = test_plan(base, request.param)
+    store, lab_id = request.param
+    plan = test_plan(base, store, lab_id)
     lines: list[str] = []
     try:
         result = lab_up(plan, lambda text, s: lines.append(f"{s:6.1f} {text}"), timeout=90)
@@ -110,7 +111,7 @@ def wait_for(what: str, check: object, timeout: float = 30.0) -> float:
     raise AssertionError(f"{what}: not after {timeout} s ({last})")
 
 
-@pytest.mark.parametrize("lab", [StoreKind.ETCD], indirect=True)
+@pytest.mark.parametrize("lab", [(StoreKind.ETCD, 1)], indirect=True)
 def test_minimal_lab_serves_through_its_vips_survives_a_node_and_goes_away(
     lab: LabPlan,
 ) -> None:
@@ -172,6 +173,23 @@ def test_minimal_lab_serves_through_its_vips_survives_a_node_and_goes_away(
         timeout=30,
     )
 
+    def converged_with_every_daemon() -> bool:
+        status = lab_status(plan.directory)
+        daemons = [
+            alive for n in status.nodes for name, _, alive, _ in n.processes if name == "daemon"
+        ]
+        obs = status.observation
+        return obs is not None and obs.converged and len(daemons) == 3 and all(daemons)
+
+    wait_for("converged again", converged_with_every_daemon, timeout=60)
+
+    def etcd_healthy() -> bool:
+        return all(
+            '"health":"true"' in http_get(f"http://{n.internal}:2379/health").replace(" ", "")
+            for n in plan.nodes
+        )
+
+    wait_for("every etcd member healthy", etcd_healthy, timeout=30)
     result = lab_down(plan.directory, lambda text, s: None)
     assert result.leftovers == ()
     assert leftovers(plan) == []
@@ -182,7 +200,7 @@ def test_minimal_lab_serves_through_its_vips_survives_a_node_and_goes_away(
     assert not os.path.exists(f"/sys/class/net/{plan.bridge}")
 
 
-@pytest.mark.parametrize("lab", [StoreKind.SQLITE], indirect=True)
+@pytest.mark.parametrize("lab", [(StoreKind.SQLITE, 2)], indirect=True)
 def test_minimal_lab_on_sqlite_converges_and_goes_away(lab: LabPlan) -> None:
     plan = lab
     assert http_get(f"http://{plan.vip('internal_api').ip}:5000/").startswith("stand-in")
@@ -192,7 +210,7 @@ def test_minimal_lab_on_sqlite_converges_and_goes_away(lab: LabPlan) -> None:
     assert leftovers(plan) == []
 
 
-@pytest.mark.parametrize("lab", [StoreKind.SQLITE], indirect=True)
+@pytest.mark.parametrize("lab", [(StoreKind.SQLITE, 3)], indirect=True)
 def test_a_node_runs_the_openstack_profiles_containers_and_down_removes_them(
     lab: LabPlan,
 ) -> None:
