@@ -98,6 +98,22 @@ CASES = [
     ),
     (["node", "standby", "ctl7"], "no node 'ctl7'", "known nodes"),
     (
+        ["resource", "create", "x", "ocf:heartbeat:IPaddr2", "ipp=10.0.0.1"],
+        "invalid option(s) for ocf:heartbeat:IPaddr2: ipp",
+        "allowed: ip, ",
+    ),
+    (
+        ["resource", "create", "x", "ocf:heartbeat:IPaddr2", "cidr_netmask=24"],
+        "required option(s) of ocf:heartbeat:IPaddr2 missing: ip",
+        "name=value",
+    ),
+    (["resource", "update", "vip", "ipp=10.0.0.1"], "invalid option(s)", "allowed: ip, "),
+    (
+        ["resource", "create", "x", "ocf:heartbeat:NoSuchAgent"],
+        "agent ocf:heartbeat:NoSuchAgent cannot be used here",
+        "--force",
+    ),
+    (
         ["property", "set", "stonith-enable=false"],
         "'stonith-enable' is not a cluster property",
         "did you mean stonith-enabled",
@@ -161,3 +177,10 @@ def test_import_of_a_cib_with_a_dangling_reference(
     assert code == 2
     assert "constraint 'l1' names resource 'ghost', which does not exist" in err
     assert config_xml(store) == before
+
+
+def test_an_unreachable_store(capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = run(capsys, "status", "--store", "etcd://127.0.0.1:1?timeout=1")
+    assert code == 2
+    assert "the store etcd://127.0.0.1:1?timeout=1 could not be used" in err
+    assert "hint: check that the store is reachable" in err

@@ -78,7 +78,9 @@ def test_two_concurrent_updates_one_wins_on_etcd(etcd_env: Env) -> None:
 @pytest.mark.integration
 def test_edits_on_etcd(etcd_env: Env) -> None:
     cluster_setup(etcd_env, "demo", ["ctl1", "ctl2"])
-    rc.resource_create(etcd_env, rc.ResourceSpec("vip", "ocf:heartbeat:IPaddr2"))
+    rc.resource_create(
+        etcd_env, rc.ResourceSpec("vip", "ocf:heartbeat:IPaddr2", params=(("ip", "10.0.0.1"),))
+    )
     rc.resource_ban(etcd_env, "vip", "ctl2")
     assert [c.id for c in load(etcd_env).cib.configuration.constraints] == ["cli-ban-vip-on-ctl2"]
     with pytest.raises(CommandError) as err:
@@ -91,7 +93,10 @@ def test_a_stale_import_exits_3_on_the_command_line(
 ) -> None:
     url = f"sqlite://{tmp_path / 'store.db'}"
     assert main(["cluster", "setup", "demo", "ctl1", "--store", url]) == 0
-    assert main(["resource", "create", "vip", "ocf:heartbeat:IPaddr2", "--store", url]) == 0
+    assert (
+        main(["resource", "create", "vip", "ocf:heartbeat:IPaddr2", "ip=10.0.0.1", "--store", url])
+        == 0
+    )
     exported = tmp_path / "cib.xml"
     capsys.readouterr()
     assert main(["cib", "export", str(exported), "--store", url]) == 0

@@ -148,3 +148,12 @@ def test_a_resource_runs_restarts_and_stops(env: dict[str, str], tmp_path: Path)
         json.loads(hakeeper(env, "status", "-o", "json").stdout)["resources"]
         == (status(env)["resources"])
     )
+    hakeeper(env, "resource", "update", "d1", "meta", "target-role=", "--wait")
+    assert d1()["nodes"] == ["ctl1"] and state_file.exists()
+    state_file.unlink()  # the resource dies behind the cluster's back
+    wait_for("the failed monitor", lambda: status(env)["failures"] != [])
+    out = hakeeper(env, "resource", "cleanup", "d1", "--wait=30").stdout
+    assert out == "Cleaned up failures of d1 on ctl1\n"
+    # cleanup forgot the failure, and the leader scheduled at once (last-lrm-refresh)
+    assert status(env)["failures"] == [] and d1()["nodes"] == ["ctl1"]
+    assert state_file.exists()

@@ -115,7 +115,7 @@ def test_openstack_profile_converges_under_crm_simulate(tmp_path: Path) -> None:
     vip_on = re.search(r"ip-172\.17\.1\.11\s+\(ocf:heartbeat:IPaddr2\):\s+Started (\w+)", revised)
     assert vip_on and vip_on.group(1) == promoted[0]
     assert len(re.findall(r"openstack-cinder-volume-podman-0\s.*Started", revised)) == 1
-    assert len(re.findall(r"stonith-fence_dummy-ctl\d\s.*Started", revised)) == 3
+    assert len(re.findall(r"stonith-fence_hakeeper_lab-ctl\d\s.*Started", revised)) == 3
 
 
 @pytest.mark.parametrize("profile", list(Profile))

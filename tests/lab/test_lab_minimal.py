@@ -8,6 +8,7 @@ a temporary directory) so it never meets an operator's lab on the same machine.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import socket
@@ -19,10 +20,17 @@ from pathlib import Path
 
 import pytest
 
-from hakeeper.lab import fault, system
+from hakeeper.agents.bundle import ContainerAgent, replica_spec
+from hakeeper.agents.container import ContainerEngine
+from hakeeper.cib.parse import parse_cib_text
+from hakeeper.lab import fault, images, system
+from hakeeper.lab.cib import build_cib
 from hakeeper.lab.lifecycle import lab_down, lab_up, leftovers
-from hakeeper.lab.plan import LabPlan, Net, Profile, StoreKind, make_plan
+from hakeeper.lab.node import daemon_env
+from hakeeper.lab.plan import DEFAULT_CACHE, LabPlan, Net, Profile, StoreKind, make_plan
+from hakeeper.lab.state import load
 from hakeeper.lab.status import lab_status, render
+from hakeeper.model.config import Bundle
 
 from .conftest import need
 
@@ -42,7 +50,7 @@ def test_plan(base: Path, store: StoreKind, nodes: int = 3) -> LabPlan:
         prefix="hkt",
         bridge="hkt0",
         directory=str(base / "lab"),
-        cache=str(base / "cache"),
+        cache=DEFAULT_CACHE,  # the images are built once per machine (test_images.py)
         profile=Profile.MINIMAL,
         store=store,
         nets=NETS,
@@ -180,5 +188,43 @@ def test_minimal_lab_on_sqlite_converges_and_goes_away(lab: LabPlan) -> None:
     assert http_get(f"http://{plan.vip('internal_api').ip}:5000/").startswith("stand-in")
     in_nodes = sum(len(system.pids_in_netns(n.name)) for n in plan.nodes)
     assert in_nodes >= 3 * 3  # holder, daemon, haproxy, api at least per node
+    lab_down(plan.directory, lambda text, s: None)
+    assert leftovers(plan) == []
+
+
+@pytest.mark.parametrize("lab", [StoreKind.SQLITE], indirect=True)
+def test_a_node_runs_the_openstack_profiles_containers_and_down_removes_them(
+    lab: LabPlan,
+) -> None:
+    """The container side of the openstack profile, before the scheduler runs bundles: a
+    bundle replica as hakeeper's ContainerAgent starts it, with the node's podman (its own
+    storage, the lab's images read-only, its network namespace), serves on the node's
+    address; `lab down` then leaves no container, mount or file."""
+    need("podman", "debootstrap")
+    plan = lab
+    images.ensure_images(plan.cache, lambda text: None)  # the default cache: warm after once
+    openstack = dataclasses.replace(plan, profile=Profile.OPENSTACK)
+    config = parse_cib_text(build_cib(openstack)).configuration
+    bundle = next(
+        r for r in config.resources if isinstance(r, Bundle) and r.id == "memcached-bundle"
+    )
+    node = plan.nodes[1]
+    holder = load(plan.directory).node_procs(node.name)["holder"]  # type: ignore[union-attr]
+    engine = ContainerEngine(
+        "nsenter",
+        global_args=["-t", str(holder.pid), "-n", "-m", "--", "podman"],
+        env=daemon_env(plan),
+    )
+    spec = replica_spec(bundle, 1, netns=node.name)
+    result = ContainerAgent(engine).start(spec)
+    assert result.rc == 0, result
+    assert ContainerAgent(engine).monitor(spec.name).rc == 0
+
+    def memcached_answers() -> bool:
+        with socket.create_connection((node.internal, 11211), timeout=2) as conn:
+            conn.sendall(b"version\r\n")
+            return conn.recv(100).startswith(b"VERSION 1.6")
+
+    wait_for("memcached in its container on the node's address", memcached_answers)
     lab_down(plan.directory, lambda text, s: None)
     assert leftovers(plan) == []

@@ -63,6 +63,7 @@ class Sim:
     revision: int = 0
     active: set[tuple[str, str]] = field(default_factory=set)  # (node, resource) running
     fenced: list[str] = field(default_factory=list)
+    held: set[str] = field(default_factory=set)  # nodes whose agent runs never end
     docs: dict[StatusKey, object] = field(default_factory=dict)  # the store's status
     config: str | None = None
 
@@ -150,6 +151,8 @@ class Sim:
         self.inbox[node].append(LeaderElected(self.leader, self.revision))
 
     def finish_runs(self, node: str) -> None:
+        if node in self.held:
+            return
         runs, self.runs[node] = self.runs[node], []
         for run in runs:
             rc = (self.agent or self.dummy)(run.request)
@@ -163,7 +166,7 @@ class Sim:
         for _ in range(rounds):
             moved = False
             for node in list(self.states):
-                if self.inbox[node] or self.runs[node]:
+                if self.inbox[node] or (self.runs[node] and node not in self.held):
                     moved = True
                 if self.step(node):
                     moved = True

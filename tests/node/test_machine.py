@@ -286,3 +286,24 @@ def test_a_failed_start_counts_infinity_and_the_resource_starts_elsewhere() -> N
     for node in ("a", "b"):
         fails = sim.docs[StatusKey(node, StatusKind.FAIL_COUNT, "d1")]
         assert fails["start_0"]["count"] == 1_000_000  # type: ignore[index]
+
+
+def test_a_graph_without_results_is_given_up_after_its_timeout() -> None:
+    sim = Sim(("a", "b"))
+    sim.configure(
+        dummy_config("d1", constraints='<rsc_location id="l" rsc="d1" node="b" score="100"/>')
+    )
+    for node in ("a", "b"):
+        sim.step(node)
+        sim.finish_runs(node)  # the probes
+    sim.held.add("b")  # b's agent hangs: its start never returns
+    sim.settle()
+    assert any("publishing graph 1" in s and "start d1 on b" in s for s in sim.said)
+    sim.now += 79  # start timeout 20 s (op default) + cluster-delay 60 s: not yet
+    sim.settle()
+    assert not any("made no progress" in s for s in sim.said)
+    sim.now += 2
+    sim.settle()
+    assert any("aborting graph 1 because graph 1 made no progress for 80 s" in s for s in sim.said)
+    assert any("giving up on the actions of graph 1" in s for s in sim.said)
+    assert any("publishing graph 2" in s for s in sim.said)

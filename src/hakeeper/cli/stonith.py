@@ -21,6 +21,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     q.add_argument("agent", metavar="TYPE", help="a fence agent, e.g. fence_ipmilan")
     q.add_argument("options", nargs=argparse.REMAINDER)
     q.add_argument("--disabled", action="store_true")
+    q.add_argument("--force", action="store_true")
     add_store(q)
     add_output(q)
     add_wait(q)

@@ -11,7 +11,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from hakeeper.agents.metadata import AgentMetadata
 from hakeeper.coord import CoordError, Coordinator, connect
+from hakeeper.model.config import Agent
 from hakeeper.reports import CommandError, Report, codes
 
 DEFAULT_STORE = "sqlite:///var/lib/hakeeper/store.db"
@@ -20,6 +22,13 @@ DEFAULT_RUN_DIR = "/run/hakeeper"
 
 def store_url(option: str | None) -> str:
     return option or os.environ.get("HAKEEPER_STORE") or DEFAULT_STORE
+
+
+def local_metadata(agent: Agent) -> AgentMetadata:
+    """An OCF agent's meta-data from this host's agent; MetadataError if it has none."""
+    from hakeeper.agents.ocf import OcfRunner
+
+    return OcfRunner().metadata(agent)
 
 
 def run_dir() -> str:
@@ -31,12 +40,14 @@ class Env:
     """Where the cluster's store is and how to open it; where this host keeps PID files.
 
     `connect` is the seam tests use to share one in-process store (memory://) between
-    commands; everything else opens the URL.
+    commands; everything else opens the URL. `metadata` reads an OCF agent's meta-data
+    (to check a resource's options as pcs does), from this host's agents by default.
     """
 
     store: str = DEFAULT_STORE
     run_dir: str = DEFAULT_RUN_DIR
     connect: Callable[[str], Coordinator] = field(default=connect)
+    metadata: Callable[[Agent], AgentMetadata] = field(default=local_metadata)
 
     @contextmanager
     def coordinator(self) -> Iterator[Coordinator]:
@@ -57,9 +68,7 @@ class Env:
             raise unavailable(self.store, err) from None
         try:
             yield coord
-        except CoordError as err:
-            if isinstance(err, CommandError):
-                raise
+        except CoordError as err:  # commands translate the errors they expect (Conflict)
             raise unavailable(self.store, err) from None
         finally:
             coord.close()

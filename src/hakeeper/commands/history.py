@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from hakeeper.cib import edit
+from hakeeper.commands.cib_store import edit_config, simple
 from hakeeper.commands.env import Env
 from hakeeper.coord import JsonDoc, StatusKey, StatusKind
-
-# --- resource history in the status ------------------------------------------------------
+from hakeeper.reports import CommandError, codes
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +17,7 @@ class CleanupDto:
     """The status documents cleared, as (node, resource) pairs."""
 
     cleared: tuple[tuple[str, str], ...]
+    revision: int | None = None  # of the last-lrm-refresh write, if anything was cleared
 
 
 def _instance_of(name: str, rsc_ids: frozenset[str]) -> bool:
@@ -62,4 +64,22 @@ def resource_cleanup(
                 cleared.append((key.node, key.name))
         for changes in by_node.values():
             coord.write_status(changes)
-    return CleanupDto(tuple(cleared))
+    revision = mark_refresh(env, int(time.time())) if by_node else None
+    return CleanupDto(tuple(cleared), revision)
+
+
+def mark_refresh(env: Env, now: int, attempts: int = 3) -> int:
+    """Set the last-lrm-refresh property, as Pacemaker's controller does after it erases
+    history: a configuration change, so the leader schedules again at once (probing what
+    was forgotten) instead of at its next recheck. Retried if another edit wins the race:
+    any later write serves as well."""
+    for attempt in range(attempts):
+        try:
+            return edit_config(
+                env,
+                simple(lambda config: edit.set_properties(config, {"last-lrm-refresh": str(now)})),
+            ).revision
+        except CommandError as err:
+            if err.codes != [codes.CONFIG_CONFLICT] or attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable: the last attempt returns or raises")

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from hakeeper.agents.metadata import AgentMetadata, MetadataError
 from hakeeper.cib import edit
 from hakeeper.commands.cib_store import EditResult, edit_config, load, simple
 from hakeeper.commands.env import Env
@@ -54,6 +55,7 @@ class ResourceSpec:
     after: str | None = None
     disabled: bool = False
     bundle: str | None = None  # put the primitive in this (empty) bundle
+    force: bool = False  # skip the checks against the agent's meta-data
     ocf_root: str = field(default=OCF_ROOT)
 
 
@@ -114,7 +116,66 @@ def _pairs(
     return (AttrSet(set_id, tuple(pairs)),)
 
 
-def build_primitive(config: Configuration, spec: ResourceSpec, used: set[str]) -> Primitive:
+def agent_metadata(env: Env, agent: Agent, *, force: bool) -> AgentMetadata | None:
+    """The OCF agent's meta-data from this host; None for other classes, or with force
+    when this host cannot tell (the agent may be installed on the nodes only)."""
+    if agent.standard != "ocf":
+        return None
+    try:
+        return env.metadata(agent)
+    except MetadataError as err:
+        if force:
+            return None
+        raise CommandError(
+            Report.error(
+                codes.AGENT_NOT_FOUND,
+                f"agent {agent} cannot be used here: {err}",
+                where="agent",
+                agent=str(agent),
+                hint="install it (resource-agents), check the name, or pass --force if it is "
+                "installed on the cluster's nodes only",
+            )
+        ) from None
+
+
+def check_options(
+    md: AgentMetadata | None, agent: Agent, params: Mapping[str, str | None], *, creating: bool
+) -> None:
+    """Option names the agent does not declare, and (when creating) required ones left
+    out, are errors, as pcs reports them."""
+    if md is None:
+        return
+    known = [p.name for p in md.parameters]
+    unknown = sorted(n for n in params if n not in known)
+    if unknown:
+        raise CommandError(
+            Report.error(
+                codes.CIB_BAD_VALUE,
+                f"invalid option(s) for {agent}: " + ", ".join(unknown),
+                where="resource options",
+                agent=str(agent),
+                options=unknown,
+                hint="allowed: " + (", ".join(known) or "none") + " (--force to set them anyway)",
+            )
+        )
+    if creating:
+        missing = [p.name for p in md.parameters if p.required and not params.get(p.name)]
+        if missing:
+            raise CommandError(
+                Report.error(
+                    codes.CIB_BAD_VALUE,
+                    f"required option(s) of {agent} missing: " + ", ".join(missing),
+                    where="resource options",
+                    agent=str(agent),
+                    options=missing,
+                    hint="give them as name=value (--force to create it anyway)",
+                )
+            )
+
+
+def build_primitive(
+    config: Configuration, spec: ResourceSpec, used: set[str], md: AgentMetadata | None = None
+) -> Primitive:
     edit.check_new_id(config, spec.id, "resource")
     used.add(spec.id)
     agent = parse_agent(spec.agent, spec.ocf_root)
@@ -123,9 +184,15 @@ def build_primitive(config: Configuration, spec: ResourceSpec, used: set[str]) -
         meta.append(("target-role", "Stopped"))
     ops = tuple(edit.make_op(used, spec.id, op.name, dict(op.options)) for op in spec.ops)
     if not any(op.name == "monitor" for op in ops):
-        # pcs gives every resource a monitor; 10s for resources, 60s for fence devices
-        interval = "60s" if agent.standard == "stonith" else "10s"
-        ops = (*ops, edit.make_op(used, spec.id, "monitor", {"interval": interval}))
+        # pcs gives every resource a monitor: the agent's advertised one, else 10s (60s
+        # for fence devices)
+        options = {"interval": "60s" if agent.standard == "stonith" else "10s"}
+        advertised = md.action("monitor") if md is not None else None
+        if advertised is not None and advertised.interval_ms:
+            options["interval"] = f"{advertised.interval_ms // 1000}s"
+            if advertised.timeout_ms:
+                options["timeout"] = f"{advertised.timeout_ms // 1000}s"
+        ops = (*ops, edit.make_op(used, spec.id, "monitor", options))
     return Primitive(
         spec.id,
         agent,
@@ -136,9 +203,13 @@ def build_primitive(config: Configuration, spec: ResourceSpec, used: set[str]) -
 
 
 def resource_create(env: Env, spec: ResourceSpec) -> EditResult:
+    agent = parse_agent(spec.agent, spec.ocf_root)
+    md = agent_metadata(env, agent, force=spec.force)
+    check_options(md, agent, dict(spec.params), creating=True)
+
     def change(config: Configuration) -> Configuration:
         used = edit.all_ids(config)
-        prim = build_primitive(config, spec, used)
+        prim = build_primitive(config, spec, used, md)
         rsc: Resource = prim
         if spec.clone is not None or spec.promotable:
             if spec.group is not None:
@@ -191,9 +262,19 @@ def resource_update(
     params: Mapping[str, str | None] = {},
     meta: Mapping[str, str | None] = {},
     ops: Sequence[OpSpec] = (),
+    force: bool = False,
 ) -> EditResult:
     """pcs resource update: set (or, with an empty value, remove) instance and meta
     attributes; an `op NAME ...` replaces the resource's ops of that name."""
+    if params and not force:
+        current = edit.find_resource(load(env).cib.configuration, rsc_id)
+        if isinstance(current, Primitive):
+            check_options(
+                agent_metadata(env, current.agent, force=True),
+                current.agent,
+                params,
+                creating=False,
+            )
 
     def change(config: Configuration) -> Configuration:
         edit.require_resource(config, rsc_id)
@@ -253,6 +334,59 @@ def _target_role(env: Env, rsc_ids: Sequence[str], role: str | None) -> EditResu
         return config
 
     return edit_config(env, simple(change))
+
+
+def resource_meta(env: Env, rsc_id: str, values: Mapping[str, str | None]) -> EditResult:
+    """pcs resource meta: set (None: remove) meta attributes of any resource."""
+    return edit_config(env, simple(lambda config: edit.set_meta(config, rsc_id, values)))
+
+
+def group_add(
+    env: Env,
+    group_id: str,
+    rsc_ids: Sequence[str],
+    *,
+    before: str | None = None,
+    after: str | None = None,
+) -> EditResult:
+    def change(config: Configuration) -> Configuration:
+        if edit.find_resource(config, group_id) is None:
+            edit.check_new_id(config, group_id, "group")
+        return edit.group_add(config, group_id, rsc_ids, before=before, after=after)
+
+    return edit_config(env, simple(change))
+
+
+def group_remove(env: Env, group_id: str, rsc_ids: Sequence[str] = ()) -> EditResult:
+    def change(config: Configuration) -> tuple[Configuration, tuple[str, ...]]:
+        config, removed = edit.group_remove(config, group_id, rsc_ids)
+        return config, tuple(removed)
+
+    return edit_config(env, change)
+
+
+def resource_clone(
+    env: Env, rsc_id: str, meta: Sequence[tuple[str, str]] = (), *, promotable: bool = False
+) -> EditResult:
+    """pcs resource clone|promotable ID [name=value...]: the clone is ID-clone."""
+    values = list(meta) + ([("promotable", "true")] if promotable else [])
+
+    def change(config: Configuration) -> Configuration:
+        used = edit.all_ids(config)
+        clone_id = f"{rsc_id}-clone"
+        return edit.clone(
+            config, rsc_id, clone_id, _pairs(used | {clone_id}, clone_id, "meta_attributes", values)
+        )
+
+    return edit_config(env, simple(change))
+
+
+def resource_unclone(env: Env, rsc_id: str) -> EditResult:
+    def change(config: Configuration) -> tuple[Configuration, tuple[str, ...]]:
+        config, removed = edit.unclone(config, rsc_id)
+        return config, tuple(removed)
+
+    return edit_config(env, change)
 
 
 def resource_manage(env: Env, rsc_ids: Sequence[str], managed: bool) -> EditResult:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from lxml import etree
 
 from hakeeper.lab.images import image_ref
-from hakeeper.lab.plan import NODE_NIC, LabPlan, Profile
+from hakeeper.lab.plan import HOLDER_NAME, NODE_NIC, LabPlan, Profile
 
 HAPROXY_VIPS = ("internal_api", "public", "storage", "storage_mgmt")
 _E = etree.SubElement
@@ -427,16 +427,14 @@ def _openstack(plan: LabPlan, resources: etree._Element, constraints: etree._Ele
             value="true",
         )
     for node in plan.nodes:
-        rid = f"stonith-fence_dummy-{node.name}"
+        # the lab's fence agent powers a namespace node off: it kills what runs there but
+        # the etcd member and the namespace holder, and removes the node's VIPs
+        rid = f"stonith-fence_hakeeper_lab-{node.name}"
         _primitive(
             resources,
             rid,
-            "stonith:fence_dummy",
-            {
-                "pcmk_host_list": node.name,
-                "type": "file",
-                "status_file": f"{plan.directory}/fence/{node.name}.status",
-            },
+            "stonith:fence_hakeeper_lab",
+            {"pcmk_host_list": node.name, "port": node.name, "spare": f"etcd,{HOLDER_NAME}"},
             [("monitor", "60s", "20s", None)],
         )
         _E(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import resource
 import shutil
 import time
 from collections.abc import Callable
@@ -38,6 +39,7 @@ PACKAGES = (
 )
 SERVICES = ("haproxy", "redis", "mariadb", "rabbitmq", "memcached", "cinder-volume")
 TAG = "pcmklatest"
+RUNROOT_MAX = 50  # podman's limit
 #: what a running container never reads: dropped before the import (about 200 MB)
 TRIM = (
     "var/cache/apt/archives",
@@ -50,8 +52,10 @@ TRIM = (
 
 CONTAINERS_CONF = """# hakeeper lab: podman settings that work on these machines
 [containers]
-# no CAP_SYS_RESOURCE here: podman's default rlimits cannot be set, so set them explicitly
-default_ulimits = ["nofile=65536:65536", "nproc=65536:65536"]
+# no CAP_SYS_RESOURCE here: podman's default rlimits (above this process's own) cannot be
+# set, so set them explicitly, within this process's (nproc 65536 was refused here, 4096
+# works)
+default_ulimits = ["nofile={nofile}:{nofile}", "nproc={nproc}:{nproc}"]
 netns = "none"
 [engine]
 # crun refuses this machine's cgroup hybrid mode; runc works
@@ -123,16 +127,35 @@ class BuildResult:
     size_bytes: int | None
 
 
+def _limit(kind: int, wanted: int) -> int:
+    """At most this process's own soft limit: above it, runc is refused here."""
+    soft = resource.getrlimit(kind)[0]
+    return wanted if soft == resource.RLIM_INFINITY else min(wanted, soft)
+
+
 def write_conf(path: str) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
-        f.write(CONTAINERS_CONF)
+        f.write(
+            CONTAINERS_CONF.replace("{nofile}", str(_limit(resource.RLIMIT_NOFILE, 65536))).replace(
+                "{nproc}", str(_limit(resource.RLIMIT_NPROC, 4096))
+            )
+        )
 
 
 def ensure_images(cache: str, say: Callable[[str], None]) -> BuildResult:
     """The images, from the cache or built now (debootstrap, trim, tar, import, tag)."""
     began = time.monotonic()
     store = ImageStore(cache)
+    if len(store.runroot) > RUNROOT_MAX:
+        raise CommandError(
+            Report.error(
+                codes.BAD_OPTION,
+                f"the image cache {cache} is too deep: podman refuses its run root "
+                f"{store.runroot} (longer than {RUNROOT_MAX} characters)",
+                hint="choose a shorter --cache",
+            )
+        )
     write_conf(store.conf)
     if store.ready():
         return BuildResult(False, time.monotonic() - began, None)

@@ -129,15 +129,17 @@ def lab_up(plan: LabPlan, progress: Progress, *, timeout: float = 300.0) -> UpRe
     )
     state.save(st)
     try:
-        st = _make(plan, st, say)
+        st, built = _make(plan, st, say)
     except BaseException:
         say("failed: removing what was made")
         lab_down(plan.directory, lambda text, s: None)
         raise
-    return _converge(plan, st, say, began, timeout)
+    return _converge(plan, st, say, began, timeout, built)
 
 
-def _make(plan: LabPlan, st: LabState, say: Callable[[str], None]) -> LabState:
+def _make(
+    plan: LabPlan, st: LabState, say: Callable[[str], None]
+) -> tuple[LabState, images.BuildResult | None]:
     st = replace(st, bridge_made=True)
     state.save(st)
     net.make_bridge(plan)
@@ -154,16 +156,14 @@ def _make(plan: LabPlan, st: LabState, say: Callable[[str], None]) -> LabState:
         f"namespaces {', '.join(n.name for n in plan.nodes)}: eth0 at "
         + ", ".join(n.internal for n in plan.nodes)
     )
-    image_seconds = None
+    result = None
     if plan.profile is Profile.OPENSTACK:
         result = images.ensure_images(plan.cache, say)
-        image_seconds = result.seconds
         say(
             ("built" if result.built else "found cached") + " the images "
             f"({', '.join(images.SERVICES)}) in {result.seconds:.1f} s"
         )
     files.write_podman_conf(plan)
-    st = replace(st, notes=(f"image_seconds={image_seconds}",))
     for node in plan.nodes:
         st = boot_node(plan, st, node, etcd=plan.store is StoreKind.ETCD)
     say("etcd members started" if plan.store is StoreKind.ETCD else "sqlite store")
@@ -182,7 +182,7 @@ def _make(plan: LabPlan, st: LabState, say: Callable[[str], None]) -> LabState:
     for node in plan.nodes:
         st = start_node_daemon(plan, st, node)
     say("node daemons started")
-    return st
+    return st, result
 
 
 def boot_node(plan: LabPlan, st: LabState, node: Node, *, etcd: bool) -> LabState:
@@ -230,12 +230,15 @@ def _wait_store(plan: LabPlan, say: Callable[[str], None], timeout: float = 30.0
 
 
 def _converge(
-    plan: LabPlan, st: LabState, say: Callable[[str], None], began: float, timeout: float
+    plan: LabPlan,
+    st: LabState,
+    say: Callable[[str], None],
+    began: float,
+    timeout: float,
+    built: images.BuildResult | None,
 ) -> UpResult:
-    image_seconds = None
-    for note in st.notes:
-        if note.startswith("image_seconds=") and note != "image_seconds=None":
-            image_seconds = float(note.split("=", 1)[1])
+    image_seconds = built.seconds if built else None
+    image_built = bool(built and built.built)
     coord = connect_store(plan)
     last_line = ""
     obs: Observation | None = None
@@ -247,17 +250,18 @@ def _converge(
             except CoordError as exc:
                 line = f"waiting for the store: {exc}"
             except CommandError as exc:
-                line = f"the scheduler cannot take this configuration yet: {exc}"
-                obs = None
+                # the daemons' leader meets the same refusal: waiting changes nothing
+                say(f"the scheduler cannot take this configuration yet: {exc}")
+                return UpResult(
+                    plan, False, time.monotonic() - began, image_seconds, image_built, None
+                )
             else:
                 if obs.converged:
                     seconds = time.monotonic() - began
                     st = replace(st, converged_after=seconds)
                     state.save(st)
                     say(f"converged: {obs.active} resource instances active, leader {obs.leader}")
-                    return UpResult(
-                        plan, True, seconds, image_seconds, image_seconds is not None, obs
-                    )
+                    return UpResult(plan, True, seconds, image_seconds, image_built, obs)
                 line = (
                     f"waiting: {len(obs.members)}/{len(plan.nodes)} nodes joined, "
                     f"leader {obs.leader or '-'}, {obs.active}/{len(obs.instances)} "
@@ -278,7 +282,7 @@ def _converge(
     finally:
         coord.close()
     say(f"not converged after {timeout:g} s")
-    return UpResult(plan, False, time.monotonic() - began, image_seconds, False, obs)
+    return UpResult(plan, False, time.monotonic() - began, image_seconds, image_built, obs)
 
 
 # -- down ------------------------------------------------------------------------------
@@ -321,11 +325,10 @@ def lab_down(
     for node in plan.nodes:
         if node.name not in st.namespaces:
             continue
-        pids = set(system.pids_in_netns(node.name))
-        pids |= {p.pid for n, p in st.procs if n == node.name and p.alive}
-        system.kill_all(pids)
+        system.kill_all([p.pid for n, p in st.procs if n == node.name and p.alive])
+        killed = system.kill_netns(node.name)
         net.remove_node(node)
-        removed.append(f"{node.name} ({len(pids)} processes)")
+        removed.append(f"{node.name} ({killed} processes)")
     for _, proc in st.procs:  # anything recorded that left the namespace
         if proc.alive:
             system.kill_all([proc.pid])
@@ -373,7 +376,9 @@ def leftovers(plan: LabPlan) -> list[str]:
                     cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
             except OSError:
                 continue
-            if plan.directory in cmd or plan.store_url in cmd:
+            if plan.directory in cmd or (
+                "hakeeper.cli.main node run" in cmd and any(n.internal in cmd for n in plan.nodes)
+            ):
                 found.append(f"process {entry}: {cmd[:100]}")
     if os.path.exists(plan.directory):
         found.append(f"directory {plan.directory}")

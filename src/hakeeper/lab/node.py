@@ -20,18 +20,32 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from hakeeper.lab import system
-from hakeeper.lab.plan import ETCD_CLIENT_PORT, ETCD_PEER_PORT, LabPlan, Node
+from hakeeper.lab.plan import ETCD_CLIENT_PORT, ETCD_PEER_PORT, HOLDER_NAME, LabPlan, Node
 from hakeeper.reports import CommandError, Report, codes
 
+# In a new private mount namespace, still in the host's network namespace: keep copies of
+# the cgroup tree (runc needs it) and of /run/netns, enter the node's network namespace,
+# mount a sysfs of that namespace (its /sys/class/net is the node's), put the copies back,
+# give the node its own /run, and bind the node's directory at PRIVATE. (`ip netns exec`
+# would remount /sys without the cgroup tree, and runc then finds no cgroup mount.)
 HOLDER_SCRIPT = """set -e
-N="$1"; P="$2"
-mkdir -p "$N/.netns"
+N="$1"; P="$2"; NS="$3"
+mkdir -p "$N/.cgroup" "$N/.netns"
+mount --rbind /sys/fs/cgroup "$N/.cgroup"
 mount --rbind /run/netns "$N/.netns"
+exec nsenter --net="/run/netns/$NS" sh -c '
+set -e
+N="$1"; P="$2"
+umount -l /sys
+mount -t sysfs lab-sys /sys
+mount --move "$N/.cgroup" /sys/fs/cgroup
 mount -t tmpfs -o mode=755 lab-run /run
 mkdir -p /run/netns /run/lock /run/resource-agents
 mount --move "$N/.netns" /run/netns
 mount --bind "$N" "$P"
-exec sleep infinity
+ln -sf "$(command -v sleep)" "$N/hk-holder"
+exec "$N/hk-holder" infinity
+' inner "$N" "$P"
 """
 
 
@@ -80,10 +94,6 @@ def start_holder(plan: LabPlan, node: Node) -> Proc:
     os.makedirs(plan.private_dir, exist_ok=True)
     proc = _spawn(
         [
-            "ip",
-            "netns",
-            "exec",
-            node.name,
             "unshare",
             "--mount",
             "--propagation",
@@ -95,6 +105,7 @@ def start_holder(plan: LabPlan, node: Node) -> Proc:
             "holder",
             node_dir,
             plan.private_dir,
+            node.name,
         ],
         f"{node_dir}/holder.log",
         system.ENV,
@@ -103,7 +114,7 @@ def start_holder(plan: LabPlan, node: Node) -> Proc:
     # ready when its mount namespace differs from ours and /run is the private tmpfs
     deadline = time.monotonic() + 5.0
     while time.monotonic() < deadline:
-        if _cmdline(proc.pid).startswith("sleep"):
+        if _cmdline(proc.pid).startswith(f"{node_dir}/{HOLDER_NAME}"):
             return proc
         if not proc.alive:
             break
@@ -188,7 +199,7 @@ def start_daemon(plan: LabPlan, node: Node, holder: Proc) -> Proc:
         "--name",
         node.name,
         "--store",
-        plan.store_url,
+        plan.store_url_for(node.name),
         "--ttl",
         "2",
     ]

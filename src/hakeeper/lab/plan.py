@@ -20,6 +20,8 @@ ETCD_CLIENT_PORT = 2379
 ETCD_PEER_PORT = 2380
 #: the stand-in OpenStack API each node serves behind HAProxy (keystone's port)
 API_PORT = 5000
+#: the process that holds a node's namespaces (its name, so fencing can spare it)
+HOLDER_NAME = "hk-holder"
 REDIS_PORT = 6379
 
 
@@ -125,9 +127,16 @@ class LabPlan:
 
     @property
     def store_url(self) -> str:
+        return self.store_url_for(None)
+
+    def store_url_for(self, node: str | None) -> str:
+        """The store as `node` reaches it: its own etcd member first, as a controller talks
+        to the member beside it; a node that dies then takes only its own daemon's
+        connection with it."""
         if self.store is StoreKind.SQLITE:
             return f"sqlite://{self.directory}/store.db?poll_interval=0.02"
-        endpoints = ",".join(f"{n.internal}:{ETCD_CLIENT_PORT}" for n in self.nodes)
+        members = sorted(self.nodes, key=lambda n: n.name != node)
+        endpoints = ",".join(f"{n.internal}:{ETCD_CLIENT_PORT}" for n in members)
         return f"etcd://{endpoints}?namespace=/hakeeper/&timeout=2"
 
 

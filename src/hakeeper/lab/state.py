@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from hakeeper.lab.node import Proc
@@ -25,7 +25,6 @@ class LabState:
     images: tuple[str, ...] = ()
     started_at: float = 0.0
     converged_after: float | None = None
-    notes: tuple[str, ...] = field(default=())
 
     def node_procs(self, node: str) -> dict[str, Proc]:
         return {p.name: p for n, p in self.procs if n == node}

@@ -171,8 +171,10 @@ def render(status: LabStatus) -> list[str]:
             f"{n.in_namespace} processes; {procs}"
         )
     lines.append("")
+    down = {n.name for n in status.nodes if not n.link_up or not n.namespace}
     for name, ip, on in status.vips:
-        lines.append(f"  VIP {name:<13} {ip:<15} on {', '.join(on) or '-'}")
+        where = ", ".join(f"{n} (cut off)" if n in down else n for n in on)
+        lines.append(f"  VIP {name:<13} {ip:<15} on {where or '-'}")
     lines.append("")
     obs = status.observation
     if status.store_error:
@@ -191,6 +193,7 @@ def render(status: LabStatus) -> list[str]:
             )
         if obs.pending_actions and not obs.converged:
             lines.append("  still to do: " + "; ".join(obs.pending_actions[:8]))
+    lines.append(f"the cluster itself: hakeeper status --store '{plan.store_url}'")
     logs = f"{plan.directory}/nodes/NODE/" + "{daemon,etcd}.log"
     if os.path.isdir(plan.directory):
         lines.append(f"logs: {logs}")

@@ -68,6 +68,7 @@ class Run:
     transition_key: str
     graph: tuple[str, int] | None  # (uuid, seq) for a graph action; None for a monitor
     probe: bool = False  # a probe after joining, outside any graph
+    since: float = 0.0  # when it was ordered
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +109,9 @@ class State:
     dirty: str | None = None  # why the cluster must be scheduled again, if it must
     next_recheck: float = 0.0
     waiting_for: frozenset[str] = frozenset()  # members whose probes the leader awaits
+    progress_at: float = 0.0  # when the current graph last moved (a result, a progress)
+    # resource -> when its process was heard exiting, until a monitor begun since answers
+    exited: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def leading(self) -> bool:
@@ -175,6 +179,8 @@ def _status_changed(state: State, event: StatusChanged) -> State:
     else:
         docs[event.key] = event.doc
     state = replace(state, docs=docs)
+    if event.key.kind is StatusKind.OP_HISTORY or event.key.name == PROGRESS:
+        state = replace(state, progress_at=state.now)
     if event.key.node == state.node or event.doc is None:
         return state
     if event.key.kind is StatusKind.OP_HISTORY:
@@ -236,7 +242,7 @@ def _process_exited(state: State, event: ProcessExited, out: list[Instruction]) 
     if monitors == state.monitors:
         return state
     out.append(Say(f"the process of {event.resource} exited: monitoring it now"))
-    return replace(state, monitors=monitors)
+    return replace(state, monitors=monitors, exited={**state.exited, event.resource: state.now})
 
 
 def _leader_elected(state: State, event: LeaderElected, out: list[Instruction]) -> State:
@@ -267,7 +273,7 @@ def _lease_lost(state: State, out: list[Instruction]) -> State:
 def _op_completed(state: State, event: OpCompleted, out: list[Instruction]) -> State:
     run = state.running.get(event.run_id)
     running = {k: v for k, v in state.running.items() if k != event.run_id}
-    state = replace(state, running=running)
+    state = replace(state, running=running, progress_at=state.now)
     if run is None or not state.member:
         return state
     action = run.action
@@ -283,10 +289,15 @@ def _op_completed(state: State, event: OpCompleted, out: list[Instruction]) -> S
         if monitor is None:
             return state  # cancelled while it ran
         monitors = dict(state.monitors)
-        monitors[event.run_id] = replace(
-            monitor, due=state.now + action.interval_ms / 1000, last_rc=event.rc
-        )
-        state = replace(state, monitors=monitors)
+        due = state.now + action.interval_ms / 1000
+        exited = dict(state.exited)
+        heard = exited.get(action.resource)
+        if heard is not None and run.since < heard:
+            due = state.now  # it began before the exit: its answer says nothing of it
+        else:
+            exited.pop(action.resource, None)
+        monitors[event.run_id] = replace(monitor, due=due, last_rc=event.rc)
+        state = replace(state, monitors=monitors, exited=exited)
         if event.rc == monitor.last_rc:
             return state
         if expected and action.resource in state.started:  # back to normal: watch again
@@ -547,17 +558,27 @@ def _lead(state: State, out: list[Instruction]) -> State:
         return state
     graph = state.published
     if graph is not None and not _graph_over(state, graph):
-        if state.dirty and not graph.aborted:
+        limit = _graph_timeout(graph)
+        stalled = state.now > state.progress_at + limit
+        if not graph.aborted and (state.dirty or stalled):
+            why = state.dirty or f"graph {graph.seq} made no progress for {limit:.0f} s"
             out.append(
                 Say(
-                    f"aborting graph {graph.seq} because {state.dirty}; the next one "
-                    f"is computed when its actions in flight are over"
+                    f"aborting graph {graph.seq} because {why}; the next one is "
+                    "computed when its actions in flight are over"
                 )
             )
             graph = replace(graph, aborted=True)
             out.append(PublishTransition(graph))
-            return replace(state, published=graph)
-        return state
+            return replace(state, published=graph, dirty=why)
+        if not stalled:
+            return state
+        out.append(
+            Say(
+                f"giving up on the actions of graph {graph.seq} still in flight: no "
+                f"result within {limit:.0f} s (their timeout plus the cluster-delay)"
+            )
+        )
     unprobed = frozenset(m for m in state.members if not _has_probed(state, m))
     if unprobed:
         if unprobed != state.waiting_for:
@@ -586,19 +607,34 @@ def _lead(state: State, out: list[Instruction]) -> State:
         return state
     seq = state.seq + 1
     new = build_transition(
-        f"{state.node}-{state.leader_since}", seq, plan.actions, cib.configuration, state.node
+        f"{state.node}-{state.leader_since}",
+        seq,
+        plan.actions,
+        cib.configuration,
+        state.node,
+        sorted(state.members),
     )
     if not new.actions:
         if graph is None or graph.actions:
             out.append(Say(f"the cluster is settled ({reason}): the plan has no actions"))
             out.append(PublishTransition(new))
-            return replace(state, published=new, seq=seq)
+            return replace(state, published=new, seq=seq, progress_at=state.now)
         return state
     listed = ", ".join(_describe(a) for a in new.actions[:8])
     more = f" and {len(new.actions) - 8} more" if len(new.actions) > 8 else ""
     out.append(Say(f"publishing graph {seq} because {reason}: {listed}{more}"))
     out.append(PublishTransition(new))
-    return replace(state, published=new, seq=seq)
+    return replace(state, published=new, seq=seq, progress_at=state.now)
+
+
+#: Pacemaker's cluster-delay: how late a result may be beyond its action's timeout
+CLUSTER_DELAY_S = 60.0
+
+
+def _graph_timeout(graph: Transition) -> float:
+    """How long a graph may go without any result before the leader stops waiting for the
+    actions in flight: the longest action timeout plus the cluster-delay, as Pacemaker."""
+    return max((a.timeout_ms for a in graph.actions), default=0) / 1000 + CLUSTER_DELAY_S
 
 
 def _graph_over(state: State, graph: Transition) -> bool:
@@ -735,7 +771,7 @@ def _run_monitors(state: State, out: list[Instruction]) -> State:
         if monitor.due > state.now or run_id in state.running:
             continue
         running = dict(state.running)
-        running[run_id] = Run(monitor.action, monitor.transition_key, None)
+        running[run_id] = Run(monitor.action, monitor.transition_key, None, since=state.now)
         state = replace(state, running=running)
         out.append(RunOp(run_id, _request(state, monitor.action)))
     return state
@@ -746,6 +782,8 @@ def next_wakeup(state: State) -> float:
     times = [m.due for k, m in state.monitors.items() if k not in state.running]
     if state.leading:
         times.append(state.next_recheck)
+        if state.published is not None and state.published.actions:
+            times.append(state.progress_at + _graph_timeout(state.published) + 0.001)
     return min(times, default=state.now + 1.0)
 
 

@@ -226,9 +226,11 @@ def build_transition(
     planned: Iterable[PlannedAction],
     config: Configuration,
     executor: str = "",
+    fencers: Iterable[str] = (),
 ) -> Transition:
     """The real actions of a plan (required, runnable, not pseudo, on a node, of a known
-    primitive; fencing, run by `executor`), each waiting for the real actions it reaches
+    primitive; fencing, run by `executor`, or by the first of `fencers` when the target is
+    the executor: a node does not fence itself), each waiting for the real actions it reaches
     through the others."""
     planned = tuple(planned)
     by_id = {a.id: a for a in planned}
@@ -274,7 +276,10 @@ def build_transition(
             continue
         if a.task == "stonith":
             assert a.node is not None
-            actions.append(_fence(a, waits_for(a), config, executor, fence_with))
+            by = executor
+            if a.node == executor:
+                by = next((f for f in fencers if f != a.node), executor)
+            actions.append(_fence(a, waits_for(a), config, by, fence_with))
             continue
         assert a.resource is not None and a.node is not None
         prim = prims[base(a.resource)]

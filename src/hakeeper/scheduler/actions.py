@@ -11,6 +11,7 @@ import itertools
 
 from hakeeper.model.config import Order, Role
 from hakeeper.model.scores import ScoreError, parse_score
+from hakeeper.scheduler import migration
 from hakeeper.scheduler.cluster import Cluster, op_on_fail
 from hakeeper.scheduler.working import AF, OF, Action, Flags, Node, OrderSpec, Rsc, Variant, Wrapper
 
@@ -179,6 +180,10 @@ def find_actions(rsc: Rsc, task: str, node: Node | None = None) -> list[Action]:
 
 def _stop_resource(cluster: Cluster, rsc: Rsc, optional: bool) -> bool:
     for current in rsc.running_on:
+        if rsc.partial_target is not None:
+            if current is rsc.partial_target and current is rsc.allocated_to:
+                continue  # the partial migration there goes on
+            optional = False  # the migration target changed
         stop = stop_action(cluster, rsc, current, optional)
         if rsc.allocated_to is None:
             set_reason(stop, "node availability", True)
@@ -240,14 +245,32 @@ def create_primitive_actions(cluster: Cluster, rsc: Rsc) -> None:
     need_stop = False
     num_all = len(rsc.running_on)
     num_clean = len([n for n in rsc.running_on if not n.unclean])
-    multiply_active = (num_clean if not rsc.needs_fencing else num_all) > 1
-    if multiply_active and rsc.multiple_active in ("stop_start", "stop_unexpected"):
+    if rsc.dangling_migrations:
+        migration.abort_dangling(cluster, rsc)
+    moving = (
+        current is not None
+        and chosen is not None
+        and current is not chosen
+        and rsc.next_role >= Role.STARTED
+    )
+    allow_migrate = moving and migration.can_migrate(rsc, current)
+    if moving:
         need_stop = True
+    if migration.partial_continues(rsc, current, allow_migrate, num_all):
+        pass
+    elif rsc.partial_source is not None or rsc.partial_target is not None:
+        # a partial migration that cannot go on: recover instead
+        need_stop = True
+        rsc.partial_source = rsc.partial_target = None
+        allow_migrate = False
+    elif (num_clean if not rsc.needs_fencing else num_all) > 1:
+        if rsc.multiple_active in ("stop_start", "stop_unexpected"):
+            need_stop = True
     if rsc.start_pending:
         start = start_action(cluster, rsc, chosen, True)
         start.flags |= AF.PRINT_ALWAYS
-    if current is not None and chosen is not None and current is not chosen:
-        need_stop = True
+    if moving:
+        pass
     elif rsc.failed:
         if rsc.stop_needed:
             need_stop = True
@@ -278,6 +301,8 @@ def create_primitive_actions(cluster: Cluster, rsc: Rsc) -> None:
     if not rsc.block and (rsc.next_role != Role.STOPPED or not rsc.managed):
         start = start_action(cluster, rsc, chosen, True)
         _recurring(cluster, rsc, start, chosen)
+    if allow_migrate and current is not None:
+        migration.create_migration_actions(cluster, rsc, current)
 
 
 def _mark_unallocated(rsc: Rsc) -> None:
@@ -693,25 +718,27 @@ def _order_after(cluster: Cluster, first: Action | None, rsc: Rsc, spec: OrderSp
 
 def implies(action: Action, reason: Action | None, flag: Flags, text: str | None = None) -> bool:
     """Clear flag on action because of reason; record why. Returns True if it changed."""
+    overwrite = False
     if flag & AF.RUNNABLE:
         change = "unrunnable"
     elif flag & AF.OPTIONAL:
         change = "required"
     else:
         change = "unrunnable"
+        overwrite = bool(flag & AF.MIGRATE_RUNNABLE)
     updated = False
     if action.flags & flag:
         action.flags &= ~flag
         updated = True
     if updated or text:
         if reason is None:
-            set_reason(action, text, False)
+            set_reason(action, text, overwrite)
         elif reason.rsc is not action.rsc:
             if reason.rsc is None:
                 reason_text = f"{change} {reason.task}"
             else:
                 reason_text = f"{change} {reason.rsc.id} {reason.task}"
-            set_reason(action, reason_text, False)
+            set_reason(action, reason_text, overwrite)
     return updated
 
 
@@ -893,6 +920,12 @@ def _graph_update(
             _rsc_update(cluster, first, then, node, first_flags, AF.RUNNABLE, OF.RUNNABLE_LEFT)
         elif not (first_flags & AF.RUNNABLE) and (then.flags & AF.RUNNABLE):
             then.flags &= ~AF.RUNNABLE
+    if type_ & OF.IMPLIES_FIRST_MIGRATABLE and then.rsc is not None:
+        _rsc_update(
+            cluster, first, then, node, first_flags, AF.OPTIONAL, OF.IMPLIES_FIRST_MIGRATABLE
+        )
+    if type_ & OF.PSEUDO_LEFT and then.rsc is not None:
+        _rsc_update(cluster, first, then, node, first_flags, AF.OPTIONAL, OF.PSEUDO_LEFT)
     if type_ & OF.ASYMMETRICAL and then.rsc is not None:
         _rsc_update(cluster, first, then, node, first_flags, AF.RUNNABLE, OF.ASYMMETRICAL)
     if (
@@ -985,6 +1018,22 @@ def _native_update(first: Action, then: Action, flags: Flags, filter_: Flags, ty
     if type_ & OF.IMPLIES_FIRST:
         if (filter_ & AF.OPTIONAL) and not (flags & AF.OPTIONAL):
             implies(first, then, AF.OPTIONAL)
+        if (
+            (flags & AF.MIGRATE_RUNNABLE)
+            and not (then.flags & AF.MIGRATE_RUNNABLE)
+            and not then.optional
+        ):
+            implies(first, then, AF.MIGRATE_RUNNABLE)
+    if (type_ & OF.IMPLIES_FIRST_MIGRATABLE) and (filter_ & AF.OPTIONAL):
+        if (then.flags & (AF.MIGRATE_RUNNABLE | AF.RUNNABLE)) != (
+            AF.MIGRATE_RUNNABLE | AF.RUNNABLE
+        ):
+            implies(first, then, AF.RUNNABLE)
+        if not then.optional:
+            implies(first, then, AF.OPTIONAL)
+    if (type_ & OF.PSEUDO_LEFT) and (filter_ & AF.OPTIONAL) and not first.runnable:
+        implies(then, first, AF.MIGRATE_RUNNABLE)
+        then.flags &= ~AF.PSEUDO
     if (
         (type_ & OF.RUNNABLE_LEFT)
         and (filter_ & AF.RUNNABLE)
@@ -992,11 +1041,13 @@ def _native_update(first: Action, then: Action, flags: Flags, filter_: Flags, ty
         and not (flags & AF.RUNNABLE)
     ):
         implies(then, first, AF.RUNNABLE)
+        implies(then, first, AF.MIGRATE_RUNNABLE)
     if (
         (type_ & OF.IMPLIES_THEN)
         and (filter_ & AF.OPTIONAL)
         and then.optional
         and not (flags & AF.OPTIONAL)
+        and not (first.flags & AF.MIGRATE_RUNNABLE)
     ):
         implies(then, first, AF.OPTIONAL)
     if type_ & OF.RESTART:
@@ -1021,5 +1072,7 @@ def _restart(first: Action, then: Action, filter_: Flags) -> None:
         implies(first, then, AF.OPTIONAL)
     if not then.optional:
         implies(first, then, AF.OPTIONAL)
+    if not (then.flags & AF.MIGRATE_RUNNABLE):
+        implies(first, then, AF.MIGRATE_RUNNABLE)
     if not first.optional and not first.runnable:
         implies(then, first, AF.RUNNABLE)

@@ -10,6 +10,7 @@ from functools import cmp_to_key
 from hakeeper.model.config import Role
 from hakeeper.model.scores import INFINITY
 from hakeeper.scheduler.cluster import Cluster
+from hakeeper.scheduler.utilization import release
 from hakeeper.scheduler.working import AF, OF, Action, Coloc, Flags, Node, Rsc, Variant
 
 
@@ -147,6 +148,7 @@ def _allocate_instance(
         for member in [child, *child.children]:
             if member.allocated_to is not None and member.variant == Variant.PRIMITIVE:
                 member.allocated_to.num_resources -= 1
+                release(member.allocated_to, member)
             member.allocated_to = None
             member.provisional = True
             member.next_role = Role.UNKNOWN
@@ -398,6 +400,7 @@ def interleave_update(
                 # nothing of 'first' on this instance's node: it must not be active
                 if then_child.allocated_to is not None:
                     then_child.allocated_to.num_resources -= 1
+                    release(then_child.allocated_to, then_child)
                     then_child.allocated_to = None
                     then_child.next_role = Role.STOPPED
                     for action in then_child.actions:

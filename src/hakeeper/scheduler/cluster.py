@@ -137,6 +137,8 @@ def unpack_options(cluster: Cluster) -> None:
     opts.concurrent_fencing = _flag(values, "concurrent-fencing", False)
     opts.stop_all_resources = _flag(values, "stop-all-resources", False)
     opts.have_quorum = cib.have_quorum
+    # SBD's watchdog fences as a device would
+    opts.have_stonith_resource = _flag(values, "have-watchdog", False)
     opts.health_strategy = values.get("node-health-strategy", "none").lower()
     opts.health_red = values.get("node-health-red", "0")
     opts.health_yellow = values.get("node-health-yellow", "0")
@@ -159,6 +161,10 @@ def unpack_nodes(cluster: Cluster) -> None:
             for key, value in state.attributes:
                 node.attrs[key] = value
         node.attrs["#uname"] = cfg.uname
+        if cfg.utilization:
+            from hakeeper.scheduler.utilization import unpack_utilization
+
+            node.utilization = unpack_utilization(cluster, cfg.utilization)
         node.attrs["#id"] = cfg.id
         node.attrs["#kind"] = "remote" if remote else "cluster"
         node.is_dc = cib.dc_uuid == cfg.id
@@ -390,6 +396,10 @@ def _build(cluster: Cluster, res: Resource, parent: Rsc | None, instance: int | 
         meta = resolve_sets(res.meta, ctx)
         rsc.params = resolve_sets(res.params, ctx)
         rsc.ops = res.ops
+        if res.utilization:
+            from hakeeper.scheduler.utilization import unpack_utilization
+
+            rsc.utilization = unpack_utilization(cluster, res.utilization)
     else:
         assert isinstance(res, Group)
         ident = res.id if instance is None else f"{res.id}:{instance}"
@@ -525,6 +535,7 @@ def _apply_meta(cluster: Cluster, rsc: Rsc) -> None:
         if role is not None and role not in (Role.UNKNOWN, Role.UNPROMOTED, Role.PROMOTED):
             rsc.target_role = role
     rsc.critical = is_true(meta.get("critical"), True)
+    rsc.allow_migrate = is_true(meta.get("allow-migrate"))
     rsc.restart_type_restart = meta.get("restart-type") == "restart"
     requires = meta.get("requires")
     standard = rsc.config.agent.standard if rsc.config else None
@@ -919,6 +930,10 @@ def _unpack_op(cluster: Cluster, node: Node, rsc: Rsc, op: OpRecord, st: _OpStat
             _set_active(rsc)
         elif task == "promote":
             rsc.role = Role.PROMOTED
+        elif task == "migrate_to":
+            from hakeeper.scheduler.migration import pending_migrate_to
+
+            pending_migrate_to(cluster, rsc, node, op)
         if rsc.pending_task is None and (interval_ms != 0 or task != "monitor"):
             rsc.pending_task = task
             rsc.pending_node = node
@@ -1048,7 +1063,9 @@ def _update_state(
         rsc.role = Role.STARTED
         clear = True
     elif task == "migrate_to":
-        rsc.role = Role.STARTED
+        from hakeeper.scheduler.migration import unpack_migrate_to_success
+
+        unpack_migrate_to_success(cluster, rsc, node, op)
     elif rsc.role < Role.STARTED:
         _set_active(rsc)
     if clear and st.on_fail in (
@@ -1100,6 +1117,13 @@ def _unpack_failure(
         st.on_fail = on_fail
     if task == "stop":
         resource_location(cluster, rsc, node, -INFINITY, "__stop_fail__")
+    elif task in ("migrate_to", "migrate_from"):
+        from hakeeper.scheduler import migration
+
+        if task == "migrate_to":
+            migration.unpack_migrate_to_failure(cluster, rsc, node, op)
+        else:
+            migration.unpack_migrate_from_failure(cluster, rsc, node, op)
     elif task == "promote":
         rsc.role = Role.PROMOTED
     elif task == "demote":
@@ -1206,6 +1230,10 @@ def _process_rsc_state(cluster: Cluster, node: Node, rsc: Rsc, on_fail: OnFail) 
         for action in rsc.actions:
             if action.task == "stop" and action.node is node:
                 action.flags |= AF.OPTIONAL
+    if rsc.partial_source is node:
+        from hakeeper.scheduler.migration import after_history
+
+        after_history(rsc, node)
 
 
 def _remote_failure(cluster: Cluster, node: Node, rsc: Rsc, on_fail: OnFail) -> None:

@@ -455,6 +455,10 @@ def sort_nodes(cluster: Cluster, scores: dict[str, int], active: Node | None) ->
     """Best node first: score, then fewest resources assigned, the current node, the name."""
     minimal = cluster.options.placement_strategy == "minimal"
     by_id = cluster.node_by_id
+    if cluster.options.placement_strategy == "balanced":
+        from hakeeper.scheduler.utilization import sort_balanced
+
+        return sort_balanced(cluster, scores, active)
 
     def key(nid: str) -> tuple[int, int, int, str]:
         node = by_id[nid]
@@ -833,6 +837,12 @@ def _connection_assigned(cluster: Cluster, rsc: Rsc) -> None:
 
 
 def _choose_node(cluster: Cluster, rsc: Rsc, prefer: Node | None) -> bool:
+    if cluster.options.placement_strategy != "default":
+        from hakeeper.scheduler.utilization import ban_insufficient_capacity
+
+        most_free = ban_insufficient_capacity(cluster, rsc)
+        if prefer is None:
+            prefer = most_free
     allowed = rsc.allowed or {}
     nodes = sort_nodes(cluster, allowed, rsc.current_node()) if allowed else []
     best = nodes[0] if nodes else None
@@ -874,4 +884,8 @@ def _assign_node(cluster: Cluster, rsc: Rsc, chosen: Node | None, *, force: bool
         return False
     rsc.allocated_to = chosen
     chosen.num_resources += 1
+    if rsc.utilization:
+        from hakeeper.scheduler.utilization import consume
+
+        consume(chosen, rsc)
     return True
