@@ -177,3 +177,10 @@ def test_import_of_a_cib_with_a_dangling_reference(
     assert code == 2
     assert "constraint 'l1' names resource 'ghost', which does not exist" in err
     assert config_xml(store) == before
+
+
+def test_an_unreachable_store(capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = run(capsys, "status", "--store", "etcd://127.0.0.1:1?timeout=1")
+    assert code == 2
+    assert "the store etcd://127.0.0.1:1?timeout=1 could not be used" in err
+    assert "hint: check that the store is reachable" in err

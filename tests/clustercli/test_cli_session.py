@@ -227,3 +227,30 @@ def test_edit_json_output(url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert doc["schema"] == "hakeeper.edit/1" and doc["changed"] is True
     assert doc["removed"] == ["colocation-vip-web-INFINITY"]
     assert isinstance(doc["revision"], int)
+
+
+def test_group_and_meta_grammar(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    for rsc in ("x", "y", "z"):
+        hk(capsys, url, "resource", "create", rsc, "ocf:heartbeat:Dummy")
+    hk(capsys, url, "resource", "group", "add", "g", "x", "z")
+    hk(capsys, url, "resource", "group", "add", "g", "y", "--after", "x")
+    hk(capsys, url, "resource", "meta", "g", "target-role=Stopped")
+    root = cib(capsys, url)
+    assert [p.get("id") for p in root.iterfind(".//group[@id='g']/primitive")] == ["x", "y", "z"]
+    pair = root.find(".//group[@id='g']/meta_attributes/nvpair")
+    assert pair is not None and pair.get("id") == "g-meta_attributes-target-role"
+    hk(capsys, url, "resource", "group", "remove", "g")
+    assert [r.get("id") for r in cib(capsys, url).find(".//resources")] == ["x", "y", "z"]
+
+
+def test_clone_grammar(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    hk(capsys, url, "resource", "create", "x", "ocf:heartbeat:Dummy")
+    hk(capsys, url, "resource", "clone", "x", "interleave=true", "clone-max=2")
+    clone = cib(capsys, url).find(".//clone[@id='x-clone']")
+    assert clone is not None
+    assert [(p.get("id"), p.get("value")) for p in clone.iterfind("meta_attributes/nvpair")] == [
+        ("x-clone-meta_attributes-interleave", "true"),
+        ("x-clone-meta_attributes-clone-max", "2"),
+    ]
+    hk(capsys, url, "resource", "unclone", "x-clone")
+    assert [r.tag for r in cib(capsys, url).find(".//resources")] == ["primitive"]

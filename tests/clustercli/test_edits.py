@@ -360,3 +360,61 @@ def test_an_edit_that_changes_nothing_writes_nothing(cluster: Env) -> None:
     before = load(cluster).revision
     result = rc.resource_enable(cluster, ["vip"])  # it has no target-role
     assert not result.changed and load(cluster).revision == before
+
+
+def test_meta_and_groups(cluster: Env) -> None:
+    for name in ("a", "b", "c"):
+        rc.resource_create(cluster, rc.ResourceSpec(name, "ocf:heartbeat:Dummy"))
+    rc.resource_meta(cluster, "a", {"migration-threshold": "3"})
+    rc.group_add(cluster, "g", ["c", "a"])
+    rc.group_add(cluster, "g", ["b"], before="a")
+    constraints.colocation_add(cluster, "g", "c")  # names the group and a member
+    config = load(cluster).cib.configuration
+    group = find_resource(config, "g")
+    assert isinstance(group, Group) and [m.id for m in group.children] == ["c", "b", "a"]
+    assert [r.id for r in config.resources] == ["g"]
+    a = find_resource(config, "a")
+    assert a is not None and values_of(a.meta) == {"migration-threshold": "3"}
+    rc.group_remove(cluster, "g", ["b"])
+    config = load(cluster).cib.configuration
+    assert [r.id for r in config.resources] == ["g", "b"]
+    result = rc.group_remove(cluster, "g")  # ungroup: the group and its constraints go
+    assert result.removed == ("colocation-g-c-INFINITY",)
+    config = load(cluster).cib.configuration
+    assert [r.id for r in config.resources] == ["c", "a", "b"]
+    assert config.constraints == ()
+    with pytest.raises(CommandError) as err:
+        rc.group_remove(cluster, "g")
+    assert err.value.codes == [codes.CIB_UNKNOWN_RESOURCE]
+
+
+def test_group_add_refuses_clones(cluster: Env) -> None:
+    rc.resource_create(cluster, rc.ResourceSpec("web", "ocf:heartbeat:Dummy", clone=()))
+    before = load(cluster)
+    for rsc in ("web", "web-clone"):
+        with pytest.raises(CommandError) as err:
+            rc.group_add(cluster, "g", [rsc])
+        assert err.value.codes == [codes.CIB_BAD_VALUE]
+    assert load(cluster).revision == before.revision
+
+
+def test_clone_and_unclone(cluster: Env) -> None:
+    rc.resource_create(cluster, rc.ResourceSpec("a", "ocf:heartbeat:Dummy", group="g"))
+    rc.resource_create(cluster, rc.ResourceSpec("st", "ocf:pacemaker:Stateful"))
+    rc.resource_clone(cluster, "g", [("interleave", "true")])
+    rc.resource_clone(cluster, "st", promotable=True)
+    config = load(cluster).cib.configuration
+    g = find_resource(config, "g-clone")
+    assert isinstance(g, Clone) and isinstance(g.child, Group)
+    assert values_of(g.meta) == {"interleave": "true"}
+    st = find_resource(config, "st-clone")
+    assert isinstance(st, Clone) and values_of(st.meta) == {"promotable": "true"}
+    with pytest.raises(CommandError) as err:
+        rc.resource_clone(cluster, "a")  # in a group, inside a clone
+    assert err.value.codes == [codes.CIB_BAD_VALUE]
+    constraints.colocation_add(cluster, "g-clone", "st-clone")
+    result = rc.resource_unclone(cluster, "st")  # named by its child
+    assert result.removed == ("colocation-g-clone-st-clone-INFINITY",)
+    config = load(cluster).cib.configuration
+    assert [r.id for r in config.resources] == ["g-clone", "st"]
+    assert isinstance(find_resource(config, "st"), Primitive)

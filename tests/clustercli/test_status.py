@@ -8,19 +8,22 @@ import json
 import os
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from lxml import etree
 
+from hakeeper.cib.edit import remove_resource
+from hakeeper.cib.parse import parse_cib_file
 from hakeeper.cib.render import render_cib
 from hakeeper.cli.main import main
 from hakeeper.cli.status_output import as_json, as_xml, render_text
 from hakeeper.commands import resource_config as rc
 from hakeeper.commands.cluster_options import node_standby
 from hakeeper.commands.env import Env
-from hakeeper.commands.status import cluster_status
+from hakeeper.commands.status import cluster_status, file_status
 from hakeeper.coord import StatusKey, StatusKind, connect
 from hakeeper.node.records import cluster_cib, op_fields
 
@@ -343,3 +346,41 @@ def test_status_of_a_cib_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     _validate(capsys.readouterr().out.encode())
     with connect(url) as coord:
         assert coord.members().nodes == frozenset()
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.mark.oracle
+def test_a_real_pacemaker_cluster_like_crm_mon(tmp_path: Path) -> None:
+    """The CIB of a real 3-node Pacemaker cluster (shared/examples/live-cib-3node.xml, its
+    status written by Pacemaker itself), without its promotable clone (which the scheduler
+    does not support yet): its history stays, so the clone's instances are orphans."""
+    if shutil.which("crm_mon") is None:
+        pytest.skip("crm_mon is not installed (pacemaker-cli-utils)")
+    cib = parse_cib_file(FIXTURES / "live-cib-3node.xml")
+    config, _ = remove_resource(cib.configuration, "st-clone")
+    path = tmp_path / "cib.xml"
+    path.write_bytes(render_cib(replace(cib, configuration=config)))
+    env = {**os.environ, "CIB_file": str(path)}
+
+    def run(*args: str) -> str:
+        return subprocess.run(
+            ["crm_mon", "-1", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=True,
+        ).stdout
+
+    dto = file_status(str(path))
+    ours_text = render_text(dto)
+    assert "  * st\t(ocf:pacemaker:Stateful):\t ORPHANED Promoted [ " in ours_text
+    theirs_text = run("-r")
+    assert (
+        ours_text[ours_text.index("Node List:") :] == theirs_text[theirs_text.index("Node List:") :]
+    )
+    assert _shape(etree.fromstring(as_xml(dto))) == _shape(
+        etree.fromstring(run("--output-as=xml").encode())
+    )

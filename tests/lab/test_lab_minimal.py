@@ -2,13 +2,16 @@
 haproxy, redis and VIPs; service through the VIPs; a node powered off and the service back;
 then `lab down` leaves nothing behind.
 
-The lab here has its own names (nodes hkt0.., bridge hkt0, 172.31.x/10.31.0.x networks and
-a temporary directory) so it never meets an operator's lab on the same machine.
+Each lab here has its own names and networks (nodes hkNt0.., bridge hktN, 10.N.x.0/24, N
+free on this machine) and a temporary directory, so it never meets an operator's lab or
+another worktree's test run on the same machine.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import random
 import shutil
 import socket
 import tempfile
@@ -19,33 +22,53 @@ from pathlib import Path
 
 import pytest
 
-from hakeeper.lab import fault, system
+from hakeeper.agents.bundle import ContainerAgent, replica_spec
+from hakeeper.agents.container import ContainerEngine
+from hakeeper.cib.parse import parse_cib_text
+from hakeeper.lab import fault, images, system
+from hakeeper.lab.cib import build_cib
 from hakeeper.lab.lifecycle import lab_down, lab_up, leftovers
-from hakeeper.lab.plan import LabPlan, Net, Profile, StoreKind, make_plan
+from hakeeper.lab.node import daemon_env
+from hakeeper.lab.plan import DEFAULT_CACHE, LabPlan, Net, Profile, StoreKind, make_plan
+from hakeeper.lab.state import load
 from hakeeper.lab.status import lab_status, render
+from hakeeper.model.config import Bundle
 
 from .conftest import need
 
 pytestmark = pytest.mark.integration
 
-NETS = {
-    Net.INTERNAL: "172.31.1.0/24",
-    Net.EXTERNAL: "10.31.0.0/24",
-    Net.STORAGE: "172.31.3.0/24",
-    Net.STORAGE_MGMT: "172.31.4.0/24",
-}
+
+def free_lab_id() -> int:
+    """A number no lab on this machine uses now: other worktrees run these tests at the same
+    time, and two labs on the same subnets or names would meet."""
+    routes = system.attempt(["ip", "-4", "route", "show"]).stdout
+    ids = list(range(100, 250))
+    random.shuffle(ids)
+    for lab_id in ids:
+        if f"10.{lab_id}." not in routes and system.netns_inode(f"hk{lab_id}t0") is None:
+            return lab_id
+    raise AssertionError("no free lab id")
 
 
 def test_plan(base: Path, store: StoreKind, nodes: int = 3) -> LabPlan:
+    """A lab whose names and networks no other lab here uses."""
+    lab_id = free_lab_id()
+    nets = {
+        Net.INTERNAL: f"10.{lab_id}.1.0/24",
+        Net.EXTERNAL: f"10.{lab_id}.2.0/24",
+        Net.STORAGE: f"10.{lab_id}.3.0/24",
+        Net.STORAGE_MGMT: f"10.{lab_id}.4.0/24",
+    }
     return make_plan(
         nodes,
-        prefix="hkt",
-        bridge="hkt0",
+        prefix=f"hk{lab_id}t",
+        bridge=f"hkt{lab_id}",
         directory=str(base / "lab"),
-        cache=str(base / "cache"),
+        cache=DEFAULT_CACHE,  # the images are built once per machine (test_images.py)
         profile=Profile.MINIMAL,
         store=store,
-        nets=NETS,
+        nets=nets,
     )
 
 
@@ -164,6 +187,23 @@ def test_minimal_lab_serves_through_its_vips_survives_a_node_and_goes_away(
         timeout=30,
     )
 
+    def converged_with_every_daemon() -> bool:
+        status = lab_status(plan.directory)
+        daemons = [
+            alive for n in status.nodes for name, _, alive, _ in n.processes if name == "daemon"
+        ]
+        obs = status.observation
+        return obs is not None and obs.converged and len(daemons) == 3 and all(daemons)
+
+    wait_for("converged again", converged_with_every_daemon, timeout=60)
+
+    def etcd_healthy() -> bool:
+        return all(
+            '"health":"true"' in http_get(f"http://{n.internal}:2379/health").replace(" ", "")
+            for n in plan.nodes
+        )
+
+    wait_for("every etcd member healthy", etcd_healthy, timeout=30)
     result = lab_down(plan.directory, lambda text, s: None)
     assert result.leftovers == ()
     assert leftovers(plan) == []
@@ -180,5 +220,43 @@ def test_minimal_lab_on_sqlite_converges_and_goes_away(lab: LabPlan) -> None:
     assert http_get(f"http://{plan.vip('internal_api').ip}:5000/").startswith("stand-in")
     in_nodes = sum(len(system.pids_in_netns(n.name)) for n in plan.nodes)
     assert in_nodes >= 3 * 3  # holder, daemon, haproxy, api at least per node
+    lab_down(plan.directory, lambda text, s: None)
+    assert leftovers(plan) == []
+
+
+@pytest.mark.parametrize("lab", [StoreKind.SQLITE], indirect=True)
+def test_a_node_runs_the_openstack_profiles_containers_and_down_removes_them(
+    lab: LabPlan,
+) -> None:
+    """The container side of the openstack profile, before the scheduler runs bundles: a
+    bundle replica as hakeeper's ContainerAgent starts it, with the node's podman (its own
+    storage, the lab's images read-only, its network namespace), serves on the node's
+    address; `lab down` then leaves no container, mount or file."""
+    need("podman", "debootstrap")
+    plan = lab
+    images.ensure_images(plan.cache, lambda text: None)  # the default cache: warm after once
+    openstack = dataclasses.replace(plan, profile=Profile.OPENSTACK)
+    config = parse_cib_text(build_cib(openstack)).configuration
+    bundle = next(
+        r for r in config.resources if isinstance(r, Bundle) and r.id == "memcached-bundle"
+    )
+    node = plan.nodes[1]
+    holder = load(plan.directory).node_procs(node.name)["holder"]  # type: ignore[union-attr]
+    engine = ContainerEngine(
+        "nsenter",
+        global_args=["-t", str(holder.pid), "-n", "-m", "--", "podman"],
+        env=daemon_env(plan),
+    )
+    spec = replica_spec(bundle, 1, netns=node.name)
+    result = ContainerAgent(engine).start(spec)
+    assert result.rc == 0, result
+    assert ContainerAgent(engine).monitor(spec.name).rc == 0
+
+    def memcached_answers() -> bool:
+        with socket.create_connection((node.internal, 11211), timeout=2) as conn:
+            conn.sendall(b"version\r\n")
+            return conn.recv(100).startswith(b"VERSION 1.6")
+
+    wait_for("memcached in its container on the node's address", memcached_answers)
     lab_down(plan.directory, lambda text, s: None)
     assert leftovers(plan) == []

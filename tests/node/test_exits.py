@@ -10,7 +10,7 @@ from pathlib import Path
 from hakeeper.agents.request import OpRequest
 from hakeeper.model.config import Agent
 from hakeeper.node import machine
-from hakeeper.node.events import ProcessExited, RunOp, Ticked
+from hakeeper.node.events import OpCompleted, ProcessExited, RunOp, Ticked
 from hakeeper.node.exits import ExitWatcher, pidfile_of
 
 from .sim import Sim, dummy_config
@@ -70,3 +70,24 @@ def test_a_process_exit_runs_the_resources_monitor_now() -> None:
     ]
     _, orders = machine.handle(state, Ticked(sim.now), ProcessExited("unknown"))
     assert not [o for o in orders if isinstance(o, RunOp)]
+
+
+def test_an_exit_heard_while_the_monitor_runs_is_monitored_again_at_once() -> None:
+    sim = Sim(("a",))
+    sim.configure(dummy_config("d1"))
+    sim.settle()
+    sim.now += 10
+    state, orders = machine.handle(sim.states["a"], Ticked(sim.now))  # the monitor is due
+    [run] = [o for o in orders if isinstance(o, RunOp)]
+    sim.now += 0.1
+    state, orders = machine.handle(state, Ticked(sim.now), ProcessExited("d1"))
+    assert not [o for o in orders if isinstance(o, RunOp)]  # that monitor is still running
+    sim.now += 0.1
+    # it began before the exit and answers "running": not believed, monitored again now
+    state, orders = machine.handle(state, Ticked(sim.now), OpCompleted(run.run_id, 0, 0))
+    again = [o for o in orders if isinstance(o, RunOp)]
+    assert [(r.request.action, r.request.interval_ms) for r in again] == [("monitor", 10000)]
+    # a monitor begun after the exit answers: the next one is due after the interval again
+    state, orders = machine.handle(state, Ticked(sim.now), OpCompleted(again[0].run_id, 0, 0))
+    assert not [o for o in orders if isinstance(o, RunOp)]
+    assert machine.next_wakeup(state) >= sim.now + 9

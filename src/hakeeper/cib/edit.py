@@ -620,3 +620,169 @@ def check_references(config: Configuration) -> list[Report]:
                     )
                 )
     return reports
+
+
+# --- groups ---------------------------------------------------------------------------------
+
+
+def group_add(
+    config: Configuration,
+    group_id: str,
+    rsc_ids: Iterable[str],
+    *,
+    before: str | None = None,
+    after: str | None = None,
+) -> Configuration:
+    """Move primitives into a group (created if new), as pcs resource group add: each one
+    leaves the top level or the group it was in (a group left empty goes)."""
+    rsc_ids = list(rsc_ids)
+    for rsc_id in rsc_ids:
+        rsc = require_resource(config, rsc_id)
+        parent = parent_of(config, rsc_id)
+        if not isinstance(rsc, Primitive) or isinstance(parent, (Clone, Bundle)):
+            raise CommandError(
+                Report.error(
+                    codes.CIB_BAD_VALUE,
+                    f"'{rsc_id}' cannot be put in a group: only primitives "
+                    "outside clones and bundles can",
+                    where="resource group add",
+                    resource_id=rsc_id,
+                    hint="group the primitives, then clone the group",
+                )
+            )
+    if len(set(rsc_ids)) != len(rsc_ids):
+        raise CommandError(
+            Report.error(
+                codes.BAD_OPTION,
+                "a resource is named twice",
+                where="resource group add",
+                hint="name each resource once",
+            )
+        )
+    moving = {r for r in rsc_ids}
+    prims = [find_resource(config, r) for r in rsc_ids]
+    config = _detach(config, moving)
+    for prim in prims:
+        assert isinstance(prim, Primitive)
+        config = add_resource(config, prim, group=group_id, before=before, after=after)
+        after, before = prim.id, None  # the next ones follow in the order given
+    return config
+
+
+def _detach(config: Configuration, ids: set[str]) -> Configuration:
+    """The configuration without these primitives (constraints untouched); groups they
+    leave empty are dropped."""
+    kept: list[Resource] = []
+    for rsc in config.resources:
+        if rsc.id in ids:
+            continue
+        if isinstance(rsc, Group):
+            children = tuple(c for c in rsc.children if c.id not in ids)
+            if not children:
+                continue
+            rsc = replace(rsc, children=children)
+        kept.append(rsc)
+    return replace(config, resources=tuple(kept))
+
+
+def group_remove(
+    config: Configuration, group_id: str, rsc_ids: Iterable[str] = ()
+) -> tuple[Configuration, list[str]]:
+    """Take primitives out of a group to the top level, right after it (all of them: the
+    group goes, with the constraints that named it), as pcs resource group remove."""
+    group = require_resource(config, group_id)
+    if not isinstance(group, Group) or parent_of(config, group_id) is not None:
+        raise CommandError(
+            Report.error(
+                codes.CIB_BAD_VALUE,
+                f"'{group_id}' is not a top-level group",
+                where="resource group remove",
+                resource_id=group_id,
+                hint="ungroup a cloned group by deleting the clone first",
+            )
+        )
+    members = [c.id for c in group.children]
+    names = list(rsc_ids) or members
+    for name in names:
+        if name not in members:
+            raise CommandError(
+                Report.error(
+                    codes.CIB_UNKNOWN_RESOURCE,
+                    f"'{name}' is not in group '{group_id}'",
+                    where="resource group remove",
+                    resource_id=name,
+                    hint="members: " + ", ".join(members),
+                )
+            )
+    out = [c for c in group.children if c.id in names]
+    left = tuple(c for c in group.children if c.id not in names)
+    resources: list[Resource] = []
+    for rsc in config.resources:
+        if rsc.id == group_id:
+            if left:
+                resources.append(replace(group, children=left))
+            resources.extend(out)
+        else:
+            resources.append(rsc)
+    config = replace(config, resources=tuple(resources))
+    if left:
+        return config, []
+    removed = [c.id for c in config.constraints if group_id in constraint_refs(c)]
+    constraints = []
+    for c in config.constraints:
+        kept_c = _without(c, {group_id})
+        if kept_c is not None:
+            constraints.append(kept_c)
+    return replace(config, constraints=tuple(constraints)), removed
+
+
+# --- clones ---------------------------------------------------------------------------------
+
+
+def clone(
+    config: Configuration,
+    rsc_id: str,
+    clone_id: str,
+    meta: tuple[AttrSet, ...],
+) -> Configuration:
+    """Wrap a top-level primitive or group in a clone, as pcs resource clone."""
+    rsc = require_resource(config, rsc_id)
+    if not isinstance(rsc, (Primitive, Group)) or parent_of(config, rsc_id) is not None:
+        raise CommandError(
+            Report.error(
+                codes.CIB_BAD_VALUE,
+                f"'{rsc_id}' cannot be cloned: only a top-level primitive or group can",
+                where="resource clone",
+                resource_id=rsc_id,
+                hint="clone the group it is in, or take it out of the group first",
+            )
+        )
+    check_new_id(config, clone_id, "clone")
+    wrapped = Clone(clone_id, rsc, meta)
+    return replace(
+        config, resources=tuple(wrapped if r.id == rsc_id else r for r in config.resources)
+    )
+
+
+def unclone(config: Configuration, rsc_id: str) -> tuple[Configuration, list[str]]:
+    """Replace a clone (named, or named by what it holds) by what it holds; constraints
+    that named the clone go, as pcs resource unclone."""
+    rsc = require_resource(config, rsc_id)
+    target = rsc if isinstance(rsc, Clone) else parent_of(config, rsc_id)
+    if not isinstance(target, Clone):
+        raise CommandError(
+            Report.error(
+                codes.CIB_BAD_VALUE,
+                f"'{rsc_id}' is not a clone, nor in one",
+                where="resource unclone",
+                resource_id=rsc_id,
+                hint="name a clone or its child",
+            )
+        )
+    child: Resource = target.child
+    config = replace(
+        config, resources=tuple(child if r.id == target.id else r for r in config.resources)
+    )
+    removed = [c.id for c in config.constraints if target.id in constraint_refs(c)]
+    kept = [k for k in (_without(c, {target.id}) for c in config.constraints) if k is not None]
+    return replace(config, constraints=tuple(kept)), removed

@@ -16,13 +16,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Run this node's daemon: hold its lease, lead when elected, execute "
         "the actions addressed to it.",
     )
+    from hakeeper.commands.env import store_url
+
     sub = p.add_subparsers(dest="node_command", metavar="ACTION", required=True)
     run_p = sub.add_parser("run", help="run the daemon in the foreground (log on stderr)")
     run_p.add_argument("--name", required=True, help="this node's name")
     run_p.add_argument(
         "--store",
-        required=True,
-        help="the coordination store: sqlite:///PATH or etcd://HOST:PORT,...",
+        type=store_url,
+        default=store_url(None),
+        help="the coordination store: sqlite:///PATH or etcd://HOST:PORT,... (default: "
+        "$HAKEEPER_STORE, else sqlite:///var/lib/hakeeper/store.db, as every command)",
     )
     run_p.add_argument(
         "--ttl", type=float, default=2.0, help="the lease's time to live in seconds (default 2)"
@@ -47,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=None,
         metavar="SECONDS",
         help="stop every resource when no keepalive succeeded for this long; "
-        "must be below --ttl (default 0.6 x ttl)",
+        "must be below --ttl (default 0.75 x ttl)",
     )
     run_p.set_defaults(func=run)
     from hakeeper.cli import node_attrs  # standby, maintenance, attribute (pcs node ...)

@@ -137,6 +137,42 @@ def register(verbs: Subparsers) -> None:
     )
     p.set_defaults(func=run_restart)
 
+    p = _edit_parser(verbs, "meta", "set meta attributes: ID name=value... (empty removes)")
+    p.add_argument("id")
+    p.add_argument("values", nargs="+", metavar="NAME=VALUE")
+    p.set_defaults(func=run_meta)
+
+    for name in ("clone", "promotable"):
+        p = _edit_parser(
+            verbs,
+            name,
+            f"ID [name=value...]: wrap a primitive or group in a "
+            f"{'promotable ' if name == 'promotable' else ''}clone (ID-clone)",
+        )
+        p.add_argument("id")
+        p.add_argument("values", nargs="*", metavar="NAME=VALUE")
+        p.set_defaults(func=run_clone, promotable=name == "promotable")
+    p = _edit_parser(verbs, "unclone", "ID: replace the clone by what it holds")
+    p.add_argument("id")
+    p.set_defaults(func=run_unclone)
+
+    group = verbs.add_parser("group", help="put primitives in a group, or take them out")
+    group_sub = group.add_subparsers(dest="group_command", metavar="ACTION", required=True)
+    p = _edit_parser(
+        group_sub,
+        "add",
+        "GROUP RESOURCE... [--before R | --after R]: move primitives into GROUP (created if new)",
+    )
+    p.add_argument("group")
+    p.add_argument("ids", nargs="+", metavar="RESOURCE")
+    p.add_argument("--before")
+    p.add_argument("--after")
+    p.set_defaults(func=run_group_add)
+    p = _edit_parser(group_sub, "remove", "GROUP [RESOURCE...]: take them (all: ungroup) out")
+    p.add_argument("group")
+    p.add_argument("ids", nargs="*", metavar="RESOURCE")
+    p.set_defaults(func=run_group_remove)
+
     bundle = verbs.add_parser("bundle", help="create or update a container bundle")
     register_bundle(bundle.add_subparsers(dest="bundle_command", metavar="ACTION", required=True))
 
@@ -310,6 +346,42 @@ def run_delete(args: argparse.Namespace) -> int:
     if args.output != "json":
         print(f"Deleting Resource - {args.id}", file=sys.stderr)
     return print_edit(args, result)
+
+
+def run_clone(args: argparse.Namespace) -> int:
+    from hakeeper.commands.resource_config import resource_clone
+
+    values = pairs(args.values, f"resource {'promotable' if args.promotable else 'clone'}")
+    return print_edit(
+        args, resource_clone(env_of(args), args.id, values, promotable=args.promotable)
+    )
+
+
+def run_unclone(args: argparse.Namespace) -> int:
+    from hakeeper.commands.resource_config import resource_unclone
+
+    return print_edit(args, resource_unclone(env_of(args), args.id))
+
+
+def run_meta(args: argparse.Namespace) -> int:
+    from hakeeper.commands.resource_config import resource_meta
+
+    values = {k: (v or None) for k, v in pairs(args.values, "resource meta")}
+    return print_edit(args, resource_meta(env_of(args), args.id, values))
+
+
+def run_group_add(args: argparse.Namespace) -> int:
+    from hakeeper.commands.resource_config import group_add
+
+    return print_edit(
+        args, group_add(env_of(args), args.group, args.ids, before=args.before, after=args.after)
+    )
+
+
+def run_group_remove(args: argparse.Namespace) -> int:
+    from hakeeper.commands.resource_config import group_remove
+
+    return print_edit(args, group_remove(env_of(args), args.group, args.ids))
 
 
 def run_role(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ The XML is crm_mon's `--output-as=xml` form (Pacemaker's api-result schema, crm_
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import replace
 from typing import Any
@@ -46,6 +47,19 @@ def _as_crm_mon(rsc: ResourceView, inside_anonymous: bool = False) -> ResourceVi
     return replace(rsc, id=shown, children=children, eligible=eligible)
 
 
+_ORPHAN_FLAG = re.compile(r"^(?P<head>.*\t )(?P<state>.*?) \((?P<flags>ORPHANED(?:, [^)]*)?)\)$")
+
+
+def _orphan_first(line: str) -> str:
+    """crm_mon words an orphan "ORPHANED Started node (unmanaged)": the word comes before
+    the state, not among the flags."""
+    m = _ORPHAN_FLAG.match(line)
+    if m is None:
+        return line
+    rest = m["flags"].removeprefix("ORPHANED").removeprefix(", ")
+    return f"{m['head']}ORPHANED {m['state']}" + (f" ({rest})" if rest else "")
+
+
 def render_text(dto: StatusDto, *, now: int | None = None) -> str:
     out: list[str] = []
     if dto.cluster_name:
@@ -66,7 +80,9 @@ def render_text(dto: StatusDto, *, now: int | None = None) -> str:
     out += _section(render_nodes(dto.view), "Node List:")
     out.append("")
     shown = replace(dto.view, resources=tuple(_as_crm_mon(r) for r in dto.view.resources))
-    out += _section(render_resources(shown), "Full List of Resources:")
+    out += [
+        _orphan_first(line) for line in _section(render_resources(shown), "Full List of Resources:")
+    ]
     if dto.failures:
         out += ["", "Failed Resource Actions:"]
         for f in dto.failures:

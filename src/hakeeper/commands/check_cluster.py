@@ -463,6 +463,29 @@ class HakeeperSource:
         return Capture(key, node, origin, CaptureStatus.OK, out)
 
 
+# The rules judge both clusters and name Pacemaker's tools; on a hakeeper cluster the next
+# command is hakeeper's (its resource and property verbs take pcs's arguments).
+_PCS_TO_HAKEEPER = (
+    (
+        re.compile(r"^pcs (resource (?:cleanup|enable|manage|refresh)|property set) "),
+        r"hakeeper \1 ",
+    ),
+    (
+        re.compile(r"^(?:crm_resource --why --resource \S+|pcs status(?: --full)?)$"),
+        "hakeeper status",
+    ),
+    (re.compile(r"^pcs cluster status$"), "hakeeper status"),
+)
+
+
+def hakeeper_step(step: str) -> str:
+    """A next step for a Pacemaker cluster, as the command to run on a hakeeper cluster."""
+    for pattern, replacement in _PCS_TO_HAKEEPER:
+        if pattern.search(step):
+            return pattern.sub(replacement, step)
+    return step
+
+
 def _key(service: str) -> str:
     return {
         "redis": redis.KEY,

@@ -10,7 +10,7 @@ configuration untouched: nothing is ever half-applied.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from hakeeper.cib.edit import check_references
 from hakeeper.cib.parse import parse_cib_text
@@ -134,7 +134,3 @@ def edit_config(
 
 def simple(change: Callable[[Configuration], Configuration]) -> EditFn:
     return lambda config: (change(config), ())
-
-
-def replace_config(cib: Cib, config: Configuration) -> Cib:
-    return replace(cib, configuration=config)

@@ -68,9 +68,7 @@ class Env:
             raise unavailable(self.store, err) from None
         try:
             yield coord
-        except CoordError as err:
-            if isinstance(err, CommandError):
-                raise
+        except CoordError as err:  # commands translate the errors they expect (Conflict)
             raise unavailable(self.store, err) from None
         finally:
             coord.close()

@@ -336,6 +336,59 @@ def _target_role(env: Env, rsc_ids: Sequence[str], role: str | None) -> EditResu
     return edit_config(env, simple(change))
 
 
+def resource_meta(env: Env, rsc_id: str, values: Mapping[str, str | None]) -> EditResult:
+    """pcs resource meta: set (None: remove) meta attributes of any resource."""
+    return edit_config(env, simple(lambda config: edit.set_meta(config, rsc_id, values)))
+
+
+def group_add(
+    env: Env,
+    group_id: str,
+    rsc_ids: Sequence[str],
+    *,
+    before: str | None = None,
+    after: str | None = None,
+) -> EditResult:
+    def change(config: Configuration) -> Configuration:
+        if edit.find_resource(config, group_id) is None:
+            edit.check_new_id(config, group_id, "group")
+        return edit.group_add(config, group_id, rsc_ids, before=before, after=after)
+
+    return edit_config(env, simple(change))
+
+
+def group_remove(env: Env, group_id: str, rsc_ids: Sequence[str] = ()) -> EditResult:
+    def change(config: Configuration) -> tuple[Configuration, tuple[str, ...]]:
+        config, removed = edit.group_remove(config, group_id, rsc_ids)
+        return config, tuple(removed)
+
+    return edit_config(env, change)
+
+
+def resource_clone(
+    env: Env, rsc_id: str, meta: Sequence[tuple[str, str]] = (), *, promotable: bool = False
+) -> EditResult:
+    """pcs resource clone|promotable ID [name=value...]: the clone is ID-clone."""
+    values = list(meta) + ([("promotable", "true")] if promotable else [])
+
+    def change(config: Configuration) -> Configuration:
+        used = edit.all_ids(config)
+        clone_id = f"{rsc_id}-clone"
+        return edit.clone(
+            config, rsc_id, clone_id, _pairs(used | {clone_id}, clone_id, "meta_attributes", values)
+        )
+
+    return edit_config(env, simple(change))
+
+
+def resource_unclone(env: Env, rsc_id: str) -> EditResult:
+    def change(config: Configuration) -> tuple[Configuration, tuple[str, ...]]:
+        config, removed = edit.unclone(config, rsc_id)
+        return config, tuple(removed)
+
+    return edit_config(env, change)
+
+
 def resource_manage(env: Env, rsc_ids: Sequence[str], managed: bool) -> EditResult:
     def change(config: Configuration) -> Configuration:
         for rsc_id in rsc_ids:

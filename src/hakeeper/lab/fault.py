@@ -54,10 +54,9 @@ def inject(directory: str, fault: str, target: str | None, process: str | None) 
         return lines
     node = _node(st, target)
     if fault == "node":
-        pids = system.pids_in_netns(node.name)
-        system.kill_all(pids)
+        killed = system.kill_netns(node.name)
         net.set_link(node, False)
-        return [f"{node.name}: powered off ({len(pids)} processes killed, link down)"]
+        return [f"{node.name}: powered off ({killed} processes killed, link down)"]
     if fault == "partition":
         net.set_link(node, False)
         return [f"{node.name}: link cut (its processes run on, unreachable)"]

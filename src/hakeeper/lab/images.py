@@ -39,6 +39,7 @@ PACKAGES = (
 )
 SERVICES = ("haproxy", "redis", "mariadb", "rabbitmq", "memcached", "cinder-volume")
 TAG = "pcmklatest"
+RUNROOT_MAX = 50  # podman's limit
 #: what a running container never reads: dropped before the import (about 200 MB)
 TRIM = (
     "var/cache/apt/archives",
@@ -146,6 +147,15 @@ def ensure_images(cache: str, say: Callable[[str], None]) -> BuildResult:
     """The images, from the cache or built now (debootstrap, trim, tar, import, tag)."""
     began = time.monotonic()
     store = ImageStore(cache)
+    if len(store.runroot) > RUNROOT_MAX:
+        raise CommandError(
+            Report.error(
+                codes.BAD_OPTION,
+                f"the image cache {cache} is too deep: podman refuses its run root "
+                f"{store.runroot} (longer than {RUNROOT_MAX} characters)",
+                hint="choose a shorter --cache",
+            )
+        )
     write_conf(store.conf)
     if store.ready():
         return BuildResult(False, time.monotonic() - began, None)

@@ -325,11 +325,10 @@ def lab_down(
     for node in plan.nodes:
         if node.name not in st.namespaces:
             continue
-        pids = set(system.pids_in_netns(node.name))
-        pids |= {p.pid for n, p in st.procs if n == node.name and p.alive}
-        system.kill_all(pids)
+        system.kill_all([p.pid for n, p in st.procs if n == node.name and p.alive])
+        killed = system.kill_netns(node.name)
         net.remove_node(node)
-        removed.append(f"{node.name} ({len(pids)} processes)")
+        removed.append(f"{node.name} ({killed} processes)")
     for _, proc in st.procs:  # anything recorded that left the namespace
         if proc.alive:
             system.kill_all([proc.pid])

@@ -117,3 +117,16 @@ def _signal(pids: Iterable[int], sig: signal.Signals) -> None:
             os.kill(pid, sig)
         except (ProcessLookupError, PermissionError):
             pass
+
+
+def kill_netns(name: str, *, rounds: int = 20) -> int:
+    """Kill every process in netns `name` until none is left (a dying container's conmon
+    starts `podman container cleanup` as it goes); returns how many were killed."""
+    killed: set[int] = set()
+    for _ in range(rounds):
+        pids = [p for p in pids_in_netns(name) if alive(p)]
+        if not pids:
+            break
+        killed.update(pids)
+        kill_all(pids)
+    return len(killed)

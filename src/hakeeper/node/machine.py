@@ -68,6 +68,7 @@ class Run:
     transition_key: str
     graph: tuple[str, int] | None  # (uuid, seq) for a graph action; None for a monitor
     probe: bool = False  # a probe after joining, outside any graph
+    since: float = 0.0  # when it was ordered
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +110,8 @@ class State:
     next_recheck: float = 0.0
     waiting_for: frozenset[str] = frozenset()  # members whose probes the leader awaits
     progress_at: float = 0.0  # when the current graph last moved (a result, a progress)
+    # resource -> when its process was heard exiting, until a monitor begun since answers
+    exited: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def leading(self) -> bool:
@@ -239,7 +242,7 @@ def _process_exited(state: State, event: ProcessExited, out: list[Instruction]) 
     if monitors == state.monitors:
         return state
     out.append(Say(f"the process of {event.resource} exited: monitoring it now"))
-    return replace(state, monitors=monitors)
+    return replace(state, monitors=monitors, exited={**state.exited, event.resource: state.now})
 
 
 def _leader_elected(state: State, event: LeaderElected, out: list[Instruction]) -> State:
@@ -286,10 +289,15 @@ def _op_completed(state: State, event: OpCompleted, out: list[Instruction]) -> S
         if monitor is None:
             return state  # cancelled while it ran
         monitors = dict(state.monitors)
-        monitors[event.run_id] = replace(
-            monitor, due=state.now + action.interval_ms / 1000, last_rc=event.rc
-        )
-        state = replace(state, monitors=monitors)
+        due = state.now + action.interval_ms / 1000
+        exited = dict(state.exited)
+        heard = exited.get(action.resource)
+        if heard is not None and run.since < heard:
+            due = state.now  # it began before the exit: its answer says nothing of it
+        else:
+            exited.pop(action.resource, None)
+        monitors[event.run_id] = replace(monitor, due=due, last_rc=event.rc)
+        state = replace(state, monitors=monitors, exited=exited)
         if event.rc == monitor.last_rc:
             return state
         if expected and action.resource in state.started:  # back to normal: watch again
@@ -763,7 +771,7 @@ def _run_monitors(state: State, out: list[Instruction]) -> State:
         if monitor.due > state.now or run_id in state.running:
             continue
         running = dict(state.running)
-        running[run_id] = Run(monitor.action, monitor.transition_key, None)
+        running[run_id] = Run(monitor.action, monitor.transition_key, None, since=state.now)
         state = replace(state, running=running)
         out.append(RunOp(run_id, _request(state, monitor.action)))
     return state

@@ -61,6 +61,10 @@ def schedule(cib: Cib, now: int | None = None) -> Plan:
     cluster = unpack(cib, now)
     current = view_of(cluster)
     scores = _place(cluster)
+    if cluster.have_remote_nodes:
+        from hakeeper.scheduler.remote_order import fence_lost_remote_nodes
+
+        fence_lost_remote_nodes(cluster)
     _create_actions(cluster)
     if cluster.have_remote_nodes:
         from hakeeper.scheduler.remote_order import order_connection_actions
@@ -121,6 +125,7 @@ def _place(cluster: Cluster) -> list[Score]:
     placement.apply_locations(cluster)
     apply_tickets(cluster)
     placement.apply_stickiness_and_failures(cluster)
+    placement.apply_exclusive_discovery(cluster)
     placement.unpack_colocations(cluster)
     act.unpack_orderings(cluster)
     act.internal_constraints(cluster)
