@@ -131,7 +131,26 @@ class Clone:
         return self.child.primitives()
 
 
-Resource = Primitive | Group | Clone
+@dataclass(frozen=True, slots=True)
+class Bundle:
+    """A podman bundle on the host network; with an inner primitive it needs control_port.
+
+    Its resources are Pacemaker's to create (containers, connections, the inner clone), so
+    it brings no primitives of its own to the op history.
+    """
+
+    id: str
+    image: str
+    replicas: int = 1
+    inner: Primitive | None = None
+    control_port: int = 3121
+    meta: Pairs = ()
+
+    def primitives(self) -> tuple[Primitive, ...]:
+        return ()
+
+
+Resource = Primitive | Group | Clone | Bundle
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +311,17 @@ def _resource_xml(r: Resource, ind: str) -> list[str]:
             out += _resource_xml(m, ind + "  ")
         out += _nvpairs("meta_attributes", f"{r.id}-meta_attributes", r.meta, ind + "  ")
         out.append(f"{ind}</group>")
+        return out
+    if isinstance(r, Bundle):
+        out = [
+            f'{ind}<bundle id="{r.id}">',
+            f'{ind}  <podman image="{r.image}" network="host" replicas="{r.replicas}"/>',
+        ]
+        if r.inner is not None:
+            out.append(f'{ind}  <network control-port="{r.control_port}"/>')
+            out += _resource_xml(r.inner, ind + "  ")
+        out += _nvpairs("meta_attributes", f"{r.id}-meta_attributes", r.meta, ind + "  ")
+        out.append(f"{ind}</bundle>")
         return out
     out = [f'{ind}<clone id="{r.id}">']
     out += _resource_xml(r.child, ind + "  ")

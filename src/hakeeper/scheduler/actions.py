@@ -8,6 +8,7 @@ Pacemaker does, and the first cause of each change is kept as the action's reaso
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 
 from hakeeper.model.config import Order, Role
 from hakeeper.model.scores import ScoreError, parse_score
@@ -797,9 +798,23 @@ def _group_node(rsc: Rsc) -> Node | None:
 def update_action(cluster: Cluster, then: Action) -> None:
     """Apply every ordering into `then`, and follow each change to what it affects.
 
-    The recursion (and its order) is Pacemaker's: the reason an action keeps is the first
-    cause that reached it, so the order of visits shows in the transition summary.
+    The visits follow Pacemaker's recursion exactly (the reason an action keeps is the
+    first cause that reached it, so their order shows in the transition summary), but on
+    an explicit stack: ordering chains can be longer than Python's recursion limit.
+    Each visit is a generator that yields the action to visit next, depth first.
     """
+    stack = [_update_steps(cluster, then)]
+    while stack:
+        try:
+            nested = next(stack[-1])
+        except StopIteration:
+            stack.pop()
+            continue
+        stack.append(_update_steps(cluster, nested))
+
+
+def _update_steps(cluster: Cluster, then: Action) -> Iterator[Action]:
+    """One visit of update_action; yields each action to visit before going on."""
     then_changed = False
     last_flags = then.flags
     requires_any = bool(then.flags & AF.REQUIRES_ANY)
@@ -850,14 +865,14 @@ def update_action(cluster: Cluster, then: Action) -> None:
             then_changed = True
         if first.flags != before_first:
             for after in list(first.after):
-                update_action(cluster, after.action)
-            update_action(cluster, first)
+                yield after.action
+            yield first
     if requires_any:
         then_changed = then.flags != last_flags
     if then_changed:
-        update_action(cluster, then)
+        yield then
         for after in list(then.after):
-            update_action(cluster, after.action)
+            yield after.action
 
 
 def _watched(then: Action) -> list[Action]:

@@ -256,6 +256,9 @@ def create_clone_actions(cluster: Cluster, rsc: Rsc) -> None:
         running.flags |= AF.RUNNABLE
     else:
         running.flags &= ~AF.RUNNABLE
+    from hakeeper.scheduler.notify import create_pseudo_actions
+
+    create_pseudo_actions(cluster, rsc)
 
 
 def clone_internal(cluster: Cluster, rsc: Rsc) -> None:
@@ -293,7 +296,11 @@ def clone_internal(cluster: Cluster, rsc: Rsc) -> None:
 def clone_action_flags(action: Action, node: Node | None) -> Flags:
     rsc = action.rsc
     assert rsc is not None and rsc.variant == Variant.CLONE
-    task = {"running": "start", "stopped": "stop"}.get(action.task, action.task)
+    task = action.task
+    if task in ("notify", "notified"):
+        # a notification's flags follow the instances' action it surrounds
+        task = action.meta.get("notify_key_operation", task)
+    task = {"running": "start", "stopped": "stop"}.get(task, task)
     flags = AF.OPTIONAL | AF.RUNNABLE | AF.PSEUDO
     any_runnable = False
     from hakeeper.scheduler.actions import _action_flags

@@ -773,7 +773,7 @@ def _unpack_node_history(cluster: Cluster, node: Node, state: NodeState) -> None
                 if rsc is None:
                     rsc = _orphan(cluster, lrm_rsc)
             else:
-                rsc = _anonymous_instance(clone, node)
+                rsc = _anonymous_instance(clone, node, cluster)
             if rsc.variant == Variant.GROUP:
                 rsc = next((m for m in rsc.children if m.base_id == base), rsc)
         if rsc is None or rsc.variant != Variant.PRIMITIVE:
@@ -781,9 +781,17 @@ def _unpack_node_history(cluster: Cluster, node: Node, state: NodeState) -> None
                 continue
             rsc = _orphan(cluster, lrm_rsc)
         _unpack_lrm_resource(cluster, node, rsc, lrm_rsc)
+    for lrm_rsc in state.resources:
+        # an orphan recorded as running inside a container: map it to that container
+        orphan = cluster.rsc_by_id.get(lrm_rsc.id)
+        if orphan is not None and orphan.orphan and lrm_rsc.container and orphan.container is None:
+            container = cluster.rsc_by_id.get(lrm_rsc.container)
+            if container is not None:
+                orphan.container = container
+                container.fillers.append(orphan)
 
 
-def _anonymous_instance(clone: Rsc, node: Node) -> Rsc:
+def _anonymous_instance(clone: Rsc, node: Node, cluster: Cluster | None = None) -> Rsc:
     """Which instance of an anonymous clone a node's history belongs to."""
     for child in clone.children:
         if node in child.running_on or node.id in child.known_on:
@@ -791,7 +799,16 @@ def _anonymous_instance(clone: Rsc, node: Node) -> Rsc:
     for child in clone.children:
         if not child.running_on and not child.pending_task:
             return child
-    return clone.children[-1]
+    last = clone.children[-1]
+    if cluster is not None and last.variant == Variant.PRIMITIVE and last.config is not None:
+        # every instance is taken: this one is an orphan, stopped wherever it runs
+        number = len(clone.children)
+        orphan = _build(cluster, last.config, clone, number)
+        orphan.orphan = True
+        orphan.index = number
+        clone.children.append(orphan)
+        return orphan
+    return last
 
 
 def _orphan(cluster: Cluster, lrm: LrmResource) -> Rsc:
@@ -808,7 +825,32 @@ def _orphan(cluster: Cluster, lrm: LrmResource) -> Rsc:
     cluster.resources.append(rsc)
     cluster.rsc_by_id[rsc.id] = rsc
     rsc.target_role = None
+    if agent.type == "remote":
+        _orphan_connection(cluster, rsc)
     return rsc
+
+
+def _orphan_connection(cluster: Cluster, rsc: Rsc) -> None:
+    """A connection no longer configured: its node is shut down (and fenced if unclean)."""
+    from hakeeper.scheduler import remote
+
+    assert rsc.config is not None
+    if not remote.is_connection_agent(rsc.config.agent):
+        return
+    remote.unpack_connection_meta(rsc)
+    node = cluster.node_by_name.get(rsc.id)
+    if node is None:
+        node = Node(rsc.id, rsc.id, kind="remote", index=len(cluster.nodes))
+        node.attrs.update({"#uname": rsc.id, "#id": rsc.id, "#kind": "remote", "#is_dc": "false"})
+        cluster.nodes.append(node)
+        cluster.node_by_id[node.id] = node
+        cluster.node_by_name[node.uname] = node
+    node.remote_rsc = rsc
+    opts = cluster.options
+    node.unclean = opts.startup_fencing and opts.stonith_enabled
+    node.unseen = True
+    node.shutdown = True
+    cluster.have_remote_nodes = True
 
 
 def _sort_key(op: OpRecord) -> tuple[int, int]:

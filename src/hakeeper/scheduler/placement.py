@@ -194,7 +194,9 @@ def _constraint_location(cluster: Cluster, rsc: Rsc, pairs: list[tuple[Node, int
     """
     allowed = _ensure_allowed(cluster, rsc)
     for node, score in pairs:
-        allowed[node.id] = add(allowed.get(node.id, _base(node)), score)
+        # a constraint's score stands alone where the node was not allowed yet (even a
+        # bundle's guest node, which nothing else may use by default)
+        allowed[node.id] = add(allowed.get(node.id, 0), score)
     zeroed = False
     for child in rsc.children:
         _constraint_location(cluster, child, [(n, 0) for n, _ in pairs] if zeroed else pairs)
@@ -202,12 +204,41 @@ def _constraint_location(cluster: Cluster, rsc: Rsc, pairs: list[tuple[Node, int
             zeroed = True
 
 
+_DISCOVERY_RANK = {"always": 0, "never": 1, "exclusive": 2}
+
+
 def _set_discovery(rsc: Rsc, node: Node, mode: str) -> None:
     if mode in ("never", "exclusive"):
-        for prim in [*rsc.primitives(), rsc]:
-            prim.discover_mode[node.id] = mode
-            if mode == "exclusive":
-                prim.exclusive_discover = True
+        rank = _DISCOVERY_RANK[mode]
+        for member in _descendants(rsc):
+            if _DISCOVERY_RANK.get(member.discover_mode.get(node.id, "always"), 0) < rank:
+                member.discover_mode[node.id] = mode
+                if mode == "exclusive":
+                    member.exclusive_discover = True
+
+
+def _descendants(rsc: Rsc) -> list[Rsc]:
+    result = [rsc]
+    for child in rsc.children:
+        result.extend(_descendants(child))
+    return result
+
+
+def apply_exclusive_discovery(cluster: Cluster) -> None:
+    """resource-discovery=exclusive: only the nodes named so may run the resource."""
+    for rsc in cluster.resources:
+        if rsc.exclusive_discover:
+            _ban_undiscovered(cluster, rsc)
+
+
+def _ban_undiscovered(cluster: Cluster, rsc: Rsc) -> None:
+    for child in rsc.children:
+        _ban_undiscovered(cluster, child)
+    allowed = rsc.allowed or {}
+    for node in cluster.nodes:
+        mode = "never" if node.bundle_node else rsc.discover_mode.get(node.id, "always")
+        if node.id in allowed and mode != "exclusive":
+            allowed[node.id] = -INFINITY
 
 
 def apply_stickiness_and_failures(cluster: Cluster) -> None:
