@@ -198,7 +198,7 @@ def _constraint_location(cluster: Cluster, rsc: Rsc, pairs: list[tuple[Node, int
         # bundle's guest node, which nothing else may use by default)
         allowed[node.id] = add(allowed.get(node.id, 0), score)
     zeroed = False
-    for child in rsc.children:
+    for child in _located_children(rsc):
         _constraint_location(cluster, child, [(n, 0) for n, _ in pairs] if zeroed else pairs)
         if rsc.colocated and rsc.variant == Variant.GROUP:
             zeroed = True
@@ -219,7 +219,7 @@ def _set_discovery(rsc: Rsc, node: Node, mode: str) -> None:
 
 def _descendants(rsc: Rsc) -> list[Rsc]:
     result = [rsc]
-    for child in rsc.children:
+    for child in _located_children(rsc):
         result.extend(_descendants(child))
     return result
 
@@ -231,8 +231,15 @@ def apply_exclusive_discovery(cluster: Cluster) -> None:
             _ban_undiscovered(cluster, rsc)
 
 
+def _located_children(rsc: Rsc) -> list[Rsc]:
+    """Where a location constraint on rsc reaches: a bundle's containers and IPs only."""
+    if rsc.bundle is not None:
+        return [m for r in rsc.bundle.replicas for m in (r.container, r.ip) if m is not None]
+    return rsc.children
+
+
 def _ban_undiscovered(cluster: Cluster, rsc: Rsc) -> None:
-    for child in rsc.children:
+    for child in _located_children(rsc):
         _ban_undiscovered(cluster, child)
     allowed = rsc.allowed or {}
     for node in cluster.nodes:
