@@ -86,10 +86,9 @@ def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 
 def test_unsupported_feature_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     res = (
-        '<clone id="c"><meta_attributes id="c-m">'
-        '<nvpair id="c-p" name="promotable" value="true"/></meta_attributes>'
-        '<primitive id="a" class="ocf" provider="heartbeat" type="Stateful"/></clone>'
+        '<bundle id="b"><podman image="redis:latest" replicas="2"/>'
+        '<primitive id="a" class="ocf" provider="heartbeat" type="redis"/></bundle>'
     )
     code, err = _run(tmp_path, _cib(res), capsys=capsys)
     assert code == 2
-    assert "promotable clones" in err and "not supported" in err
+    assert "bundles" in err and "not supported" in err

@@ -1,6 +1,6 @@
-"""Anonymous clones: instance placement, colocation with instances, clone actions.
+"""Clones: instance placement, colocation with instances, clone actions.
 
-Promotable and globally unique clones, and cloned groups, are refused at unpack time.
+Promotable clones add role selection and promote/demote actions (promotable.py).
 """
 
 from __future__ import annotations
@@ -18,9 +18,15 @@ def assign_clone(cluster: Cluster, rsc: Rsc) -> Node | None:
 
     if not rsc.provisional or rsc.allocating:
         return None
+    if rsc.promotable:
+        from hakeeper.scheduler.promotable import add_promotion_scores
+
+        add_promotion_scores(cluster, rsc)
     rsc.allocating = True
     for coloc in list(rsc.this_with):
         placement.assign(cluster, coloc.primary, None)
+        if coloc.dependent_role in (Role.PROMOTED, Role.UNPROMOTED):
+            continue  # applies when roles are chosen, not to placement
         rsc.allowed = placement.merge_weights(
             cluster,
             coloc.primary,
@@ -48,6 +54,11 @@ def assign_clone(cluster: Cluster, rsc: Rsc) -> Node | None:
     rsc.children.sort(key=cmp_to_key(lambda a, b: _cmp_instances(a, b)))
     _distribute(cluster, rsc, nodes)
     rsc.children.sort(key=lambda c: _instance_number(c))
+    if rsc.promotable:
+        from hakeeper.scheduler.promotable import set_instance_roles
+
+        cluster.promotion_scores.extend(set_instance_roles(cluster, rsc))
+        rsc.children.sort(key=lambda c: _instance_number(c))
     rsc.provisional = False
     rsc.allocating = False
     rsc.next_role = Role.STARTED if any(c.allocated_to for c in rsc.children) else Role.STOPPED
@@ -202,6 +213,12 @@ def colocation_with_clone(cluster: Cluster, dependent: Rsc, primary: Rsc, coloc:
 
     if primary.provisional:
         return
+    if primary.promotable and coloc.primary_role != Role.UNKNOWN:
+        from hakeeper.scheduler.promotable import colocation_with_promotable
+
+        if dependent.provisional:
+            colocation_with_promotable(cluster, dependent, primary, coloc)
+        return
     if coloc.score >= INFINITY:
         nodes = {
             c.allocated_to.id
@@ -254,6 +271,10 @@ def create_clone_actions(cluster: Cluster, rsc: Rsc) -> None:
         running.flags |= AF.RUNNABLE
     else:
         running.flags &= ~AF.RUNNABLE
+    if rsc.promotable:
+        from hakeeper.scheduler.promotable import create_promotable_actions
+
+        create_promotable_actions(cluster, rsc)
 
 
 def clone_internal(cluster: Cluster, rsc: Rsc) -> None:
@@ -262,6 +283,10 @@ def clone_internal(cluster: Cluster, rsc: Rsc) -> None:
     new_order(cluster, rsc, "stopped", None, rsc, "start", None, OF.OPTIONAL)
     new_order(cluster, rsc, "start", None, rsc, "running", None, OF.RUNNABLE_LEFT)
     new_order(cluster, rsc, "stop", None, rsc, "stopped", None, OF.RUNNABLE_LEFT)
+    if rsc.promotable:
+        from hakeeper.scheduler.promotable import clone_orderings
+
+        clone_orderings(cluster, rsc)
     last: Rsc | None = None
     for child in rsc.children:
         if child.variant == Variant.GROUP:
@@ -286,12 +311,21 @@ def clone_internal(cluster: Cluster, rsc: Rsc) -> None:
         if rsc.ordered and last is not None:
             new_order(cluster, child, "stop", None, last, "stop", None, OF.OPTIONAL)
         last = child
+    if rsc.promotable:
+        from hakeeper.scheduler.promotable import instance_orderings
+
+        instance_orderings(cluster, rsc)
 
 
 def clone_action_flags(action: Action, node: Node | None) -> Flags:
     rsc = action.rsc
     assert rsc is not None and rsc.variant == Variant.CLONE
-    task = {"running": "start", "stopped": "stop"}.get(action.task, action.task)
+    task = {
+        "running": "start",
+        "stopped": "stop",
+        "promoted": "promote",
+        "demoted": "demote",
+    }.get(action.task, action.task)
     flags = AF.OPTIONAL | AF.RUNNABLE | AF.PSEUDO
     any_runnable = False
     from hakeeper.scheduler.actions import _action_flags

@@ -73,6 +73,7 @@ class OF:
     PROBE = 8192
     IMPLIES_THEN_ON_NODE = 16384
     ANTI_COLOCATION = 32768
+    PROMOTED_IMPLIES_FIRST = 65536  # a demote is required if 'then' is and rsc is promoted
 
 
 @dataclass(eq=False, slots=True)
@@ -192,6 +193,13 @@ class Rsc:
     clone_node_max: int = 1
     interleave: bool = False
     count: dict[str, int] = field(default_factory=dict)  # node id -> instances assigned
+    # promotable clone helpers
+    promotable: bool = False
+    promoted_max: int = 1
+    promoted_node_max: int = 1
+    clone_name: str | None = None  # the id an anonymous instance has in the history
+    sort_index: int = 0  # an instance's promotion score once roles are chosen
+    promoted_locations: list[dict[str, int]] = field(default_factory=list)  # role=Promoted
 
     def __repr__(self) -> str:
         return f"Rsc({self.id})"
