@@ -2,9 +2,10 @@
 SHELL := /bin/bash
 VENV := .venv
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
-APT_PACKAGES := pacemaker-cli-utils pacemaker-doc etcd-server etcd-client resource-agents pacemaker-resource-agents fence-agents iproute2 iputils-arping podman runc busybox-static
+APT_PACKAGES := pacemaker-cli-utils pacemaker-doc etcd-server etcd-client resource-agents pacemaker-resource-agents fence-agents iproute2 iputils-arping podman runc busybox-static \
+	debootstrap redis-server haproxy util-linux curl
 
-.PHONY: install apt venv test lint fmt bench clean oracle
+.PHONY: install apt venv test lint fmt bench clean oracle lab lab-down
 
 install: apt venv
 
@@ -26,6 +27,32 @@ test: install
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest -n 2 -q
+
+# A 3-controller cluster in network namespaces on this machine (root): the seeds' control
+# plane (LAB_PROFILE=openstack) or VIPs + haproxy + redis (minimal). A lab already up is
+# replaced. `make lab-down` removes it all.
+LAB_PROFILE ?= minimal
+LAB_NODES ?= 3
+LAB_STORE ?= etcd
+lab: install
+	@if [ -f /var/lib/hakeeper/lab/lab.json ]; then \
+	  echo "a lab is up: replacing it"; $(VENV)/bin/hakeeper lab down; fi
+	$(VENV)/bin/hakeeper lab up --profile $(LAB_PROFILE) --nodes $(LAB_NODES) --store $(LAB_STORE)
+	@$(VENV)/bin/hakeeper lab status
+	@echo
+	@echo "Try:"
+	@echo "  curl http://172.17.1.10:5000/                       # the API through HAProxy on the internal VIP"
+	@echo "  redis-cli -h 172.17.1.11 set k v                    # redis through its VIP"
+	@echo "  curl 'http://172.17.1.10:1993/;csv'                 # HAProxy's stats"
+	@echo "  $(VENV)/bin/hakeeper lab fail kill ctl0 haproxy     # a crash: watch it restart"
+	@echo "  $(VENV)/bin/hakeeper lab fail node ctl1             # power a controller off"
+	@echo "  $(VENV)/bin/hakeeper lab fail partition ctl2        # cut its link"
+	@echo "  $(VENV)/bin/hakeeper lab fail heal                  # undo: links up, nodes boot"
+	@echo "  $(VENV)/bin/hakeeper lab status                     # where everything runs now"
+	@echo "  $(VENV)/bin/hakeeper lab down                       # remove it all"
+
+lab-down:
+	$(VENV)/bin/hakeeper lab down
 
 # Only the comparisons with Pacemaker's crm_simulate (also part of `make test`).
 oracle: install

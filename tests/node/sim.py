@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from hakeeper.agents.request import OpRequest
+from hakeeper.agents.request import STONITH_TARGET, OpRequest
 from hakeeper.coord.model import StatusKey, StatusKind
 from hakeeper.node import machine
 from hakeeper.node.events import (
     Campaign,
+    ClearStatus,
     ConfigChanged,
     Event,
     Instruction,
@@ -51,7 +52,7 @@ def dummy_config(*resources: str, extra: str = "", constraints: str = "") -> str
 @dataclass
 class Sim:
     nodes: tuple[str, ...]
-    agent: Agent = lambda request: 0
+    agent: Agent | None = None  # None: `dummy`, which remembers what it started
     now: float = 1_000_000.0
     states: dict[str, machine.State] = field(default_factory=dict)
     runs: dict[str, list[RunOp]] = field(default_factory=dict)
@@ -60,6 +61,27 @@ class Sim:
     inbox: dict[str, list[Event]] = field(default_factory=dict)
     leader: str | None = None
     revision: int = 0
+    active: set[tuple[str, str]] = field(default_factory=set)  # (node, resource) running
+    fenced: list[str] = field(default_factory=list)
+    held: set[str] = field(default_factory=set)  # nodes whose agent runs never end
+    docs: dict[StatusKey, object] = field(default_factory=dict)  # the store's status
+    config: str | None = None
+
+    def dummy(self, request: OpRequest) -> int:
+        """A Dummy agent's answers: monitor 0 if started on that node, else 7."""
+        where = (request.node, request.resource.split(":")[0])
+        if request.agent.standard == "stonith" and request.action in ("reboot", "off"):
+            target = request.meta[STONITH_TARGET]
+            self.fenced.append(target)
+            self.active = {(n, r) for n, r in self.active if n != target}
+            return 0
+        if request.action == "start":
+            self.active.add(where)
+        elif request.action == "stop":
+            self.active.discard(where)
+        elif request.action == "monitor":
+            return 0 if where in self.active else 7
+        return 0
 
     def __post_init__(self) -> None:
         for node in self.nodes:
@@ -73,6 +95,7 @@ class Sim:
             self.inbox[node].append(event)
 
     def configure(self, xml: str) -> None:
+        self.config = xml
         self.revision += 1
         self.broadcast(ConfigChanged(xml, self.revision))
 
@@ -100,16 +123,39 @@ class Sim:
                 self.broadcast(LeaderElected(node, self.revision))
             elif isinstance(order, WriteStatus):
                 for key, doc in order.changes.items():
-                    self.broadcast(StatusChanged(key, doc))
+                    self._store(key, doc)
+            elif isinstance(order, ClearStatus):
+                for key in [k for k in self.docs if k.node == order.node]:
+                    self._store(key, None)
             elif isinstance(order, PublishTransition):
                 key = StatusKey(node, StatusKind.ATTRIBUTES, machine.TRANSITION)
-                self.broadcast(StatusChanged(key, order.transition.to_doc()))
+                self._store(key, order.transition.to_doc())
         return orders
 
+    def _store(self, key: StatusKey, doc: object) -> None:
+        if doc is None:
+            self.docs.pop(key, None)
+        else:
+            self.docs[key] = doc
+        self.broadcast(StatusChanged(key, doc))  # type: ignore[arg-type]
+
+    def restart(self, node: str) -> None:
+        """The node's daemon starts again, resuming its lease: it reads the store."""
+        self.states[node] = machine.State(node, recheck_s=60.0, now=self.now)
+        self.runs[node] = []
+        self.inbox[node] = []
+        if self.config is not None:
+            self.inbox[node].append(ConfigChanged(self.config, self.revision))
+        self.inbox[node].extend(StatusChanged(k, d) for k, d in self.docs.items())  # type: ignore[arg-type]
+        self.inbox[node].extend(MemberJoined(n) for n in self.states)
+        self.inbox[node].append(LeaderElected(self.leader, self.revision))
+
     def finish_runs(self, node: str) -> None:
+        if node in self.held:
+            return
         runs, self.runs[node] = self.runs[node], []
         for run in runs:
-            rc = self.agent(run.request)
+            rc = (self.agent or self.dummy)(run.request)
             self.ops.append(
                 (node, run.request.resource, run.request.action, run.request.interval_ms)
             )
@@ -120,7 +166,7 @@ class Sim:
         for _ in range(rounds):
             moved = False
             for node in list(self.states):
-                if self.inbox[node] or self.runs[node]:
+                if self.inbox[node] or (self.runs[node] and node not in self.held):
                     moved = True
                 if self.step(node):
                     moved = True

@@ -1,17 +1,21 @@
-"""Three node daemons (subprocesses) on a real SQLite store, running the real Dummy agent."""
+"""Three node daemons (subprocesses) on a real store (SQLite, or a real 3-member etcd),
+running the real Dummy agent."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from coord.etcd_cluster import EtcdCluster
 from hakeeper.agents.request import OpRequest
 from hakeeper.agents.runner import LocalAgentRunner
 from hakeeper.coord import Coordinator, Leader, StatusKind, connect
@@ -39,7 +43,7 @@ def config(state_dir: Path, d1_prefers: str) -> str:
     )
 
 
-def wait_for(what: str, check: Callable[[], object], timeout: float = 10.0) -> object:
+def wait_for(what: str, check: Callable[[], object], timeout: float = 30.0) -> object:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = check()
@@ -67,47 +71,95 @@ def started_on(coord: Coordinator) -> dict[str, str]:
     return where
 
 
+def need(tool: str, what: str) -> None:
+    if (tool.startswith("/") and Path(tool).is_file()) or shutil.which(tool):
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what} is not installed (`make install` should provide it)")
+    pytest.skip(f"{what} is not installed")
+
+
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[tuple[Coordinator, dict[str, subprocess.Popen[bytes]]]]:
-    if not DUMMY.is_file():
-        if os.environ.get("CI") == "true":
-            pytest.fail("resource-agents is not installed (`make install` should provide it)")
-        pytest.skip("resource-agents is not installed")
-    url = f"sqlite:///{tmp_path}/store.db?poll_interval=0.02"
+def etcd(tmp_path: Path) -> Iterator[EtcdCluster]:
+    """A 3-member etcd of this test's own: tests here kill its members."""
+    need("etcd", "etcd-server")
+    (tmp_path / "etcd").mkdir()
+    cluster = EtcdCluster(tmp_path / "etcd")
+    try:
+        cluster.start_all()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def store_url(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path}/store.db?poll_interval=0.02"
+    cluster: EtcdCluster = request.getfixturevalue("etcd")
+    return cluster.url(f"/node-{uuid.uuid4().hex}/")
+
+
+def start_daemons(
+    url: str, tmp_path: Path, ttl: str = "1", only: str | None = None
+) -> dict[str, subprocess.Popen[bytes]]:
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    for node in (only,) if only else NODES:
+        with open(tmp_path / f"{node}.log", "ab") as out:
+            procs[node] = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "hakeeper.cli.main",
+                    "node",
+                    "run",
+                    "--name",
+                    node,
+                    "--store",
+                    url,
+                    "--ttl",
+                    ttl,
+                    "--state-dir",
+                    str(tmp_path / "run"),
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+    return procs
+
+
+def stop_daemons(procs: dict[str, subprocess.Popen[bytes]], tmp_path: Path) -> None:
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    for node in NODES:
+        log = tmp_path / f"{node}.log"
+        if log.exists():
+            sys.stderr.write(f"--- {node}\n{log.read_text()}")
+
+
+Cluster = tuple[Coordinator, dict[str, subprocess.Popen[bytes]]]
+
+
+@pytest.fixture
+def ttl() -> str:
+    """The daemons' lease ttl; a test parametrizes it to change it."""
+    return "1"
+
+
+@pytest.fixture(params=["sqlite", "etcd"])
+def cluster(request: pytest.FixtureRequest, tmp_path: Path, ttl: str) -> Iterator[Cluster]:
+    need(str(DUMMY), "resource-agents")
+    url = store_url(str(request.param), request, tmp_path)
     coord = connect(url)
     procs: dict[str, subprocess.Popen[bytes]] = {}
     try:
-        for node in NODES:
-            with open(tmp_path / f"{node}.log", "wb") as out:
-                procs[node] = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "hakeeper.cli.main",
-                        "node",
-                        "run",
-                        "--name",
-                        node,
-                        "--store",
-                        url,
-                        "--ttl",
-                        "1",
-                    ],
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                )
+        procs.update(start_daemons(url, tmp_path, ttl))
         wait_for("every daemon to join", lambda: coord.members().nodes == set(NODES))
         yield coord, procs
     finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=10)
+        stop_daemons(procs, tmp_path)
         coord.close()
-        for node in NODES:
-            log = tmp_path / f"{node}.log"
-            if log.exists():
-                sys.stderr.write(f"--- {node}\n{log.read_text()}")
 
 
 @pytest.mark.integration
@@ -162,3 +214,166 @@ def test_resources_start_and_move_to_a_survivor_when_a_daemon_dies(
         ),
     )
     assert isinstance(final, dict) and victim not in final.values()
+
+
+def start_ids(coord: Coordinator) -> dict[tuple[str, str], int]:
+    """(node, resource) -> call-id of the start its history records."""
+    found = {}
+    for key, doc in coord.read_status().documents.items():
+        last = (
+            doc.get("ops", {}).get(f"{key.name}_last_0", {})
+            if key.kind is StatusKind.OP_HISTORY
+            else {}
+        )
+        if last.get("operation") == "start":
+            found[(key.node, key.name)] = int(last["call-id"])
+    return found
+
+
+@pytest.mark.integration
+def test_daemons_carry_on_when_the_etcd_member_they_talk_to_dies(
+    etcd: EtcdCluster, tmp_path: Path
+) -> None:
+    need(str(DUMMY), "resource-agents")
+    # Every client talks to the first endpoint first: make it the raft leader, the
+    # hardest member to lose (a new leader must be elected before any write succeeds).
+    victim = etcd.leader()
+    order = [victim] + [i for i in range(etcd.size) if i != victim]
+    endpoints = ",".join(f"127.0.0.1:{etcd.client_ports[i]}" for i in order)
+    url = f"etcd://{endpoints}?namespace=/node-{uuid.uuid4().hex}/&timeout=2"
+    coord = connect(
+        url.replace(endpoints, ",".join(f"127.0.0.1:{etcd.client_ports[i]}" for i in order[1:]))
+    )
+    # No renewal succeeds while etcd elects a leader (~1 s here): the self-fencing
+    # deadline (0.6 x ttl) must outlast that.
+    procs = start_daemons(url, tmp_path, ttl="3")
+    try:
+        wait_for("every daemon to join", lambda: coord.members().nodes == set(NODES))
+        coord.write_config(config(tmp_path, "n1"), expected_revision=0)
+        wait_for("both resources started", lambda: len(started_on(coord)) == 2)
+        before = start_ids(coord)
+        placed = started_on(coord)
+
+        etcd.kill(victim)
+        time.sleep(6)  # two lease TTLs: long enough for any lapse to be seen
+        assert all(p.poll() is None for p in procs.values()), "a daemon exited"
+        assert coord.members().nodes == set(NODES), "a lease lapsed"
+        assert started_on(coord) == placed and start_ids(coord) == before, (
+            "a resource was moved or restarted"
+        )
+
+        # the daemons still hear changes: the leader schedules a new resource
+        doc = coord.read_config()
+        assert doc is not None
+        xml = doc.xml.replace(
+            "</resources>",
+            (
+                '<primitive id="d3" class="ocf" provider="heartbeat" type="Dummy">'
+                f'<instance_attributes id="d3-i"><nvpair id="d3-s" name="state" '
+                f'value="{tmp_path}/d3.state"/></instance_attributes><operations>'
+                '<op id="d3-m" name="monitor" interval="1s" timeout="10s"/></operations>'
+                "</primitive></resources>"
+            ),
+        )
+        coord.write_config(xml, expected_revision=doc.revision)
+        wait_for("d3 started after the member's loss", lambda: "d3" in started_on(coord))
+    finally:
+        stop_daemons(procs, tmp_path)
+        coord.close()
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("ttl", ["10"])  # a restart within the ttl, even on a loaded machine
+def test_a_restarted_daemon_adopts_its_running_resources(
+    cluster: Cluster, tmp_path: Path, ttl: str
+) -> None:
+    coord, procs = cluster
+    coord.write_config(config(tmp_path, "n1"), expected_revision=0)
+    placed = wait_for(
+        "both resources started", lambda: len(started_on(coord)) == 2 and started_on(coord)
+    )
+    assert isinstance(placed, dict)
+    node = placed["d1"]
+    state_file = Path(f"{tmp_path / 'd1'}.state")
+    before = state_file.stat()
+
+    procs[node].send_signal(signal.SIGKILL)
+    procs[node].wait()
+    url = procs[node].args[procs[node].args.index("--store") + 1]  # type: ignore[union-attr]
+    procs[node] = start_daemons(url, tmp_path, ttl, only=node)[node]
+
+    def adopted() -> bool:
+        doc = coord.read_status().documents.get(
+            next(
+                k
+                for k in coord.read_status().documents
+                if k.node == node and k.name == "d1" and k.kind is StatusKind.OP_HISTORY
+            )
+        )
+        ops = doc["ops"] if doc else {}
+        return (
+            ops.get("d1_last_0", {}).get("operation") == "monitor"
+            and ops.get("d1_last_0", {}).get("rc-code") == 0
+            and ops.get("d1_monitor_1000", {}).get("rc-code") == 0
+        )
+
+    wait_for("the restarted daemon to probe d1 and monitor it again", adopted)
+    after = state_file.stat()
+    # Dummy's start creates its state file and stop deletes it: the same file, untouched
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert coord.members().nodes == set(NODES)
+    where = {
+        k.node
+        for k, d in coord.read_status().documents.items()
+        if k.kind is StatusKind.OP_HISTORY
+        and k.name == "d1"
+        and d["ops"].get("d1_last_0", {}).get("operation") == "start"
+    }
+    assert where <= {node}, f"d1 was started elsewhere too: {where}"
+    log = (tmp_path / f"{node}.log").read_text()
+    assert "resumed the lease of the previous run" in log
+    assert "probe found d1 running" in log
+
+
+STATEFUL = Path("/usr/lib/ocf/resource.d/pacemaker/Stateful")
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("cluster", ["sqlite"], indirect=True)  # the store is not the point
+def test_an_agents_crm_attribute_reaches_the_store_and_the_scheduler(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    need(str(STATEFUL), "pacemaker-resource-agents")
+    coord, _ = cluster
+    # s1 (ocf:pacemaker:Stateful) sets its promotion score with crm_attribute --promotion
+    # when it starts; d1 may run only where a node has that attribute.
+    xml = (
+        config(tmp_path, "n1")
+        .replace(
+            "</resources>",
+            '<primitive id="s1" class="ocf" provider="pacemaker" type="Stateful">'
+            '<instance_attributes id="s1-i"><nvpair id="s1-s" name="state" '
+            f'value="{tmp_path}/s1.state"/></instance_attributes></primitive></resources>',
+        )
+        .replace(
+            '<rsc_location id="d1-prefers" rsc="d1" node="n1" score="50"/>',
+            '<rsc_location id="d1-with-s1" rsc="d1"><rule id="d1-r" score="-INFINITY">'
+            '<expression id="d1-e" attribute="master-s1" operation="not_defined"/></rule>'
+            "</rsc_location>",
+        )
+    )
+    coord.write_config(xml, expected_revision=0)
+
+    def scored() -> str | None:
+        for key, doc in coord.read_status().documents.items():
+            if key.kind is StatusKind.ATTRIBUTES and key.name == "node" and "master-s1" in doc:
+                return key.node
+        return None
+
+    node = wait_for("s1's promotion score in the store", scored)
+    doc = coord.read_status().documents[
+        next(k for k in coord.read_status().documents if k.node == node and k.name == "node")
+    ]
+    assert doc["master-s1"] == "5"  # Stateful's unpromoted score
+    placed = wait_for("d1 started where s1 set its score", lambda: started_on(coord).get("d1"))
+    assert placed == node

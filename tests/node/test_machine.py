@@ -54,8 +54,10 @@ def test_results_are_op_history_records_with_the_expected_rc() -> None:
 def test_an_action_waits_for_what_it_follows_on_its_own_node() -> None:
     sim = Sim(("a",))
     sim.configure(dummy_config("d1"))
-    sim.step("a")  # campaign
-    sim.step("a")  # elected: publish, run the start only
+    sim.step("a")  # probe d1 and campaign
+    assert [(r.request.action, r.request.interval_ms) for r in sim.runs["a"]] == [("monitor", 0)]
+    sim.finish_runs("a")
+    sim.step("a")  # elected, probes done: publish, run the start only
     assert [(r.request.action, r.request.interval_ms) for r in sim.runs["a"]] == [("start", 0)]
 
 
@@ -94,9 +96,10 @@ def test_a_failed_monitor_is_recorded_and_the_resource_recovered() -> None:
         if failing["on"] and request.action == "monitor" and request.resource == "d1":
             failing["on"] = False  # fails once; the restart brings it back
             return 7
-        return 0
+        return sim.dummy(request)
 
-    sim = Sim(("a", "b"), agent=agent)
+    sim = Sim(("a", "b"))
+    sim.agent = agent
     sim.configure(dummy_config("d1", "d2"))
     sim.settle()
     sim.ops.clear()
@@ -156,3 +159,151 @@ def test_a_config_change_aborts_a_graph_in_flight() -> None:
     sim.settle()
     assert sim.started() == {"d1": "a"}
     assert ("b", "d2", "start", 0) not in sim.ops
+
+
+def fencing_config(*resources: str, meta: str = "") -> str:
+    return dummy_config(
+        *resources, extra=('<primitive id="fence-lab" class="stonith" type="fence_hakeeper_lab"/>')
+    ).replace('name="stonith-enabled" value="false"', 'name="stonith-enabled" value="true"')
+
+
+def test_a_restarted_daemon_probes_and_adopts_what_runs_without_restarting_it() -> None:
+    sim = Sim(("a", "b"))
+    sim.configure(dummy_config("d1", "d2"))
+    sim.settle()
+    placed = sim.started()
+    sim.ops.clear()
+    sim.restart(placed["d1"])
+    sim.settle()
+    node = placed["d1"]
+    assert (node, "d1", "monitor", 0) in sim.ops  # probed
+    assert (node, "d1", "monitor", 10000) in sim.ops  # its recurring monitor runs again
+    assert not [op for op in sim.ops if op[2] in ("start", "stop")], sim.ops
+    assert any("probe found d1 running (rc 0 (ok)): adopting it" in s for s in sim.said)
+    doc = sim.docs[StatusKey(node, StatusKind.OP_HISTORY, "d1")]
+    assert doc["ops"]["d1_last_0"]["operation"] == "monitor"  # type: ignore[index]
+
+
+def test_the_leader_waits_for_a_joining_nodes_probes() -> None:
+    sim = Sim(("a", "b"))
+    sim.configure(dummy_config("d1"))
+    sim.step("a")  # probes d1, campaigns
+    sim.step("b")  # probes d1
+    sim.finish_runs("a")
+    sim.step("a")  # a's probes are done; b's are not: nothing is scheduled
+    assert any("not scheduling until b probed what runs there" in s for s in sim.said)
+    assert not any("publishing graph" in s for s in sim.said)
+    sim.settle()
+    assert len(sim.started()) == 1
+
+
+def test_a_lost_node_is_fenced_before_its_resources_start_elsewhere() -> None:
+    sim = Sim(("a", "b", "c"))
+    sim.configure(fencing_config("d1", "d2"))
+    sim.settle()
+    lost = next(n for r, n in sim.started().items() if n != sim.leader)
+    moved = [r for r, n in sim.started().items() if n == lost]
+    sim.ops.clear()
+    sim.lose(lost)
+    sim.settle()
+    assert sim.fenced == [lost]
+    fence = next(
+        i for i, op in enumerate(sim.ops) if op[1] == "fence-lab" and op[2] in ("reboot", "off")
+    )
+    assert sim.ops[fence][0] == sim.leader
+    for rsc in moved:
+        start = next(i for i, op in enumerate(sim.ops) if op[1:3] == (rsc, "start"))
+        assert fence < start, sim.ops
+    assert lost not in sim.started().values() and set(moved) <= set(sim.started())
+    assert not [k for k in sim.docs if k.node == lost]  # its status went with it
+    assert any(f"fenced {lost} with fence-lab" in s for s in sim.said)
+
+
+def test_without_fencing_a_lost_node_is_not_fenced() -> None:
+    sim = Sim(("a", "b", "c"))
+    sim.configure(dummy_config("d1", "d2"))
+    sim.settle()
+    lost = next(n for n in sim.started().values() if n != sim.leader)
+    sim.lose(lost)
+    sim.settle()
+    assert sim.fenced == [] and lost not in sim.started().values()
+
+
+def test_failures_count_and_migration_threshold_moves_the_resource() -> None:
+    sim = Sim(("a", "b"))
+    xml = dummy_config("d1").replace(
+        "<operations>",
+        '<meta_attributes id="d1-m"><nvpair id="d1-mt" '
+        'name="migration-threshold" value="2"/></meta_attributes><operations>',
+    )
+    sim.configure(xml.replace("<cib>", '<cib crm_feature_set="3.16.2">'))
+    sim.settle()
+    first = sim.started()["d1"]
+    for expected_count in (1, 2):
+        sim.active.discard((first, "d1"))  # the service dies
+        sim.now += 10
+        sim.settle()
+        fails = sim.docs[StatusKey(first, StatusKind.FAIL_COUNT, "d1")]
+        assert fails["monitor_10000"]["count"] == expected_count  # type: ignore[index]
+    assert sim.started()["d1"] != first  # two failures: banned from that node
+
+
+def test_on_fail_stop_is_honoured_from_the_recorded_failure() -> None:
+    sim = Sim(("a", "b"))
+    sim.configure(
+        dummy_config("d1").replace(
+            'interval="10s" timeout="20s"/>', 'interval="10s" timeout="20s" on-fail="stop"/>'
+        )
+    )
+    sim.settle()
+    node = sim.started()["d1"]
+    sim.ops.clear()
+    sim.active.discard((node, "d1"))  # it dies
+    sim.now += 10
+    sim.settle()
+    assert (node, "d1", "stop", 0) in sim.ops
+    assert not [op for op in sim.ops if op[2] == "start"], sim.ops  # stopped, not recovered
+
+
+def test_a_failed_start_counts_infinity_and_the_resource_starts_elsewhere() -> None:
+    sim = Sim(("a", "b"))
+    failing_on: set[str] = set()
+
+    def agent(request: OpRequest) -> int:
+        if request.action == "start" and request.node in failing_on:
+            return 1
+        return sim.dummy(request)
+
+    sim.agent = agent
+    sim.configure(dummy_config("d1").replace("<cib>", '<cib crm_feature_set="3.16.2">'))
+    sim.step("a")
+    sim.step("b")
+    failing_on.add("a")
+    failing_on.add("b")
+    sim.settle()
+    tried = [op[0] for op in sim.ops if op[2] == "start"]
+    assert sorted(tried) == ["a", "b"]  # each node once: INFINITY bans it after one failure
+    for node in ("a", "b"):
+        fails = sim.docs[StatusKey(node, StatusKind.FAIL_COUNT, "d1")]
+        assert fails["start_0"]["count"] == 1_000_000  # type: ignore[index]
+
+
+def test_a_graph_without_results_is_given_up_after_its_timeout() -> None:
+    sim = Sim(("a", "b"))
+    sim.configure(
+        dummy_config("d1", constraints='<rsc_location id="l" rsc="d1" node="b" score="100"/>')
+    )
+    for node in ("a", "b"):
+        sim.step(node)
+        sim.finish_runs(node)  # the probes
+    sim.held.add("b")  # b's agent hangs: its start never returns
+    sim.settle()
+    assert any("publishing graph 1" in s and "start d1 on b" in s for s in sim.said)
+    sim.now += 79  # start timeout 20 s (op default) + cluster-delay 60 s: not yet
+    sim.settle()
+    assert not any("made no progress" in s for s in sim.said)
+    sim.now += 2
+    sim.settle()
+    assert any("aborting graph 1 because graph 1 made no progress for 80 s" in s for s in sim.said)
+    assert any("giving up on the actions of graph 1" in s for s in sim.said)
+    assert any("publishing graph 2" in s for s in sim.said)

@@ -82,13 +82,3 @@ def test_unknown_node_in_node_fail(tmp_path: Path, capsys: pytest.CaptureFixture
 def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", str(tmp_path / "absent.xml")]) == 2
     assert "no such file" in capsys.readouterr().err
-
-
-def test_unsupported_feature_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    res = (
-        '<bundle id="b"><podman image="redis:latest" replicas="2"/>'
-        '<primitive id="a" class="ocf" provider="heartbeat" type="redis"/></bundle>'
-    )
-    code, err = _run(tmp_path, _cib(res), capsys=capsys)
-    assert code == 2
-    assert "bundles" in err and "not supported" in err

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Mapping
 from dataclasses import replace
 
 from hakeeper.agents.metadata import AgentMetadata, MetadataError, parse_metadata
@@ -45,8 +46,11 @@ class OcfRunner:
         path: str = DEFAULT_PATH,
         launcher: Launcher = run_process,
         check_installed: bool = True,
+        extra_env: Mapping[str, str] | None = None,
     ) -> None:
         self.ocf_root = ocf_root
+        # e.g. where the node daemon's crm_attribute is (HA_SBIN_DIR, HAKEEPER_ATTRD)
+        self.extra_env = dict(extra_env or {})
         self.rsctmp = rsctmp
         self.path = path
         self.launcher = launcher
@@ -80,6 +84,7 @@ class OcfRunner:
             "OCF_RESKEY_CRM_meta_on_node": request.node,
             "OCF_RESKEY_CRM_meta_name": request.action,
         }
+        env.update(self.extra_env)
         if self.rsctmp is not None:
             env["HA_RSCTMP"] = self.rsctmp
         for name, value in request.meta.items():

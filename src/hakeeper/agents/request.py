@@ -11,6 +11,8 @@ from hakeeper.model.config import Agent
 
 #: Pacemaker's timeout for an operation that configures none
 DEFAULT_TIMEOUT_MS = 20_000
+#: OpRequest.meta key naming the node a fencing request (reboot, off, on) is aimed at
+STONITH_TARGET = "stonith_target"
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,10 +16,13 @@ from dataclasses import dataclass, field
 
 from hakeeper.agents.ocf import result_of
 from hakeeper.agents.process import Exit, Launcher, run_process
-from hakeeper.agents.request import OpRequest
+from hakeeper.agents.request import STONITH_TARGET, OpRequest
 from hakeeper.agents.result import OcfRc, OpResult, OpStatus, failed
 
 FENCE_DIR = "/usr/sbin"
+#: hakeeper's own fence agents (fence_hakeeper_lab), used when fence_dir has no such agent
+BUILTIN_FENCE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fence")
+TARGET = STONITH_TARGET
 ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"}
 DEFAULT_TIMEOUT = 60.0
 ACTIONS = ("list", "status", "monitor", "reboot", "off", "on", "metadata")
@@ -72,7 +75,11 @@ class StonithRunner:
         self.launcher = launcher
 
     def agent_path(self, agent: str) -> str:
-        return agent if os.path.isabs(agent) else os.path.join(self.fence_dir, agent)
+        if os.path.isabs(agent):
+            return agent
+        path = os.path.join(self.fence_dir, agent)
+        builtin = os.path.join(BUILTIN_FENCE_DIR, agent)
+        return builtin if not os.path.isfile(path) and os.path.isfile(builtin) else path
 
     def stdin_for(self, device: StonithDevice, action: str, target: str | None) -> bytes:
         """The stdin lines. Raises ValueError for a key or value that would break a line."""
@@ -153,6 +160,17 @@ class StonithRunner:
         device = StonithDevice(request.resource, request.agent.type, request.params)
         if request.action == "stop":
             return OpResult(OcfRc.OK, OpStatus.DONE)
+        if request.action in ("reboot", "off", "on"):
+            target = request.meta.get(TARGET)
+            if not target:
+                return failed(
+                    OcfRc.ERR_ARGS,
+                    OpStatus.ERROR,
+                    f"{request.action} needs a target node (meta {TARGET})",
+                )
+            fenced = self.fence(device, request.action, target, timeout=request.timeout_ms / 1000)
+            rc = OcfRc.OK if fenced.ok else OcfRc.ERR_GENERIC
+            return OpResult(rc, fenced.status, fenced.reason, fenced.duration, fenced.output)
         if request.action not in ("start", "monitor"):
             return failed(
                 OcfRc.UNIMPLEMENTED,

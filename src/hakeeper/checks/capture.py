@@ -32,6 +32,9 @@ class Capture:
     status: CaptureStatus
     text: str = ""
     reason: str = ""  # why status is not OK; for FAILED, the tail of stderr
+    # already read into the parser's model (a source that reads structured data, such as
+    # a hakeeper cluster's status, needs no text round trip); parsers use it when set
+    parsed: object = None
 
     @property
     def ok(self) -> bool:

@@ -447,6 +447,8 @@ def parse_capture(captures: Captures) -> CrmMon | None:
     capture = captures.first(KEY)
     if capture is None or not capture.ok:
         return None
+    if isinstance(capture.parsed, CrmMon):
+        return capture.parsed
     try:
         return parse_crm_mon(capture.text)
     except ProbeOutputError:
@@ -457,6 +459,8 @@ def assess(captures: Captures) -> tuple[Finding, ...]:
     capture = captures.first(KEY)
     if capture is None:
         return ()
+    if capture.ok and isinstance(capture.parsed, CrmMon):
+        return assess_crm_mon(capture.parsed)
     # crm_mon exits non-zero when it cannot reach the cluster, but still prints its
     # XML status with the reason: read that first.
     failed_with_xml = capture.status is CaptureStatus.FAILED and capture.text.strip()

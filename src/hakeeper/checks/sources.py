@@ -1,9 +1,9 @@
 """Where captures come from. A source turns probe specs into jobs (callables returning a
 Capture) that the check command runs in parallel.
 
-Two sources today: a directory of captured outputs (`--from DIR`) and the live
-Pacemaker host this runs on. A hakeeper cluster source (reading the coordination
-store) is the third: it implements `CaptureSource` the same way.
+Two sources here: a directory of captured outputs (`--from DIR`) and the live
+Pacemaker host this runs on. The third, a live hakeeper cluster (its status from the
+coordination store), is hakeeper.commands.check_cluster.HakeeperSource.
 """
 
 from __future__ import annotations
@@ -216,6 +216,10 @@ class LiveHostSource:
         except OSError as err:
             return Capture(spec.key, self.hostname, origin, CaptureStatus.FAILED, reason=str(err))
         return Capture(spec.key, self.hostname, origin, CaptureStatus.OK, text)
+
+    def host_jobs(self, specs: Sequence[ProbeSpec]) -> Sequence[Job]:
+        """Jobs for probes that need no container (host CLIs, files, sockets)."""
+        return [self._job(spec, None, ()) for spec in specs if spec.how is not How.CONTAINER]
 
     def jobs(self, specs: Sequence[ProbeSpec]) -> Sequence[Job]:
         engine = self._engine()

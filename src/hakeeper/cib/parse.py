@@ -613,7 +613,17 @@ class _Parser:
                     )
                 )
             elif c.tag == "rsc_ticket":
-                result.append(Ticket(ident, c.get("rsc"), c.get("ticket", ""), _line(c)))
+                result.append(
+                    Ticket(
+                        ident,
+                        c.get("rsc"),
+                        c.get("ticket", ""),
+                        _line(c),
+                        c.get("rsc-role"),
+                        c.get("loss-policy"),
+                        self.resource_sets(c),
+                    )
+                )
         return tuple(result)
 
     # --- configuration ---------------------------------------------------------------

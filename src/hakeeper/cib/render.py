@@ -343,7 +343,18 @@ class _Renderer:
             )
             self.resource_sets(el, c.sets)
         elif isinstance(c, Ticket):
-            _sub(parent, "rsc_ticket", [("id", c.id), ("rsc", c.rsc), ("ticket", c.ticket)])
+            el = _sub(
+                parent,
+                "rsc_ticket",
+                [
+                    ("id", c.id),
+                    ("rsc", c.rsc),
+                    ("rsc-role", c.rsc_role),
+                    ("ticket", c.ticket),
+                    ("loss-policy", c.loss_policy),
+                ],
+            )
+            self.resource_sets(el, c.sets)
 
     # --- configuration ---------------------------------------------------------------
 

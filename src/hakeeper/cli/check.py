@@ -7,11 +7,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 from hakeeper.checks.finding import Area, Finding, Verdict
-from hakeeper.commands.check import CapturedDir, CheckDto, CheckEnv, CheckSource, LiveHost, check
+from hakeeper.commands.check import (
+    CapturedDir,
+    CheckDto,
+    CheckEnv,
+    CheckSource,
+    HakeeperCluster,
+    LiveHost,
+    check,
+)
+from hakeeper.commands.env import Env, run_dir, store_url
 
 _LABEL = {
     Verdict.CRITICAL: "CRITICAL",
@@ -39,6 +49,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="read captured outputs from DIR instead of probing this host (layout: docs/check.md)",
     )
     p.add_argument(
+        "--store",
+        metavar="URL",
+        help="check the hakeeper cluster whose store this is (sqlite:///PATH,"
+        " etcd://HOST:PORT[,...]; default $HAKEEPER_STORE); without it and without"
+        " $HAKEEPER_STORE, this host of a Pacemaker cluster is checked",
+    )
+    p.add_argument(
         "--only",
         action="append",
         metavar="AREA",
@@ -48,7 +65,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    source: CheckSource = CapturedDir(args.from_dir) if args.from_dir else LiveHost()
+    source: CheckSource = LiveHost()
+    if args.from_dir:
+        source = CapturedDir(args.from_dir)
+    elif args.store or os.environ.get("HAKEEPER_STORE"):
+        source = HakeeperCluster(Env(store_url(args.store), run_dir()))
     only = set(args.only) if args.only else None
     dto = check(CheckEnv.from_os(), source=source, only=only)
     if args.output == "json":

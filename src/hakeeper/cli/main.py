@@ -22,6 +22,15 @@ SUBCOMMAND_MODULES = [
     "hakeeper.cli.resource",
     "hakeeper.cli.report",
     "hakeeper.cli.node",
+    # the cluster's configuration and state (pcs's verbs): docs/cli.md
+    "hakeeper.cli.cluster",
+    "hakeeper.cli.status",
+    "hakeeper.cli.constraint",
+    "hakeeper.cli.property",
+    "hakeeper.cli.stonith",
+    "hakeeper.cli.bundle",
+    "hakeeper.cli.cib",
+    "hakeeper.cli.lab",
 ]
 
 

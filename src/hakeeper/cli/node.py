@@ -16,13 +16,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Run this node's daemon: hold its lease, lead when elected, execute "
         "the actions addressed to it.",
     )
+    from hakeeper.commands.env import store_url
+
     sub = p.add_subparsers(dest="node_command", metavar="ACTION", required=True)
     run_p = sub.add_parser("run", help="run the daemon in the foreground (log on stderr)")
     run_p.add_argument("--name", required=True, help="this node's name")
     run_p.add_argument(
         "--store",
-        required=True,
-        help="the coordination store: sqlite:///PATH or etcd://HOST:PORT,...",
+        type=store_url,
+        default=store_url(None),
+        help="the coordination store: sqlite:///PATH or etcd://HOST:PORT,... (default: "
+        "$HAKEEPER_STORE, else sqlite:///var/lib/hakeeper/store.db, as every command)",
     )
     run_p.add_argument(
         "--ttl", type=float, default=2.0, help="the lease's time to live in seconds (default 2)"
@@ -34,21 +38,59 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="SECONDS",
         help="schedule again after this long without changes (default 60)",
     )
+    run_p.add_argument(
+        "--state-dir",
+        default="/run/hakeeper",
+        metavar="DIR",
+        help="where the lease id is kept, so that a restarted daemon resumes "
+        "its lease and adopts its resources (default /run/hakeeper)",
+    )
+    run_p.add_argument(
+        "--fence-after",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop every resource when no keepalive succeeded for this long; "
+        "must be below --ttl (default 0.6 x ttl)",
+    )
     run_p.set_defaults(func=run)
+    from hakeeper.cli import node_attrs  # standby, maintenance, attribute (pcs node ...)
+
+    node_attrs.register(sub)
 
 
 def run(args: argparse.Namespace) -> int:
+    from hakeeper.agents.ocf import DEFAULT_PATH, OcfRunner
     from hakeeper.agents.runner import LocalAgentRunner
     from hakeeper.coord import connect
+    from hakeeper.node.attrd import SHIMS, agent_environment
     from hakeeper.node.daemon import NodeDaemon
 
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
     )
-    coord = connect(args.store)
-    daemon = NodeDaemon(
-        coord, args.name, LocalAgentRunner(), ttl=args.ttl, recheck_s=args.recheck_interval
+    try:
+        coord = connect(args.store)
+    except ValueError as err:
+        sys.stderr.write(f"hakeeper node run: --store {args.store}: {err}\n")
+        return 2
+    ocf = OcfRunner(
+        path=f"{SHIMS}:{DEFAULT_PATH}", extra_env=agent_environment(args.state_dir, args.name)
     )
+    try:
+        daemon = NodeDaemon(
+            coord,
+            args.name,
+            LocalAgentRunner(ocf=ocf),
+            ttl=args.ttl,
+            recheck_s=args.recheck_interval,
+            state_dir=args.state_dir,
+            fence_after=args.fence_after,
+        )
+    except ValueError as err:
+        coord.close()
+        sys.stderr.write(f"hakeeper node run: {err}\n")
+        return 2
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         daemon.stop()

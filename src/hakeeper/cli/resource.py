@@ -9,6 +9,7 @@ from typing import Protocol, cast
 
 RESOURCE_VERB_MODULES = [
     "hakeeper.cli.debug",
+    "hakeeper.cli.resource_edit",
 ]
 
 
@@ -19,7 +20,7 @@ class _Registrar(Protocol):
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "resource",
-        help="act on one resource or bundle replica (debug, ...)",
+        help="create, change, move and debug resources (pcs resource ...)",
         description="Commands on one resource or bundle replica.",
     )
     verbs = p.add_subparsers(dest="verb", metavar="VERB")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,8 @@ from hakeeper.checks.catalog import probes_for
 from hakeeper.checks.finding import Area, Finding, Verdict, finding, worst
 from hakeeper.checks.runner import CommandRunner, SubprocessRunner
 from hakeeper.checks.sources import CaptureSource, DirectorySource, Job, LiveHostSource
+from hakeeper.commands.check_cluster import HakeeperSource, hakeeper_step
+from hakeeper.commands.env import Env
 from hakeeper.reports import CommandError, Report
 
 SCHEMA_VERSION = 1
@@ -44,9 +47,15 @@ class CapturedDir:
     path: Path
 
 
-# A live hakeeper cluster (reading the coordination store) will be a third kind here,
-# resolved to its own CaptureSource in `_resolve`.
-CheckSource = LiveHost | CapturedDir
+@dataclass(frozen=True, slots=True)
+class HakeeperCluster:
+    """A live hakeeper cluster: its status from the store, services probed where they run
+    on this host (this node, or the lab's namespaces)."""
+
+    env: Env
+
+
+CheckSource = LiveHost | CapturedDir | HakeeperCluster
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +140,8 @@ def _resolve(env: CheckEnv, source: CheckSource) -> CaptureSource:
                 )
             )
         return DirectorySource(source.path)
+    if isinstance(source, HakeeperCluster):
+        return HakeeperSource(source.env, env.runner, env.hostname, env.timeout_s)
     return LiveHostSource(env.runner, env.hostname, env.timeout_s, env.environ)
 
 
@@ -152,9 +163,16 @@ def _assessors(captures: Captures) -> dict[Area, Callable[[], tuple[Finding, ...
     facts = cluster.facts(crm) if crm is not None else None
 
     def replicas(bundle: str) -> int | None:
-        if facts is None:
+        if facts is None or crm is None:
             return None
-        return facts.replicas(bundle) or (len(facts.members) or None)
+        # a bundle's replicas; else the instances of the service (a clone, or one primitive)
+        service = re.compile(rf"^{re.escape(bundle.removesuffix('-bundle'))}(?:$|[-:_])")
+        instances = sum(
+            1
+            for r in crm.resources
+            if not r.is_stonith and (service.match(r.id) or service.match(r.parent or ""))
+        )
+        return facts.replicas(bundle) or instances or (len(facts.members) or None)
 
     return {
         Area.CONTAINERS: lambda: containers.assess(captures),
@@ -214,6 +232,10 @@ def check(env: CheckEnv, *, source: CheckSource, only: set[str] | None = None) -
     findings: list[Finding] = []
     for area in areas:
         findings.extend(_judge(area, assessors[area]))
+    if isinstance(source, HakeeperCluster):
+        findings = [
+            replace(f, next_steps=tuple(hakeeper_step(s) for s in f.next_steps)) for f in findings
+        ]
     return CheckDto(
         SCHEMA_VERSION, capture_source.description, areas, tuple(findings), env.clock() - started
     )

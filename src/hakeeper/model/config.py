@@ -301,10 +301,15 @@ class Order:
 
 @dataclass(frozen=True, slots=True)
 class Ticket:
+    """rsc_ticket: resources that may run only while a ticket is granted (and not standby)."""
+
     id: str
     rsc: str | None
     ticket: str
     line: int | None = None
+    rsc_role: str | None = None
+    loss_policy: str | None = None
+    sets: tuple[ResourceSet, ...] = ()
 
 
 Constraint = Location | Colocation | Order | Ticket

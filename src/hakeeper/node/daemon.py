@@ -3,16 +3,28 @@
 Threads: the main loop (feeds events to handle() and carries out its orders), one that
 keeps the lease alive, one that turns the store's watch into events, and a pool that runs
 agent actions. Only the main loop touches the state.
+
+Self-fencing deadline: the lease is granted by the store for `ttl` seconds from when it
+receives a keepalive, so it cannot lapse before `ttl` after the last keepalive that
+succeeded was *sent*. If no keepalive has succeeded for `fence_after` (< ttl) seconds
+the daemon acts as if the lease were lost -- it stops every resource -- so that the stops
+begin before any other node could be granted them, as a watchdog would.
+
+The lease's id is kept in STATE_DIR/NODE.lease: a daemon restarted before its lease ran
+out resumes it, and the cluster never sees the node leave (its resources are adopted).
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from hakeeper.agents.request import AgentRunner, OpRequest
 from hakeeper.coord import (
@@ -28,8 +40,11 @@ from hakeeper.coord import (
 )
 from hakeeper.coord import model as cm
 from hakeeper.node import machine
+from hakeeper.node.attrd import AttrServer, attrd_path
 from hakeeper.node.events import (
+    AttributeChanged,
     Campaign,
+    ClearStatus,
     ConfigChanged,
     Event,
     Instruction,
@@ -38,13 +53,16 @@ from hakeeper.node.events import (
     MemberJoined,
     MemberLost,
     OpCompleted,
+    ProcessExited,
     PublishTransition,
     RunOp,
     Say,
     StatusChanged,
     Ticked,
+    WatchExit,
     WriteStatus,
 )
+from hakeeper.node.exits import ExitWatcher
 
 log = logging.getLogger("hakeeper.node")
 
@@ -91,6 +109,8 @@ class NodeDaemon:
         ttl: float = 2.0,
         recheck_s: float = 60.0,
         workers: int = 8,
+        state_dir: str | None = None,
+        fence_after: float | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.coord = coord
@@ -99,20 +119,34 @@ class NodeDaemon:
         self.ttl = ttl
         self.recheck_s = recheck_s
         self.clock = clock
+        self.fence_after = fence_after if fence_after is not None else ttl * 0.6
+        if not 0 < self.fence_after < ttl:
+            raise ValueError(
+                f"the self-fencing deadline ({self.fence_after} s) must be "
+                f"above 0 and below the lease's ttl ({ttl} s)"
+            )
+        self.lease_file = Path(state_dir) / f"{name}.lease" if state_dir else None
+        self.confirmed = time.monotonic()  # when the last good keepalive was sent
         self.events: queue.Queue[Event] = queue.Queue()
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"op-{name}")
         self.stopping = threading.Event()
+        self.exits = ExitWatcher(lambda resource: self.events.put(ProcessExited(resource)))
+        self.state_dir = state_dir
+        self.attrd: AttrServer | None = None
         self.log = logging.LoggerAdapter(log, {"node": name})
 
     def run(self) -> int:
         """Join, then loop until stop() or the loss of the lease; 0 on stop, 1 on loss."""
-        self.coord.clear_status(self.name)
-        self.log.info(
-            "%s: cleared this node's old status, so the leader schedules from "
-            "what this daemon runs (resources left running are not adopted yet)",
-            self.name,
-        )
-        lease = self._join()
+        lease = self._resume()
+        if lease is None:
+            self.coord.clear_status(self.name)
+            self.log.info(
+                "%s: cleared this node's old status: the leader schedules from what "
+                "this daemon finds running",
+                self.name,
+            )
+            lease = self._join()
+        self._save_lease(lease)
         snap = self.coord.snapshot()
         watch = self.coord.watch(snap.revision)
         threads = [
@@ -121,6 +155,12 @@ class NodeDaemon:
         ]
         for thread in threads:
             thread.start()
+        if self.state_dir is not None:
+            self.attrd = AttrServer(
+                attrd_path(self.state_dir, self.name),
+                self.name,
+                lambda n, v: self.events.put(AttributeChanged(n, v)),
+            )
         state = machine.State(self.name, recheck_s=self.recheck_s, now=self.clock())
         pending: list[Event] = list(snapshot_events(snap))
         try:
@@ -128,14 +168,39 @@ class NodeDaemon:
                 state, orders = machine.handle(state, Ticked(self.clock()), *pending)
                 for order in orders:
                     self._carry_out(order, lease)
+                if self.attrd is not None:
+                    self.attrd.update_view(machine.node_attributes(state))
                 if not state.member:
                     self.pool.shutdown(wait=True)  # the self-fencing stops
+                    self._forget_lease(lease)
                     return 1
-                wait = max(0.0, min(machine.next_wakeup(state) - self.clock(), 0.5))
+                unconfirmed = time.monotonic() - self.confirmed
+                if unconfirmed > self.fence_after:
+                    self.log.error(
+                        "%s: no keepalive succeeded for %.2f s (deadline %.2f s, "
+                        "lease ttl %.1f s): fencing myself",
+                        self.name,
+                        unconfirmed,
+                        self.fence_after,
+                        self.ttl,
+                    )
+                    pending = [LeaseLost()]
+                    continue
+                wait = max(
+                    0.0,
+                    min(
+                        machine.next_wakeup(state) - self.clock(),
+                        0.5,
+                        self.fence_after - unconfirmed,
+                    ),
+                )
                 pending = self._next_events(wait)
             return 0
         finally:
             self.stopping.set()
+            self.exits.close()
+            if self.attrd is not None:
+                self.attrd.close()
             watch.close()
             self.pool.shutdown(wait=False, cancel_futures=True)
 
@@ -163,6 +228,18 @@ class NodeDaemon:
                 self.log.warning(
                     "%s: campaign failed (%s): retrying on the next change", self.name, err
                 )
+        elif isinstance(order, WatchExit):
+            if order.request is None:
+                self.exits.forget(order.resource)
+            else:
+                self.exits.watch(order.resource, order.request)
+        elif isinstance(order, ClearStatus):
+            try:
+                self.coord.clear_status(order.node)
+            except CoordError as err:
+                self.log.error(
+                    "%s: clearing the status of %s failed (%s)", self.name, order.node, err
+                )
 
     def _write(self, changes: dict[StatusKey, cm.JsonDoc | None], lease: cm.Lease) -> None:
         try:
@@ -188,10 +265,55 @@ class NodeDaemon:
 
     # -- the threads ---------------------------------------------------------------------
 
+    def _resume(self) -> cm.Lease | None:
+        """The lease an earlier run of this daemon left alive, if it still is."""
+        if self.lease_file is None:
+            return None
+        try:
+            saved = json.loads(self.lease_file.read_text())
+            lease = cm.Lease(self.name, int(saved["id"]), float(saved["ttl"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        sent = time.monotonic()
+        try:
+            self.coord.keepalive(lease)
+            if self.name not in self.coord.members().nodes:
+                return None
+        except CoordError:
+            return None
+        self.confirmed = sent
+        self.log.info(
+            "%s: resumed the lease of the previous run (id %d): the cluster did "
+            "not see this node leave",
+            self.name,
+            lease.id,
+        )
+        return lease
+
+    def _save_lease(self, lease: cm.Lease) -> None:
+        if self.lease_file is None:
+            return
+        self.lease_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.lease_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"id": lease.id, "ttl": lease.ttl}))
+        os.replace(tmp, self.lease_file)
+
+    def _forget_lease(self, lease: cm.Lease) -> None:
+        try:
+            self.coord.leave(lease)  # the others need not wait for it to lapse
+        except CoordError as err:
+            self.log.warning(
+                "%s: could not revoke the lease (%s): it lapses by itself", self.name, err
+            )
+        if self.lease_file is not None:
+            self.lease_file.unlink(missing_ok=True)
+
     def _join(self) -> cm.Lease:
         while True:
             try:
+                sent = time.monotonic()
                 lease = self.coord.join(self.name, self.ttl)
+                self.confirmed = sent
                 self.log.info("%s: joined with a lease of %.1f s", self.name, self.ttl)
                 return lease
             except Conflict:
@@ -201,14 +323,28 @@ class NodeDaemon:
                 time.sleep(self.ttl / 4)
 
     def _keepalive(self, lease: cm.Lease) -> None:
-        while not self.stopping.wait(self.ttl / 4):
+        # Renewed four times within the self-fencing deadline; after a failure, retried at
+        # once: while etcd elects a leader no renewal succeeds, and the deadline runs.
+        period = max(0.05, min(self.ttl, self.fence_after) / 4)
+        wait = period
+        while not self.stopping.wait(wait):
             try:
+                sent = time.monotonic()
                 self.coord.keepalive(lease)
+                if wait != period:
+                    self.log.info(
+                        "%s: keepalive succeeded again, %.2f s after the last good one",
+                        self.name,
+                        sent - self.confirmed,
+                    )
+                self.confirmed = sent
+                wait = period
             except LeaseExpired:
                 self.events.put(LeaseLost())
                 return
             except CoordError as err:
                 self.log.warning("%s: keepalive failed (%s): retrying", self.name, err)
+                wait = 0.05
 
     def _watch(self, watch: Watch) -> None:
         try:

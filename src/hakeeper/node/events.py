@@ -67,6 +67,21 @@ class OpCompleted:
     duration_ms: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class ProcessExited:
+    """The process a resource's agent named in its pid file exited (seen through a pidfd)."""
+
+    resource: str
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeChanged:
+    """An agent set (value) or deleted (None) one of this node's attributes."""
+
+    name: str
+    value: str | None
+
+
 Event = (
     Ticked
     | ConfigChanged
@@ -76,6 +91,8 @@ Event = (
     | LeaderElected
     | LeaseLost
     | OpCompleted
+    | ProcessExited
+    | AttributeChanged
 )
 
 # -- instructions ----------------------------------------------------------------------------
@@ -104,6 +121,22 @@ class PublishTransition:
 
 
 @dataclass(frozen=True, slots=True)
+class WatchExit:
+    """Hold a pidfd on the resource's process (request: how its agent runs it), so that
+    its exit is heard at once; request None: stop watching it."""
+
+    resource: str
+    request: OpRequest | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClearStatus:
+    """Delete every status document of a node: it was fenced, what it ran is gone."""
+
+    node: str
+
+
+@dataclass(frozen=True, slots=True)
 class Campaign:
     """Try to become the leader (the post is vacant)."""
 
@@ -115,4 +148,4 @@ class Say:
     text: str
 
 
-Instruction = RunOp | WriteStatus | PublishTransition | Campaign | Say
+Instruction = WatchExit | ClearStatus | RunOp | WriteStatus | PublishTransition | Campaign | Say

@@ -16,12 +16,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from hakeeper.agents.request import STONITH_TARGET as TARGET
 from hakeeper.agents.request import OpRequest
+from hakeeper.cib.parse import parse_cib_text
 from hakeeper.coord.model import JsonDoc, StatusKey, StatusKind
 from hakeeper.model.config import Agent
-from hakeeper.node import records
+from hakeeper.node import failures, records
 from hakeeper.node.events import (
+    AttributeChanged,
     Campaign,
+    ClearStatus,
     ConfigChanged,
     Event,
     Instruction,
@@ -30,14 +34,16 @@ from hakeeper.node.events import (
     MemberJoined,
     MemberLost,
     OpCompleted,
+    ProcessExited,
     PublishTransition,
     RunOp,
     Say,
     StatusChanged,
     Ticked,
+    WatchExit,
     WriteStatus,
 )
-from hakeeper.node.transition import Action, Transition, build_transition
+from hakeeper.node.transition import Action, Transition, build_transition, probe_actions
 from hakeeper.reports import CommandError
 from hakeeper.scheduler.schedule import schedule
 
@@ -61,6 +67,8 @@ class Run:
     action: Action
     transition_key: str
     graph: tuple[str, int] | None  # (uuid, seq) for a graph action; None for a monitor
+    probe: bool = False  # a probe after joining, outside any graph
+    since: float = 0.0  # when it was ordered
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,11 +100,18 @@ class State:
     running: Mapping[str, Run] = field(default_factory=dict)
     monitors: Mapping[str, Monitor] = field(default_factory=dict)
     started: Mapping[str, Action] = field(default_factory=dict)  # resource -> its start
+    # probes after joining: None before they are sent; the resources still being probed
+    probing: frozenset[str] | None = None
+    probed: bool = False
     # the leader's side
     published: Transition | None = None
     seq: int = 0
     dirty: str | None = None  # why the cluster must be scheduled again, if it must
     next_recheck: float = 0.0
+    waiting_for: frozenset[str] = frozenset()  # members whose probes the leader awaits
+    progress_at: float = 0.0  # when the current graph last moved (a result, a progress)
+    # resource -> when its process was heard exiting, until a monitor begun since answers
+    exited: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def leading(self) -> bool:
@@ -109,6 +124,7 @@ def handle(state: State, *events: Event) -> tuple[State, list[Instruction]]:
     for event in events:
         state = _apply(state, event, out)
     if state.member:
+        state = _probe(state, out)
         state = _lead(state, out)
         state = _execute(state, out)
         state = _run_monitors(state, out)
@@ -149,6 +165,10 @@ def _apply(state: State, event: Event, out: list[Instruction]) -> State:
         return _lease_lost(state, out)
     if isinstance(event, OpCompleted):
         return _op_completed(state, event, out)
+    if isinstance(event, ProcessExited):
+        return _process_exited(state, event, out)
+    if isinstance(event, AttributeChanged):
+        return _attribute_changed(state, event, out)
     raise TypeError(f"unknown event {event!r}")
 
 
@@ -159,6 +179,8 @@ def _status_changed(state: State, event: StatusChanged) -> State:
     else:
         docs[event.key] = event.doc
     state = replace(state, docs=docs)
+    if event.key.kind is StatusKind.OP_HISTORY or event.key.name == PROGRESS:
+        state = replace(state, progress_at=state.now)
     if event.key.node == state.node or event.doc is None:
         return state
     if event.key.kind is StatusKind.OP_HISTORY:
@@ -169,6 +191,14 @@ def _status_changed(state: State, event: StatusChanged) -> State:
                 dirty=f"{event.key.name} on {event.key.node} returned "
                 f"{_rc(changed['rc-code'])} to {changed['operation']}",
             )
+    elif event.key.name == records.NODE_ATTRIBUTES:
+        return replace(state, dirty=f"attributes of {event.key.node} changed")
+    elif (
+        event.key.name == PROGRESS
+        and event.key.node in state.waiting_for
+        and event.doc.get("probed")
+    ):
+        return replace(state, dirty=f"{event.key.node} has probed what runs there")
     elif event.key.name == PROGRESS and event.doc.get("failed"):
         graph = (event.doc.get("uuid"), event.doc.get("seq"))
         if state.published and graph == (state.published.uuid, state.published.seq):
@@ -176,6 +206,43 @@ def _status_changed(state: State, event: StatusChanged) -> State:
                 state, dirty=f"an action of graph {state.published.seq} failed on {event.key.node}"
             )
     return state
+
+
+def _attribute_changed(state: State, event: AttributeChanged, out: list[Instruction]) -> State:
+    key = StatusKey(state.node, StatusKind.ATTRIBUTES, records.NODE_ATTRIBUTES)
+    attrs = dict(state.docs.get(key) or {})
+    if attrs.get(event.name) == event.value or (event.value is None and event.name not in attrs):
+        return state
+    if event.value is None:
+        del attrs[event.name]
+    else:
+        attrs[event.name] = event.value
+    docs = dict(state.docs)
+    docs[key] = attrs
+    out.append(WriteStatus({key: attrs}))
+    return replace(state, docs=docs, dirty=f"attribute {event.name} of {state.node} changed")
+
+
+def node_attributes(state: State) -> dict[str, dict[str, str]]:
+    """Every node's attributes set by its agents, as this node knows them."""
+    return {
+        k.node: {str(n): str(v) for n, v in doc.items()}
+        for k, doc in state.docs.items()
+        if k.kind is StatusKind.ATTRIBUTES and k.name == records.NODE_ATTRIBUTES
+    }
+
+
+def _process_exited(state: State, event: ProcessExited, out: list[Instruction]) -> State:
+    if event.resource not in state.started:
+        return state
+    monitors = {
+        k: (replace(m, due=state.now) if m.action.resource == event.resource else m)
+        for k, m in state.monitors.items()
+    }
+    if monitors == state.monitors:
+        return state
+    out.append(Say(f"the process of {event.resource} exited: monitoring it now"))
+    return replace(state, monitors=monitors, exited={**state.exited, event.resource: state.now})
 
 
 def _leader_elected(state: State, event: LeaderElected, out: list[Instruction]) -> State:
@@ -206,22 +273,35 @@ def _lease_lost(state: State, out: list[Instruction]) -> State:
 def _op_completed(state: State, event: OpCompleted, out: list[Instruction]) -> State:
     run = state.running.get(event.run_id)
     running = {k: v for k, v in state.running.items() if k != event.run_id}
-    state = replace(state, running=running)
+    state = replace(state, running=running, progress_at=state.now)
     if run is None or not state.member:
         return state
     action = run.action
+    if run.probe:
+        return _probe_completed(state, action, event, out)
+    if action.task == "stonith":
+        return _fence_completed(state, run, action, event, out)
     expected = event.rc == action.target_rc and event.op_status == records.EXEC_DONE
+    if not expected:
+        state = _count_failure(state, action, event, out)
     if run.graph is None:  # a recurring monitor
         monitor = state.monitors.get(event.run_id)
         if monitor is None:
             return state  # cancelled while it ran
         monitors = dict(state.monitors)
-        monitors[event.run_id] = replace(
-            monitor, due=state.now + action.interval_ms / 1000, last_rc=event.rc
-        )
-        state = replace(state, monitors=monitors)
+        due = state.now + action.interval_ms / 1000
+        exited = dict(state.exited)
+        heard = exited.get(action.resource)
+        if heard is not None and run.since < heard:
+            due = state.now  # it began before the exit: its answer says nothing of it
+        else:
+            exited.pop(action.resource, None)
+        monitors[event.run_id] = replace(monitor, due=due, last_rc=event.rc)
+        state = replace(state, monitors=monitors, exited=exited)
         if event.rc == monitor.last_rc:
             return state
+        if expected and action.resource in state.started:  # back to normal: watch again
+            out.append(WatchExit(action.resource, _request(state, action)))
         out.append(
             Say(
                 f"monitor of {action.resource} returned {_rc(event.rc)} after "
@@ -241,6 +321,7 @@ def _op_completed(state: State, event: OpCompleted, out: list[Instruction]) -> S
     monitors = dict(state.monitors)
     if action.task == "start" and expected:
         started[action.resource] = action
+        out.append(WatchExit(action.resource, _request(state, action)))
     elif action.task == "stop" and expected:
         started.pop(action.resource, None)
     if action.task == "monitor" and action.interval_ms and expected:
@@ -296,12 +377,176 @@ def _record(
     docs = dict(state.docs)
     docs[key] = doc
     state = replace(state, call_id=call_id, docs=docs)
+    changes: dict[StatusKey, JsonDoc | None] = {key: doc}
+    fails = StatusKey(state.node, StatusKind.FAIL_COUNT, action.resource)
+    if not expected and fails in state.docs:  # with the result, in one write
+        changes[fails] = state.docs[fails]
     if not expected:  # seen by the leader's watch too, unless the leader is this node
         state = replace(
             state,
             dirty=f"{action.resource} on {state.node} returned {_rc(event.rc)} to {action.task}",
         )
-    out.append(WriteStatus({key: doc, _progress_key(state): _progress_doc(state)}))
+    changes[_progress_key(state)] = _progress_doc(state)
+    out.append(WriteStatus(changes))
+    return state
+
+
+def _count_failure(
+    state: State, action: Action, event: OpCompleted, out: list[Instruction]
+) -> State:
+    """One more failure of the action in the resource's fail counts on this node."""
+    fatal = action.task == "stop" or (action.task == "start" and _start_failure_is_fatal(state))
+    key = StatusKey(state.node, StatusKind.FAIL_COUNT, action.resource)
+    doc = failures.bump(state.docs.get(key), action.task, action.interval_ms, int(state.now), fatal)
+    docs = dict(state.docs)
+    docs[key] = doc
+    entry = doc[f"{action.task}_{action.interval_ms}"]
+    count = "INFINITY" if entry["count"] >= failures.INFINITY else str(entry["count"])
+    out.append(Say(f"fail count of {action.resource} for {action.task} is now {count}"))
+    return replace(state, docs=docs)
+
+
+def _start_failure_is_fatal(state: State) -> bool:
+    if state.config_xml is None:
+        return True
+    try:
+        crm_config = parse_cib_text(state.config_xml).configuration.crm_config
+    except CommandError:
+        return True
+    for attr_set in crm_config:
+        value = attr_set.values().get("start-failure-is-fatal")
+        if value is not None:
+            return value.lower() not in ("false", "no", "0", "off", "n", "f")
+    return True
+
+
+# -- probes after joining: what runs here already ---------------------------------------------
+
+
+def _probe(state: State, out: list[Instruction]) -> State:
+    """Once, after joining: a probe of every configured resource, before this node runs
+    anything of a graph (and before the leader schedules), so that what runs here is
+    adopted rather than started again elsewhere."""
+    if state.probed or state.probing is not None:
+        return state
+    if state.config_xml is None:
+        return _probes_done(replace(state, probing=frozenset()), out, "nothing is configured")
+    try:
+        config = parse_cib_text(state.config_xml).configuration
+    except CommandError:
+        return _probes_done(
+            replace(state, probing=frozenset()), out, "the configuration is invalid"
+        )
+    probes = probe_actions(config, state.node)
+    if not probes:
+        return _probes_done(replace(state, probing=frozenset()), out, "no resource to probe")
+    running = dict(state.running)
+    for action in probes:
+        running[f"probe:{action.resource}"] = Run(action, _probe_key(state), None, probe=True)
+        out.append(RunOp(f"probe:{action.resource}", _request(state, action)))
+    out.append(Say(f"probing {len(probes)} resources to learn what runs here"))
+    return replace(state, running=running, probing=frozenset(a.resource for a in probes))
+
+
+def _probe_key(state: State) -> str:
+    return f"-1:0:7:probe-{state.node}"
+
+
+def _probe_completed(
+    state: State, action: Action, event: OpCompleted, out: list[Instruction]
+) -> State:
+    found = event.op_status == records.EXEC_DONE and event.rc in (0, 8)
+    ok = event.op_status == records.EXEC_DONE and event.rc in (0, 7, 8)
+    key = StatusKey(state.node, StatusKind.OP_HISTORY, action.resource)
+    docs = dict(state.docs)
+    docs.pop(key, None)  # the probe replaces whatever an earlier run recorded
+    state = replace(state, docs=docs)
+    if found:
+        started = dict(state.started)
+        started[action.resource] = replace(action, task="start", target_rc=0)
+        state = replace(state, started=started)
+        out.append(WatchExit(action.resource, _request(state, action)))
+        out.append(Say(f"probe found {action.resource} running ({_rc(event.rc)}): adopting it"))
+    elif not ok:
+        out.append(
+            Say(
+                f"probe of {action.resource} returned {_rc(event.rc)}"
+                f"{': ' + event.exit_reason if event.exit_reason else ''}"
+            )
+        )
+    state = _record(state, action, _probe_key(state), event, ok, out)
+    probing = (state.probing or frozenset()) - {action.resource}
+    state = replace(state, probing=probing)
+    if probing:
+        return state
+    return _probes_done(state, out, "every resource was probed")
+
+
+def _probes_done(state: State, out: list[Instruction], why: str) -> State:
+    """Forget the history an earlier run of this daemon left of resources not probed now,
+    and tell the leader this node is ready."""
+    stale = {
+        k: None
+        for k, v in state.docs.items()
+        if k.node == state.node
+        and k.kind is StatusKind.OP_HISTORY
+        and _changed(v).get("transition-key") != _probe_key(state)
+    }
+    docs = {k: v for k, v in state.docs.items() if k not in stale}
+    state = replace(state, probed=True, docs=docs)
+    changes: dict[StatusKey, JsonDoc | None] = dict(stale)
+    changes[_progress_key(state)] = _progress_doc(state)
+    out.append(Say(f"probes done ({why}): ready to run the leader's graphs"))
+    out.append(WriteStatus(changes))
+    return replace(state, dirty=state.dirty or "this node probed what runs here")
+
+
+def _changed(doc: JsonDoc) -> Mapping[str, Any]:
+    """The record a history document's last write changed."""
+    ops: Mapping[str, Any] = doc.get("ops", {})
+    record: Mapping[str, Any] = ops.get(str(doc.get("changed", "")), {})
+    return record
+
+
+def _has_probed(state: State, node: str) -> bool:
+    if node == state.node:
+        return state.probed
+    doc = state.docs.get(StatusKey(node, StatusKind.ATTRIBUTES, PROGRESS))
+    return bool(doc and doc.get("probed"))
+
+
+# -- fencing -----------------------------------------------------------------------------------
+
+
+def _fence_completed(
+    state: State, run: Run, action: Action, event: OpCompleted, out: list[Instruction]
+) -> State:
+    target = action.target or "?"
+    ok = event.rc == 0 and event.op_status == records.EXEC_DONE
+    if ok:
+        out.append(
+            Say(
+                f"fenced {target} with {action.resource}: what it ran is stopped, "
+                "its resources may start elsewhere"
+            )
+        )
+        out.append(ClearStatus(target))
+        state = replace(state, docs={k: v for k, v in state.docs.items() if k.node != target})
+    else:
+        out.append(
+            Say(
+                f"fencing {target} with {action.resource or 'no device'} failed"
+                f"{': ' + event.exit_reason if event.exit_reason else ''}; "
+                f"{action.reason or ''}: its resources stay where they were"
+            )
+        )
+        state = replace(state, dirty=f"fencing {target} failed")
+    if run.graph == state.following:
+        if ok:
+            state = replace(state, done=state.done | {action.id})
+        else:
+            state = replace(state, failed=state.failed | {action.id})
+    out.append(WriteStatus({_progress_key(state): _progress_doc(state)}))
     return state
 
 
@@ -313,17 +558,35 @@ def _lead(state: State, out: list[Instruction]) -> State:
         return state
     graph = state.published
     if graph is not None and not _graph_over(state, graph):
-        if state.dirty and not graph.aborted:
+        limit = _graph_timeout(graph)
+        stalled = state.now > state.progress_at + limit
+        if not graph.aborted and (state.dirty or stalled):
+            why = state.dirty or f"graph {graph.seq} made no progress for {limit:.0f} s"
             out.append(
                 Say(
-                    f"aborting graph {graph.seq} because {state.dirty}; the next one "
-                    f"is computed when its actions in flight are over"
+                    f"aborting graph {graph.seq} because {why}; the next one is "
+                    "computed when its actions in flight are over"
                 )
             )
             graph = replace(graph, aborted=True)
             out.append(PublishTransition(graph))
-            return replace(state, published=graph)
-        return state
+            return replace(state, published=graph, dirty=why)
+        if not stalled:
+            return state
+        out.append(
+            Say(
+                f"giving up on the actions of graph {graph.seq} still in flight: no "
+                f"result within {limit:.0f} s (their timeout plus the cluster-delay)"
+            )
+        )
+    unprobed = frozenset(m for m in state.members if not _has_probed(state, m))
+    if unprobed:
+        if unprobed != state.waiting_for:
+            out.append(
+                Say(f"not scheduling until {', '.join(sorted(unprobed))} probed what runs there")
+            )
+        return replace(state, waiting_for=unprobed)
+    state = replace(state, waiting_for=frozenset())
     reason = state.dirty
     if reason is None and graph is not None and graph.actions:
         reason = f"graph {graph.seq} is complete"
@@ -344,19 +607,34 @@ def _lead(state: State, out: list[Instruction]) -> State:
         return state
     seq = state.seq + 1
     new = build_transition(
-        f"{state.node}-{state.leader_since}", seq, plan.actions, cib.configuration
+        f"{state.node}-{state.leader_since}",
+        seq,
+        plan.actions,
+        cib.configuration,
+        state.node,
+        sorted(state.members),
     )
     if not new.actions:
         if graph is None or graph.actions:
             out.append(Say(f"the cluster is settled ({reason}): the plan has no actions"))
             out.append(PublishTransition(new))
-            return replace(state, published=new, seq=seq)
+            return replace(state, published=new, seq=seq, progress_at=state.now)
         return state
     listed = ", ".join(_describe(a) for a in new.actions[:8])
     more = f" and {len(new.actions) - 8} more" if len(new.actions) > 8 else ""
     out.append(Say(f"publishing graph {seq} because {reason}: {listed}{more}"))
     out.append(PublishTransition(new))
-    return replace(state, published=new, seq=seq)
+    return replace(state, published=new, seq=seq, progress_at=state.now)
+
+
+#: Pacemaker's cluster-delay: how late a result may be beyond its action's timeout
+CLUSTER_DELAY_S = 60.0
+
+
+def _graph_timeout(graph: Transition) -> float:
+    """How long a graph may go without any result before the leader stops waiting for the
+    actions in flight: the longest action timeout plus the cluster-delay, as Pacemaker."""
+    return max((a.timeout_ms for a in graph.actions), default=0) / 1000 + CLUSTER_DELAY_S
 
 
 def _graph_over(state: State, graph: Transition) -> bool:
@@ -417,7 +695,11 @@ def _progress(
 
 
 def _cluster_docs(state: State) -> dict[StatusKey, JsonDoc]:
-    return {k: v for k, v in state.docs.items() if k.kind is StatusKind.OP_HISTORY}
+    return {
+        k: v
+        for k, v in state.docs.items()
+        if k.kind is not StatusKind.ATTRIBUTES or k.name == records.NODE_ATTRIBUTES
+    }
 
 
 # -- every node: executing the graph and the monitors ------------------------------------------
@@ -436,7 +718,7 @@ def _current_graph(state: State) -> Transition | None:
 
 def _execute(state: State, out: list[Instruction]) -> State:
     graph = _current_graph(state)
-    if graph is None:
+    if graph is None or not state.probed:
         return state
     ident = (graph.uuid, graph.seq)
     if state.following != ident:
@@ -458,6 +740,7 @@ def _execute(state: State, out: list[Instruction]) -> State:
         ):
             continue
         if action.task in ("start", "stop", "promote", "demote"):
+            out.append(WatchExit(action.resource, None))
             # its recurring monitors end before the resource changes
             state = replace(
                 state,
@@ -488,7 +771,7 @@ def _run_monitors(state: State, out: list[Instruction]) -> State:
         if monitor.due > state.now or run_id in state.running:
             continue
         running = dict(state.running)
-        running[run_id] = Run(monitor.action, monitor.transition_key, None)
+        running[run_id] = Run(monitor.action, monitor.transition_key, None, since=state.now)
         state = replace(state, running=running)
         out.append(RunOp(run_id, _request(state, monitor.action)))
     return state
@@ -499,6 +782,8 @@ def next_wakeup(state: State) -> float:
     times = [m.due for k, m in state.monitors.items() if k not in state.running]
     if state.leading:
         times.append(state.next_recheck)
+        if state.published is not None and state.published.actions:
+            times.append(state.progress_at + _graph_timeout(state.published) + 0.001)
     return min(times, default=state.now + 1.0)
 
 
@@ -507,6 +792,19 @@ def next_wakeup(state: State) -> float:
 
 def _request(state: State, action: Action) -> OpRequest:
     standard, provider, kind = action.agent
+    if action.task == "stonith":
+        params = dict(action.params)
+        fence_op = params.pop("action", "reboot")
+        return OpRequest(
+            action.resource,
+            fence_op,
+            state.node,
+            Agent(standard, provider, kind),
+            params,
+            {TARGET: action.target or ""},
+            0,
+            action.timeout_ms,
+        )
     return OpRequest(
         action.resource,
         action.task,
@@ -536,6 +834,7 @@ def _progress_doc(state: State) -> dict[str, Any]:
         "done": sorted(state.done),
         "failed": sorted(state.failed),
         "running": running,
+        "probed": state.probed,
     }
 
 

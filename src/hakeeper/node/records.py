@@ -17,9 +17,13 @@ from hakeeper.coord.model import JsonDoc, StatusKey, StatusKind
 from hakeeper.model.cib import Cib
 from hakeeper.model.config import NodeConfig
 from hakeeper.model.status import LrmResource, NodeState, OpRecord, Status
+from hakeeper.node import failures
 
 #: the op-status of a completed operation (PCMK_EXEC_DONE)
 EXEC_DONE = 0
+#: ATTRIBUTES document of each node holding the node attributes its agents set
+#: (crm_attribute -l reboot/forever), read by the scheduler as transient attributes
+NODE_ATTRIBUTES = "node"
 
 
 def record_ids(resource: str, task: str, interval_ms: int, expected: bool) -> list[str]:
@@ -101,13 +105,25 @@ def max_call_id(docs: Iterable[JsonDoc]) -> int:
     return best
 
 
+def _feature_set_at_least(value: str | None, wanted: tuple[int, ...]) -> bool:
+    try:
+        return tuple(int(x) for x in (value or "").split(".")) >= wanted
+    except ValueError:
+        return False
+
+
 def cluster_cib(
     config_xml: str, docs: Mapping[StatusKey, JsonDoc], members: Iterable[str], leader: str | None
 ) -> Cib:
-    """The stored configuration plus a status section: each member online with its op
-    history; each other known node cleanly offline, its history left out (Pacemaker does
-    not unpack the history of a node that is cleanly down). Quorum: more than half of the
-    known nodes are members."""
+    """The stored configuration plus a status section.
+
+    Each member is online with its op history and, as transient attributes, its fail
+    counts and the node attributes its agents set. A known node that is not a member but
+    still has op history left without a goodbye (its lease lapsed): it is "unexpectedly
+    down", with its history, so that with fencing enabled the scheduler fences it before
+    recovering what it ran (without fencing Pacemaker ignores an offline node's history).
+    A node without history is cleanly down. Quorum: more than half of the known nodes are
+    members."""
     cib = parse_cib_text(config_xml)
     members = frozenset(members)
     config = cib.configuration
@@ -116,14 +132,23 @@ def cluster_cib(
         NodeConfig(id=n, uname=n) for n in sorted(known) if n not in {c.uname for c in config.nodes}
     ]
     ids = {n.uname: n.id for n in nodes}
+    per_op = _feature_set_at_least(cib.root_attr("crm_feature_set"), (3, 0, 13))
     states = []
     for name in sorted(known):
+        mine = sorted(
+            ((k, d) for k, d in docs.items() if k.node == name),
+            key=lambda kd: (kd[0].kind.value, kd[0].name),
+        )
+        resources = tuple(
+            lrm_resource(k.name, d) for k, d in mine if k.kind is StatusKind.OP_HISTORY
+        )
         if name in members:
-            resources = tuple(
-                lrm_resource(key.name, doc)
-                for key, doc in sorted(docs.items(), key=lambda kv: kv[0].name)
-                if key.node == name and key.kind is StatusKind.OP_HISTORY
-            )
+            attrs: list[tuple[str, str]] = []
+            for key, doc in mine:
+                if key.kind is StatusKind.FAIL_COUNT:
+                    attrs.extend(failures.attributes(key.name, doc, per_op))
+                elif key.kind is StatusKind.ATTRIBUTES and key.name == NODE_ATTRIBUTES:
+                    attrs.extend((str(k), str(v)) for k, v in sorted(doc.items()))
             states.append(
                 NodeState(
                     ids[name],
@@ -131,6 +156,19 @@ def cluster_cib(
                     in_ccm="true",
                     crmd="online",
                     join="member",
+                    expected="member",
+                    attributes=tuple(attrs),
+                    resources=resources,
+                )
+            )
+        elif resources:
+            states.append(
+                NodeState(
+                    ids[name],
+                    name,
+                    in_ccm="false",
+                    crmd="offline",
+                    join="down",
                     expected="member",
                     resources=resources,
                 )

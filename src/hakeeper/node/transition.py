@@ -4,6 +4,10 @@ The scheduler's graph holds pseudo and optional actions too; a node only runs re
 each published action waits for the real actions reached through the unpublished ones.
 The leader also resolves what a node needs to run an action without reading the
 configuration: agent, parameters, timeout, the expected rc and the op digest.
+
+Fencing: the scheduler's `stonith` action names its target as its node; published, it is
+addressed to the leader (Pacemaker's DC asks its fencer too), names the fence device that
+can fence the target in `resource` and the target in `target`.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from hakeeper.cib.parse import parse_interval_ms
-from hakeeper.model.config import AttrSet, Configuration, Primitive
+from hakeeper.model.config import AttrSet, Clone, Configuration, Primitive
 from hakeeper.scheduler.digest import digest
+from hakeeper.scheduler.rules import RuleContext, resolve_sets
 from hakeeper.scheduler.schedule import PlannedAction
 
 DEFAULT_TIMEOUT_MS = 20_000
@@ -37,6 +42,7 @@ class Action:
     timeout_ms: int
     digest: str
     reason: str | None = None
+    target: str | None = None  # the node a stonith action fences
 
     def to_doc(self) -> dict[str, Any]:
         return {
@@ -52,6 +58,7 @@ class Action:
             "timeout_ms": self.timeout_ms,
             "digest": self.digest,
             "reason": self.reason,
+            "target": self.target,
         }
 
     @staticmethod
@@ -70,6 +77,7 @@ class Action:
             int(doc["timeout_ms"]),
             str(doc["digest"]),
             doc.get("reason"),
+            doc.get("target"),
         )
 
 
@@ -145,11 +153,85 @@ def _timeout_ms(
     return (ms or DEFAULT_TIMEOUT_MS), (_plain_values(op.params) if op is not None else {})
 
 
+def node_params(prim: Primitive, node: str) -> dict[str, str]:
+    """A primitive's parameters on one node: sets whose rules hold there (#uname, node
+    attributes are not known here) by score, the first value of a name winning."""
+    return resolve_sets(prim.params, RuleContext(node_attrs={"#uname": node}))
+
+
+def stonith_action(config: Configuration) -> str:
+    """The cluster's stonith-action property (reboot; poweroff means off)."""
+    action = _plain_values(config.crm_config).get("stonith-action", "reboot")
+    return "off" if action == "poweroff" else action
+
+
+def fence_device(config: Configuration, target: str) -> Primitive | None:
+    """The first stonith resource that may fence target: its pcmk_host_list names it,
+    or it has no list (the device is asked, as Pacemaker's dynamic-list)."""
+    for prim in primitives(config).values():
+        if prim.agent.standard != "stonith":
+            continue
+        hosts = _plain_values(prim.params).get("pcmk_host_list")
+        if hosts is None or target in hosts.replace(",", " ").split():
+            return prim
+    return None
+
+
+def anonymous_clone_primitives(config: Configuration) -> frozenset[str]:
+    """Primitives inside clones that are not globally unique: Pacemaker runs and records
+    their instances under the primitive's own id ("haproxy", not "haproxy:1"), so an
+    instance keeps its history whatever number the scheduler gives it next time."""
+    found: set[str] = set()
+    for rsc in config.resources:
+        if isinstance(rsc, Clone) and _plain_values(rsc.meta).get(
+            "globally-unique", "false"
+        ).lower() not in ("true", "yes", "1", "on", "y"):
+            found |= set(primitives(Configuration(resources=(rsc.child,))))
+    return frozenset(found)
+
+
+def probe_actions(config: Configuration, node: str) -> list[Action]:
+    """A one-off monitor (expected: not running) of every primitive this node could run,
+    as Pacemaker's probes. Anonymous clone instances are probed under the clone's
+    primitive id, as Pacemaker records them; fence devices are not probed."""
+    op_defaults = _plain_values(config.op_defaults)
+    found = []
+    for prim in primitives(config).values():
+        if prim.agent.standard == "stonith":
+            continue
+        params = node_params(prim, node)
+        timeout_ms, op_params = _timeout_ms(prim, "monitor", 0, op_defaults)
+        found.append(
+            Action(
+                -1,
+                "monitor",
+                prim.id,
+                node,
+                0,
+                (),
+                OCF_NOT_RUNNING,
+                (prim.agent.standard, prim.agent.provider, prim.agent.type),
+                tuple(sorted({**params, **op_params}.items())),
+                timeout_ms,
+                digest({**params, **op_params}),
+                "probe: is it running here?",
+            )
+        )
+    return found
+
+
 def build_transition(
-    uuid: str, seq: int, planned: Iterable[PlannedAction], config: Configuration
+    uuid: str,
+    seq: int,
+    planned: Iterable[PlannedAction],
+    config: Configuration,
+    executor: str = "",
+    fencers: Iterable[str] = (),
 ) -> Transition:
     """The real actions of a plan (required, runnable, not pseudo, on a node, of a known
-    primitive), each waiting for the real actions it reaches through the others."""
+    primitive; fencing, run by `executor`, or by the first of `fencers` when the target is
+    the executor: a node does not fence itself), each waiting for the real actions it reaches
+    through the others."""
     planned = tuple(planned)
     by_id = {a.id: a for a in planned}
     prims = primitives(config)
@@ -159,6 +241,8 @@ def build_transition(
         return resource.split(":", 1)[0]  # clone instance "rsc:0" runs rsc's definition
 
     def real(a: PlannedAction) -> bool:
+        if a.task == "stonith":
+            return not a.optional and a.runnable and a.node is not None
         return (
             not a.optional
             and a.runnable
@@ -185,12 +269,21 @@ def build_transition(
         return tuple(sorted(found))
 
     actions = []
+    fence_with = stonith_action(config)
+    anonymous = anonymous_clone_primitives(config)
     for a in planned:
         if not real(a):
             continue
+        if a.task == "stonith":
+            assert a.node is not None
+            by = executor
+            if a.node == executor:
+                by = next((f for f in fencers if f != a.node), executor)
+            actions.append(_fence(a, waits_for(a), config, by, fence_with))
+            continue
         assert a.resource is not None and a.node is not None
         prim = prims[base(a.resource)]
-        params = _plain_values(prim.params)
+        params = node_params(prim, a.node)
         timeout_ms, op_params = _timeout_ms(prim, a.task, a.interval_ms, op_defaults)
         digest_params = {**params, **op_params}
         if a.interval_ms:
@@ -200,7 +293,7 @@ def build_transition(
             Action(
                 a.id,
                 a.task,
-                a.resource,
+                base(a.resource) if base(a.resource) in anonymous else a.resource,
                 a.node,
                 a.interval_ms,
                 waits_for(a),
@@ -213,3 +306,46 @@ def build_transition(
             )
         )
     return Transition(uuid, seq, tuple(actions))
+
+
+def _fence(
+    a: PlannedAction, after: tuple[int, ...], config: Configuration, executor: str, fence_with: str
+) -> Action:
+    assert a.node is not None
+    device = fence_device(config, a.node)
+    if device is None:  # published anyway: it fails, and says why
+        return Action(
+            a.id,
+            "stonith",
+            "",
+            executor,
+            0,
+            after,
+            0,
+            ("stonith", None, ""),
+            (),
+            DEFAULT_TIMEOUT_MS,
+            "",
+            f"no fence device can fence {a.node}",
+            a.node,
+        )
+    params = _plain_values(device.params)
+    timeout_ms, _ = _timeout_ms(device, "stonith", 0, _plain_values(config.op_defaults))
+    timeout = params.get("pcmk_reboot_timeout") or params.get("pcmk_off_timeout")
+    if timeout:
+        timeout_ms = parse_interval_ms(timeout) or timeout_ms
+    return Action(
+        a.id,
+        "stonith",
+        device.id,
+        executor,
+        0,
+        after,
+        0,
+        (device.agent.standard, device.agent.provider, device.agent.type),
+        tuple(sorted({**params, "action": fence_with}.items())),
+        timeout_ms,
+        "",
+        a.reason,
+        a.node,
+    )

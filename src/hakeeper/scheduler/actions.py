@@ -90,10 +90,18 @@ def _update_runnable(cluster: Cluster, action: Action) -> None:
         action.flags |= AF.RUNNABLE
         return
     node = action.node
-    if node is None or not node.online or node.pending:
+    if node is None or node.pending:
+        action.flags &= ~AF.RUNNABLE
+    elif not node.online and (not node.is_guest or node.remote_requires_reset):
+        # a guest node that is down but not lost comes up with its container
         action.flags &= ~AF.RUNNABLE
     elif action.needs == "nothing":
         action.flags |= AF.RUNNABLE
+        if node.is_guest:
+            from hakeeper.scheduler.remote_order import can_fence_guest
+
+            if not can_fence_guest(cluster, node):
+                action.flags &= ~AF.RUNNABLE  # its host is lost and cannot be fenced
     elif not opts.have_quorum and _quorum_policy(cluster, rsc) in ("stop", "suicide"):
         set_reason(action, "no quorum", True)
         action.flags &= ~AF.RUNNABLE
@@ -399,14 +407,23 @@ def order_actions(first: Action, then: Action, flags: Flags) -> bool:
 
 def internal_constraints(cluster: Cluster) -> None:
     for rsc in cluster.resources:
-        if rsc.variant == Variant.CLONE:
-            from hakeeper.scheduler.clone import clone_internal
+        order_resources(cluster, rsc)
 
-            clone_internal(cluster, rsc)
-        elif rsc.variant == Variant.GROUP:
-            _group_internal(cluster, rsc)
-        else:
-            _primitive_internal(cluster, rsc)
+
+def order_resources(cluster: Cluster, rsc: Rsc) -> None:
+    """One resource's implicit constraints (a bundle's inner clone's too)."""
+    if rsc.variant == Variant.BUNDLE:
+        from hakeeper.scheduler.bundle import bundle_internal
+
+        bundle_internal(cluster, rsc)
+    elif rsc.variant == Variant.CLONE:
+        from hakeeper.scheduler.clone import clone_internal
+
+        clone_internal(cluster, rsc)
+    elif rsc.variant == Variant.GROUP:
+        _group_internal(cluster, rsc)
+    else:
+        _primitive_internal(cluster, rsc)
 
 
 def _primitive_internal(cluster: Cluster, rsc: Rsc) -> None:
@@ -416,6 +433,10 @@ def _primitive_internal(cluster: Cluster, rsc: Rsc) -> None:
         cluster, rsc, "stop", None, rsc, "start", None, OF.OPTIONAL | OF.IMPLIES_THEN | OF.RESTART
     )
     primitive_orderings(cluster, rsc)
+    if cluster.have_remote_nodes:
+        from hakeeper.scheduler.remote_order import container_constraints
+
+        container_constraints(cluster, rsc)
 
 
 def _group_internal(cluster: Cluster, rsc: Rsc) -> None:
@@ -739,6 +760,10 @@ def implies(action: Action, reason: Action | None, flag: Flags, text: str | None
 
 def _action_flags(action: Action, node: Node | None) -> Flags:
     rsc = action.rsc
+    if rsc is not None and rsc.variant == Variant.BUNDLE:
+        from hakeeper.scheduler.bundle import bundle_action_flags
+
+        return bundle_action_flags(action, node)
     if rsc is not None and rsc.variant == Variant.CLONE:
         from hakeeper.scheduler.clone import clone_action_flags
 
@@ -854,10 +879,15 @@ def update_action(cluster: Cluster, then: Action) -> None:
 def _watched(then: Action) -> list[Action]:
     """`then`, and for a group's action the members' actions it updates too."""
     rsc = then.rsc
-    if rsc is None or rsc.variant not in (Variant.GROUP, Variant.CLONE):
+    if rsc is None or rsc.variant == Variant.PRIMITIVE:
         return [then]
     result = [then]
-    for child in rsc.children:
+    children = rsc.children
+    if rsc.variant == Variant.BUNDLE:
+        from hakeeper.scheduler.bundle import watched_children
+
+        children = watched_children(rsc)
+    for child in children:
         for candidate in child.actions:
             if candidate.task == then.task and candidate.interval_ms == 0:
                 result.append(candidate)
@@ -954,6 +984,12 @@ def _rsc_update(
             interleave_update(cluster, first, then, filter_, type_)
             return
     _native_update(first, then, flags, filter_, type_)
+    if rsc.variant == Variant.BUNDLE:
+        from hakeeper.scheduler.bundle import bundle_children_for
+
+        for child_action in bundle_children_for(then, node):
+            _native_update(first, child_action, flags, filter_, type_)
+        return
     if rsc.variant == Variant.CLONE:
         from hakeeper.scheduler.clone import clone_children_for
 

@@ -109,12 +109,14 @@ def _append_parent_colocations(parent: Rsc, child: Rsc, all_coloc: bool) -> None
     from hakeeper.scheduler.placement import _cmp_this_with, _cmp_with_this, insert_sorted
 
     for coloc in parent.this_with:
-        if coloc not in child.this_with:
-            insert_sorted(child.this_with, coloc, _cmp_this_with)
-    for coloc in parent.with_this:
         if (
             all_coloc or coloc.score < 0 or coloc.score >= INFINITY
-        ) and coloc not in child.with_this:
+        ) and coloc not in child.this_with:
+            insert_sorted(child.this_with, coloc, _cmp_this_with)
+    for coloc in parent.with_this:
+        if not (coloc.influence or not child.running_on):
+            continue
+        if (all_coloc or coloc.score < 0) and coloc not in child.with_this:
             insert_sorted(child.with_this, coloc, _cmp_with_this)
 
 

@@ -15,6 +15,7 @@ from hakeeper.reports import CommandError, Report, codes
 from hakeeper.scheduler.rules import RuleContext, resolve_sets
 from hakeeper.scheduler.working import (
     AF,
+    ON_FAIL_RANK,
     Action,
     Coloc,
     FailInfo,
@@ -88,6 +89,8 @@ class Cluster:
     failure_index: dict[str, dict[str, list[tuple[str, str]]]] = field(default_factory=dict)
     config_warnings: list[str] = field(default_factory=list)
     promotion_scores: list[tuple[str, str, int]] = field(default_factory=list)
+    have_remote_nodes: bool = False
+    stop_needed: list[Rsc] = field(default_factory=list)  # containers of failed bundle conns
 
     @property
     def legacy_failcounts(self) -> bool:
@@ -149,14 +152,8 @@ def unpack_nodes(cluster: Cluster) -> None:
     cib = cluster.cib
     states = {s.id: s for s in cib.status.nodes}
     for index, cfg in enumerate(cib.configuration.nodes):
-        if cfg.type not in ("member", "normal", "", "ping"):
-            if cfg.type == "remote":
-                raise _unsupported(
-                    "remote nodes",
-                    f"node {cfg.uname} has type=remote",
-                    f"{cluster.cib.source}:{cfg.line or 0}",
-                )
-        node = Node(cfg.id, cfg.uname, index=index)
+        remote = cfg.type == "remote"
+        node = Node(cfg.id, cfg.uname, kind="remote" if remote else "member", index=index)
         node.attrs = resolve_sets(cfg.attributes, RuleContext(now=cluster.now))
         state = states.get(cfg.id)
         if state is not None:
@@ -164,14 +161,18 @@ def unpack_nodes(cluster: Cluster) -> None:
                 node.attrs[key] = value
         node.attrs["#uname"] = cfg.uname
         node.attrs["#id"] = cfg.id
-        node.attrs["#kind"] = "cluster"
+        node.attrs["#kind"] = "remote" if remote else "cluster"
         node.is_dc = cib.dc_uuid == cfg.id
         node.attrs["#is_dc"] = "true" if node.is_dc else "false"
         if cfg.type == "ping":
             node.standby = True
-        # never seen: unclean until fenced, if fencing is on at all
-        node.unclean = cluster.options.startup_fencing and cluster.options.stonith_enabled
-        node.unseen = True
+        if remote:
+            # startup fencing applies once its connection is known (link_remote_nodes)
+            node.unclean = node.unseen = False
+        else:
+            # never seen: unclean until fenced, if fencing is on at all
+            node.unclean = cluster.options.startup_fencing and cluster.options.stonith_enabled
+            node.unseen = True
         cluster.nodes.append(node)
         cluster.node_by_id[cfg.id] = node
         cluster.node_by_name[cfg.uname] = node
@@ -180,7 +181,26 @@ def unpack_nodes(cluster: Cluster) -> None:
 
 
 def fence_node(cluster: Cluster, node: Node, reason: str) -> None:
-    """Mark a cluster node unclean; the first reason is the one reported."""
+    """Mark a node unclean; the first reason is the one reported.
+
+    A guest node is fenced by recovering its container, so it is not marked unclean:
+    it may run resources again in this transition once the container is back.
+    """
+    if node.is_guest:
+        assert node.remote_rsc is not None and node.remote_rsc.container is not None
+        container = node.remote_rsc.container
+        if not container.failed and container.managed:
+            node.remote_requires_reset = True
+            container.failed = True
+            container.stop_needed = True
+        return
+    if node.kind == "remote":
+        rsc = node.remote_rsc
+        if rsc is None or rsc.managed:
+            node.remote_requires_reset = True
+        node.unclean = True
+        cluster.fence_reasons.setdefault(node.id, reason)
+        return
     if node.unclean:
         cluster.fence_reasons.setdefault(node.id, reason)
         return
@@ -193,6 +213,11 @@ def unpack_node_states(cluster: Cluster) -> None:
     for node in cluster.nodes:
         state = states.get(node.id)
         if state is None:
+            continue
+        if node.kind == "remote":
+            # online only once the connection's history is known (unpack_status)
+            fenced = dict(state.extra).get("node_fenced", "0")
+            node.remote_was_fenced = fenced.isdigit() and fenced != "0"
             continue
         node.has_state = True
         node.unclean = False
@@ -280,20 +305,29 @@ def _online_fencing(cluster: Cluster, state: NodeState, node: Node) -> bool:
 # --- resources -------------------------------------------------------------------------
 
 
-def _unsupported(feature: str, detail: str, where: str | None = None) -> CommandError:
-    return CommandError(
-        Report.error(
-            codes.UNSUPPORTED_FEATURE,
-            f"{feature} are not supported by the scheduler yet ({detail})",
-            where=where,
-            hint="simulate this CIB with crm_simulate until hakeeper supports it",
-            feature=feature,
-        )
-    )
+def create_remote_nodes(cluster: Cluster) -> list[Primitive]:
+    """Nodes for the remote connections and guests the resources define; their connections."""
+    from hakeeper.scheduler import remote
+
+    implicit: list[Primitive] = []
+    for name, conn in remote.implicit_connections(cluster.cib.configuration.resources):
+        if conn is not None:
+            implicit.append(conn)
+        if name in cluster.node_by_id or name in cluster.node_by_name:
+            continue
+        node = Node(name, name, kind="remote", index=len(cluster.nodes))
+        node.unseen = False
+        node.attrs.update({"#uname": name, "#id": name, "#kind": "remote", "#is_dc": "false"})
+        cluster.nodes.append(node)
+        cluster.node_by_id[name] = node
+        cluster.node_by_name[name] = node
+    cluster.have_remote_nodes = any(n.kind == "remote" for n in cluster.nodes)
+    return implicit
 
 
-def unpack_resources(cluster: Cluster) -> None:
-    for index, res in enumerate(cluster.cib.configuration.resources):
+def unpack_resources(cluster: Cluster, implicit: list[Primitive] | None = None) -> None:
+    configured: list[Resource] = list(cluster.cib.configuration.resources)
+    for index, res in enumerate(configured + list(implicit or ())):
         rsc = _build(cluster, res, None)
         rsc.index = index
         cluster.resources.append(rsc)
@@ -301,13 +335,38 @@ def unpack_resources(cluster: Cluster) -> None:
         if rsc.variant == Variant.PRIMITIVE and rsc.config is not None:
             if rsc.config.agent.standard == "stonith":
                 cluster.options.have_stonith_resource = True
+    if cluster.have_remote_nodes:
+        _link_remote_nodes(cluster)
+
+
+def _link_remote_nodes(cluster: Cluster) -> None:
+    from hakeeper.scheduler import remote
+
+    for rsc in cluster.resources:
+        remote.link_containers(rsc, cluster.rsc_by_id)
+    for rsc in cluster.resources:
+        if not rsc.is_remote_node:
+            continue
+        node = cluster.node_by_name.get(rsc.id)
+        if node is None:
+            continue
+        node.remote_rsc = rsc
+        if rsc.container is None:
+            # startup fencing as for cluster nodes
+            opts = cluster.options
+            node.unclean = opts.startup_fencing and opts.stonith_enabled
+            node.unseen = True
+        else:
+            node.attrs["#kind"] = "container"
 
 
 def _build(cluster: Cluster, res: Resource, parent: Rsc | None, instance: int | None = None) -> Rsc:
     if isinstance(res, Clone):
         return _build_clone(cluster, res)
     if isinstance(res, Bundle):
-        raise _unsupported("bundles", f"resource {res.id}", f"{cluster.cib.source}:{res.line or 0}")
+        from hakeeper.scheduler.bundle_unpack import build_bundle
+
+        return build_bundle(cluster, res)
     ctx = RuleContext(now=cluster.now)
     if isinstance(res, Primitive):
         ident = res.id if instance is None else f"{res.id}:{instance}"
@@ -351,6 +410,11 @@ def _build(cluster: Cluster, res: Resource, parent: Rsc | None, instance: int | 
         )
     cluster.rsc_by_id[rsc.id] = rsc
     _apply_meta(cluster, rsc)
+    if isinstance(res, Primitive) and res.agent.type == "remote":
+        from hakeeper.scheduler import remote
+
+        if remote.is_connection_agent(res.agent):
+            remote.unpack_connection_meta(rsc)
     if isinstance(res, Group):
         rsc.ordered = is_true(meta.get("ordered"), True)
         rsc.colocated = is_true(meta.get("collocated"), True)
@@ -376,9 +440,12 @@ def _from_template(cluster: Cluster, res: Primitive) -> Primitive:
     )
 
 
-def _build_clone(cluster: Cluster, res: Clone) -> Rsc:
+def _build_clone(cluster: Cluster, res: Clone, parent: Rsc | None = None) -> Rsc:
     ctx = RuleContext(now=cluster.now)
     meta = resolve_sets(res.meta, ctx)
+    if parent is not None:  # a bundle's clone takes the bundle's options
+        for key, value in parent.meta.items():
+            meta.setdefault(key, value)
     resolve_sets(cluster.cib.configuration.rsc_defaults, ctx, into=meta)
     unique = is_true(meta.get("globally-unique"))
     if res.id in cluster.rsc_by_id:
@@ -390,7 +457,7 @@ def _build_clone(cluster: Cluster, res: Clone) -> Rsc:
                 hint="rename one of the resources",
             )
         )
-    rsc = Rsc(res.id, Variant.CLONE)
+    rsc = Rsc(res.id, Variant.CLONE, parent=parent)
     rsc.meta = meta
     rsc.promotable = res.promotable_tag or is_true(meta.get("promotable"))
     if rsc.promotable:
@@ -400,7 +467,7 @@ def _build_clone(cluster: Cluster, res: Clone) -> Rsc:
         )
     cluster.rsc_by_id[rsc.id] = rsc
     _apply_meta(cluster, rsc)
-    nodes = len(cluster.cib.configuration.nodes)
+    nodes = len(cluster.nodes)  # remote and guest nodes count too
     rsc.clone_max = max(0, _meta_score(meta.get("clone-max"), nodes))
     rsc.clone_node_max = max(0, _meta_score(meta.get("clone-node-max"), 1))
     rsc.interleave = is_true(meta.get("interleave"))
@@ -577,7 +644,24 @@ def op_on_fail(cluster: Cluster, rsc: Rsc, task: str, interval_ms: int) -> tuple
         value = cluster.op_defaults.get("on-fail")
     opts = cluster.options
     fail_role = Role.STARTED
-    if value is None or value == "":
+    if value is not None and value.lower() == "restart-container" and rsc.container is None:
+        value = None
+    remote_conn = (
+        rsc.is_remote_node
+        and rsc.container is None
+        and not (task == "monitor" and interval_ms == 0)
+        and task != "start"
+    )
+    if (value is None or value == "") and rsc.container is not None:
+        result = OnFail.RESTART_CONTAINER
+    elif (value is None or value == "" or not rsc.managed) and remote_conn:
+        # losing an active connection means the remote node's state is unknown: fence it
+        if not rsc.managed:
+            return OnFail.STOP, Role.STOPPED
+        result = OnFail.RESET_REMOTE
+        if rsc.remote_reconnect_ms:
+            fail_role = Role.STOPPED
+    elif value is None or value == "":
         if task == "stop":
             result = OnFail.FENCE if opts.stonith_enabled else OnFail.BLOCK
         else:
@@ -595,7 +679,7 @@ def op_on_fail(cluster: Cluster, rsc: Rsc, task: str, interval_ms: int) -> tuple
             "stop": OnFail.STOP,
             "restart": OnFail.RECOVER,
             "demote": OnFail.DEMOTE,
-            "restart-container": OnFail.RECOVER,
+            "restart-container": OnFail.RESTART_CONTAINER,
         }
         result = mapping.get(value, OnFail.RECOVER)
         if result == OnFail.FENCE and not opts.stonith_enabled:
@@ -613,28 +697,83 @@ def op_on_fail(cluster: Cluster, rsc: Rsc, task: str, interval_ms: int) -> tuple
 
 
 def unpack_status(cluster: Cluster) -> None:
+    """Read each node's history, remote nodes' once their connection is known to be up.
+
+    Passes repeat while one node's history may make another's readable; a last pass
+    reads the rest when fencing is enabled (what they ran must be fenced away).
+    """
+    from hakeeper.scheduler import remote
+    from hakeeper.scheduler.actions import stop_action
+
+    while _unpack_histories(cluster, fence=False):
+        pass
+    _unpack_histories(cluster, fence=cluster.options.stonith_enabled)
+    for container in cluster.stop_needed:
+        if container.running_on:
+            stop_action(cluster, container, container.running_on[0], optional=False)
+    cluster.stop_needed = []
+    for node in cluster.nodes:
+        if node.kind != "remote":
+            continue
+        if node.shutdown and node.remote_rsc is not None:
+            node.remote_rsc.next_role = Role.STOPPED
+            node.remote_rsc.next_role_reason = "remote shutdown"
+        if not node.unpacked:
+            remote.online_status(node)
+
+
+def _unpack_histories(cluster: Cluster, *, fence: bool) -> bool:
+    from hakeeper.scheduler import remote
+
+    changed = False
     for state in cluster.cib.status.nodes:
         node = cluster.node_by_id.get(state.id)
-        if node is None:
+        if node is None and state.uname is not None:
+            node = cluster.node_by_name.get(state.uname)
+        if node is None or node.unpacked:
             continue
-        if not node.online and not cluster.options.stonith_enabled:
+        if fence:
+            pass
+        elif node.kind == "remote":
+            if not remote.history_ready(node):
+                continue
+        elif not node.online and not cluster.options.stonith_enabled:
             continue  # without fencing, an offline node runs nothing
-        for lrm_rsc in state.resources:
-            rsc = cluster.rsc_by_id.get(lrm_rsc.id)
-            base = lrm_rsc.id.split(":", 1)[0]
-            if (
-                base in cluster.clone_of
-                and not cluster.clone_of[base].unique
-                and (rsc is None or rsc.parent is not None)
-            ):
-                rsc = _anonymous_instance(cluster, cluster.clone_of[base], node, base)
-            if rsc is None or rsc.variant != Variant.PRIMITIVE:
-                if rsc is not None:
-                    continue
-                rsc = _orphan(cluster, lrm_rsc)
-            if lrm_rsc.id != rsc.id:
-                rsc.clone_name = lrm_rsc.id
-            _unpack_lrm_resource(cluster, node, rsc, lrm_rsc)
+        if node.kind == "remote":
+            remote.online_status(node)
+            remote.remote_attrs(node, state, cluster.options.stonith_enabled)
+        node.unpacked = True
+        changed = True
+        _unpack_node_history(cluster, node, state)
+    return changed
+
+
+def _unpack_node_history(cluster: Cluster, node: Node, state: NodeState) -> None:
+    for lrm_rsc in state.resources:
+        rsc = cluster.rsc_by_id.get(lrm_rsc.id)
+        base = lrm_rsc.id.split(":", 1)[0]
+        if (
+            base in cluster.clone_of
+            and not cluster.clone_of[base].unique
+            and (rsc is None or rsc.parent is not None)
+        ):
+            clone = cluster.clone_of[base]
+            if clone.parent is not None and clone.parent.bundle is not None:
+                # a bundle's instance N lives only on its guest node N
+                rsc = next((r.child for r in clone.parent.bundle.replicas if r.node is node), None)
+                if rsc is None:
+                    rsc = _orphan(cluster, lrm_rsc)
+                elif rsc.variant == Variant.GROUP:
+                    rsc = next((m for m in rsc.children if m.base_id == base), rsc)
+            else:
+                rsc = _anonymous_instance(cluster, clone, node, base)
+        if rsc is None or rsc.variant != Variant.PRIMITIVE:
+            if rsc is not None:
+                continue
+            rsc = _orphan(cluster, lrm_rsc)
+        # the id the history knows an instance by (its latest entry's)
+        rsc.clone_name = lrm_rsc.id if lrm_rsc.id != rsc.id else None
+        _unpack_lrm_resource(cluster, node, rsc, lrm_rsc)
 
 
 def _instance_member(child: Rsc, base: str) -> Rsc | None:
@@ -682,8 +821,14 @@ def _anonymous_instance(cluster: Cluster, clone: Rsc, node: Node, base: str) -> 
                 inactive = None
     if found is None and not skip_inactive:
         found = inactive
-    if found is not None and not found.needs_fencing and (not node.online or node.unclean):
-        found = None
+    if (
+        found is not None
+        and not found.needs_fencing
+        and (not node.online or node.unclean)
+        and not node.is_guest
+        and clone.clone_max != len(cluster.nodes)
+    ):
+        found = None  # an instance there may be started elsewhere: its history is an orphan
     if found is None:
         found = _anonymous_orphan(cluster, clone, base)
     return found
@@ -811,10 +956,16 @@ def _unpack_op(cluster: Cluster, node: Node, rsc: Rsc, op: OpRecord, st: _OpStat
         _unpack_failure(cluster, node, rsc, op, rc, st)
         return
     on_fail, _ = op_on_fail(cluster, rsc, task, interval_ms)
-    if on_fail == OnFail.IGNORE:
+    if on_fail == OnFail.IGNORE or (on_fail == OnFail.RESTART_CONTAINER and task == "stop"):
+        # a failed stop inside a container is as good as done once the container restarts
         _update_state(cluster, node, rsc, op, task, target_rc, st)
         rsc.failure_ignored = True
         _record_failure(rsc, node, op)
+        if (
+            on_fail == OnFail.RESTART_CONTAINER
+            and ON_FAIL_RANK[st.on_fail] <= ON_FAIL_RANK[OnFail.RECOVER]
+        ):
+            st.on_fail = on_fail
         return
     _unpack_failure(cluster, node, rsc, op, rc, st)
     if status == EXEC_ERROR_HARD:
@@ -827,6 +978,17 @@ def _check_expiry(cluster: Cluster, node: Node, rsc: Rsc, op: OpRecord, rc: int)
     if rsc.failure_timeout <= 0 or op.last_rc_change is None or cluster.now is None:
         return False
     expired = cluster.now >= op.last_rc_change + rsc.failure_timeout
+    if (
+        expired
+        and rsc.remote_reconnect_ms
+        and cluster.options.stonith_enabled
+        and op.interval_ms != 0
+        and op.operation == "monitor"
+    ):
+        # a lost connection's monitor failure stands until its remote node is fenced
+        target = cluster.node_by_name.get(rsc.id)
+        if target is not None and not target.remote_was_fenced:
+            expired = False
     if expired:
         if fail_count(cluster, node, rsc, effective=False):
             if fail_count(cluster, node, rsc, effective=True) != 0:
@@ -911,7 +1073,17 @@ def _update_state(
         rsc.role = Role.STARTED
     elif rsc.role < Role.STARTED:
         _set_active(rsc)
-    if clear and st.on_fail in (OnFail.BLOCK, OnFail.IGNORE, OnFail.DEMOTE, OnFail.RECOVER):
+    if clear and st.on_fail in (
+        OnFail.BLOCK,
+        OnFail.IGNORE,
+        OnFail.DEMOTE,
+        OnFail.RECOVER,
+        OnFail.RESTART_CONTAINER,
+    ):
+        st.on_fail = OnFail.IGNORE
+        rsc.next_role = Role.UNKNOWN
+    elif clear and st.on_fail == OnFail.RESET_REMOTE and rsc.remote_reconnect_ms == 0:
+        # without a reconnect interval the connection may start again once stopped
         st.on_fail = OnFail.IGNORE
         rsc.next_role = Role.UNKNOWN
 
@@ -946,7 +1118,7 @@ def _unpack_failure(
     if not (not cluster.options.symmetric and rc == 5):
         _record_failure(rsc, node, op)
     on_fail, fail_role = op_on_fail(cluster, rsc, task, op.interval_ms)
-    if st.on_fail < on_fail:
+    if ON_FAIL_RANK[st.on_fail] < ON_FAIL_RANK[on_fail]:
         st.on_fail = on_fail
     if task == "stop":
         resource_location(cluster, rsc, node, -INFINITY, "__stop_fail__")
@@ -991,14 +1163,22 @@ def _process_rsc_state(cluster: Cluster, node: Node, rsc: Rsc, on_fail: OnFail) 
 
     if rsc.role != Role.UNKNOWN:
         rsc.known_on.add(node.id)
-    if (
-        rsc.role > Role.STOPPED
-        and not node.online
-        and not node.maintenance
-        and rsc.managed
-        and cluster.options.stonith_enabled
-    ):
-        fence_node(cluster, node, f"{rsc.id} is thought to be active there")
+    if rsc.role > Role.STOPPED and not node.online and not node.maintenance and rsc.managed:
+        reason = f"{rsc.id} is thought to be active there"
+        if node.is_guest:
+            # fenced by recovering its container, fencing enabled or not
+            rsc.failed = True
+            rsc.stop_needed = True
+            fence_node(cluster, node, reason)
+        elif cluster.options.stonith_enabled:
+            if node.kind == "remote" and node.remote_rsc is not None and not node.remote_rsc.failed:
+                # fenced only if its connection cannot come up elsewhere
+                node.unseen = True
+                reason = (
+                    f"{rsc.id} is active there (fencing will be revoked if remote "
+                    "connection can be re-established elsewhere)"
+                )
+            fence_node(cluster, node, reason)
     if node.unclean:
         on_fail = OnFail.IGNORE
     if on_fail == OnFail.DEMOTE:
@@ -1024,6 +1204,13 @@ def _process_rsc_state(cluster: Cluster, node: Node, rsc: Rsc, on_fail: OnFail) 
             rsc.failed = True
             rsc.stop_needed = True
             stop_action(cluster, rsc, node, optional=False)
+    elif on_fail in (OnFail.RESTART_CONTAINER, OnFail.RESET_REMOTE):
+        _remote_failure(cluster, node, rsc, on_fail)
+    if rsc.failed and rsc.is_remote_node:
+        # a failed connection to an unclean remote node: fence it even if it reconnects
+        conn_node = cluster.node_by_name.get(rsc.id)
+        if conn_node is not None and conn_node.unclean:
+            conn_node.unseen = False
     if rsc.role not in (Role.STOPPED, Role.UNKNOWN):
         if node not in rsc.running_on:
             rsc.running_on.append(node)
@@ -1046,11 +1233,39 @@ def _process_rsc_state(cluster: Cluster, node: Node, rsc: Rsc, on_fail: OnFail) 
                 action.flags |= AF.OPTIONAL
 
 
+def _remote_failure(cluster: Cluster, node: Node, rsc: Rsc, on_fail: OnFail) -> None:
+    from hakeeper.scheduler.actions import stop_action
+
+    rsc.failed = True
+    rsc.stop_needed = True
+    active = rsc.role not in (Role.STOPPED, Role.UNKNOWN)
+    if on_fail == OnFail.RESTART_CONTAINER:
+        if rsc.container is not None and rsc.top().variant == Variant.BUNDLE:
+            # a bundle's connection may run elsewhere than its container: stop it later
+            cluster.stop_needed.insert(0, rsc.container)
+        elif rsc.container is not None:
+            stop_action(cluster, rsc.container, node, optional=False)
+        elif active:
+            stop_action(cluster, rsc, node, optional=False)
+        return
+    if cluster.options.stonith_enabled and rsc.is_remote_node:
+        target = cluster.node_by_name.get(rsc.id)
+        if target is not None and target.is_remote and not target.remote_was_fenced:
+            fence_node(cluster, target, "remote connection is unrecoverable")
+    if rsc.role > Role.STOPPED:
+        stop_action(cluster, rsc, node, optional=False)
+    if rsc.remote_reconnect_ms:
+        # wait for the failure to expire before reconnecting
+        rsc.next_role = Role.STOPPED
+        rsc.next_role_reason = "remote reset"
+
+
 def unpack(cib: Cib, now: int | None) -> Cluster:
     cluster = Cluster(cib, now)
     unpack_options(cluster)
     unpack_nodes(cluster)
-    unpack_resources(cluster)
+    implicit = create_remote_nodes(cluster)
+    unpack_resources(cluster, implicit)
     unpack_node_states(cluster)
     unpack_status(cluster)
     for rsc in cluster.primitives():
@@ -1072,4 +1287,8 @@ def _derive_group_role(rsc: Rsc) -> None:
             _derive_group_role(child)
         rsc.role = rsc.children[0].role
     elif rsc.variant == Variant.CLONE and rsc.children:
+        rsc.role = max(child.role for child in rsc.children)
+    elif rsc.variant == Variant.BUNDLE and rsc.children:
+        for child in rsc.children:
+            _derive_group_role(child)
         rsc.role = max(child.role for child in rsc.children)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import enum
 import hashlib
 from collections.abc import Mapping
-from xml.sax.saxutils import quoteattr
 
 from hakeeper.cib.parse import parse_interval_ms
 from hakeeper.model.status import OpRecord
@@ -27,8 +26,36 @@ class Change(enum.Enum):
     RESTART = "restart"
 
 
+_ESCAPES = {
+    "<": "&lt;",
+    ">": "&gt;",
+    '"': "&quot;",
+    "'": "&apos;",
+    "&": "&amp;",
+    "\t": "    ",
+    "\n": "\\n",
+    "\r": "\\r",
+}
+
+
+def _escape(value: str) -> str:
+    """An attribute value as Pacemaker writes it (always in double quotes)."""
+    out = []
+    for byte in value.encode():
+        char = chr(byte)
+        if char in _ESCAPES:
+            out.append(_ESCAPES[char])
+        elif byte < 0x20 or byte > 0x7E:
+            # a signed char in C: bytes above 0x7f print as negative octal, as Pacemaker's
+            signed = byte - 256 if byte > 0x7F else byte
+            out.append("\\%.3o" % (signed & 0xFFFFFFFF if signed < 0 else signed))
+        else:
+            out.append(char)
+    return "".join(out)
+
+
 def digest(params: Mapping[str, str]) -> str:
-    attrs = "".join(f" {k}={quoteattr(v)}" for k, v in sorted(params.items()))
+    attrs = "".join(f' {k}="{_escape(v)}"' for k, v in sorted(params.items()))
     return hashlib.md5(f" <parameters{attrs}/>\n".encode()).hexdigest()
 
 
@@ -48,6 +75,11 @@ def _op_params(
     op = next((o for o in rsc.ops if o.name == task and o.interval_ms == interval_ms), None)
     if op is not None:
         resolve_sets(op.params, ctx, into=params, overwrite=True)
+    if rsc.is_remote_node and params.get("addr") == "#uname" and rsc.container is not None:
+        # a bundle connection without its own IP reaches the container's host
+        host = rsc.container.allocated_to or rsc.container.current_node()
+        if host is not None:
+            params["addr"] = host.uname
     if interval_ms:
         timeout = (op.timeout if op is not None else None) or op_defaults.get("timeout")
         ms = parse_interval_ms(timeout) if timeout else DEFAULT_TIMEOUT_MS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hakeeper.scheduler.actions import custom_action, order_actions, set_reason
 from hakeeper.scheduler.cluster import Cluster
-from hakeeper.scheduler.working import AF, OF, Action, Node, Rsc
+from hakeeper.scheduler.working import AF, OF, Action, Node, Rsc, Variant
 
 
 def can_fence(cluster: Cluster, node: Node | None) -> bool:
@@ -16,8 +16,10 @@ def can_fence(cluster: Cluster, node: Node | None) -> bool:
     return node is not None and node.online
 
 
-def fence_op(cluster: Cluster, node: Node, optional: bool, reason: str | None) -> Action:
-    op = cluster.options.stonith_action
+def fence_op(
+    cluster: Cluster, node: Node, optional: bool, reason: str | None, op: str | None = None
+) -> Action:
+    op = op or cluster.options.stonith_action
     key = f"stonith-{node.uname}-{op}"
     action = custom_action(cluster, None, "stonith", node, True, key=key)
     action.meta["stonith_action"] = op
@@ -33,25 +35,53 @@ def schedule_fencing(cluster: Cluster) -> list[Action]:
     have_managed = any(r.managed for r in cluster.primitives())
     fenced: list[Action] = []
     for node in cluster.nodes:
+        if node.is_guest:
+            # a guest is fenced by recovering its container
+            from hakeeper.scheduler.remote_order import can_fence_guest, fence_guest
+
+            if node.remote_requires_reset and have_managed and can_fence_guest(cluster, node):
+                fenced.append(fence_guest(cluster, node))
+            continue
         if node.unclean and have_managed and can_fence(cluster, node):
             reason = cluster.fence_reasons.get(node.id, "node is unclean")
             stonith = fence_op(cluster, node, False, reason)
             fenced.append(stonith)
-            for rsc in cluster.primitives():
-                if not rsc.managed:
-                    continue  # fencing implies nothing for what the cluster does not manage
-                _stop_constraints(cluster, rsc, stonith)
-                _start_constraints(rsc, stonith)
+            order_vs_fence(cluster, stonith)
     return fenced
+
+
+def order_vs_fence(cluster: Cluster, stonith: Action) -> None:
+    """What fencing a node implies: its stops done, starts after it."""
+    for rsc in cluster.primitives():
+        if not rsc.managed:
+            continue  # fencing implies nothing for what the cluster does not manage
+        _stop_constraints(cluster, rsc, stonith)
+        _start_constraints(rsc, stonith)
 
 
 def _stop_constraints(cluster: Cluster, rsc: Rsc, stonith: Action) -> None:
     target = stonith.node
+    assert target is not None
+    # stops on a guest are ordered after its fencing even without requires=fencing: the
+    # guest's fencing is only its container stopping
+    implicit = rsc.needs_fencing or target.is_guest
+    parent_stop: Action | None = None
+    bundled = False
+    if implicit:
+        top = rsc.top()
+        bundled = top.variant == Variant.BUNDLE
+        parent_stop = next((a for a in reversed(top.actions) if a.task == "stop"), None)
     for action in rsc.actions:
         if action.node is not target or action.task not in ("stop", "demote"):
             continue
         action.flags |= AF.PSEUDO | AF.RUNNABLE
-        if rsc.needs_fencing:
+        if implicit and action.task == "stop":
+            action.flags |= AF.IMPLIED_BY_STONITH
+            if not bundled:
+                order_actions(stonith, action, OF.PRESERVE)
+            if parent_stop is not None:
+                order_actions(stonith, parent_stop, OF.PRESERVE)
+        elif rsc.needs_fencing:
             action.flags |= AF.IMPLIED_BY_STONITH
             order_actions(stonith, action, OF.PRESERVE)
 

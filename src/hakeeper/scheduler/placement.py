@@ -21,7 +21,8 @@ def _ensure_allowed(cluster: Cluster, rsc: Rsc) -> dict[str, int]:
         rsc.allowed = {}
         if cluster.options.symmetric:
             for node in cluster.nodes:
-                rsc.allowed[node.id] = 0
+                if not node.bundle_node:  # only a bundle's own instance runs there
+                    rsc.allowed[node.id] = 0
     return rsc.allowed
 
 
@@ -30,9 +31,14 @@ def resource_location(cluster: Cluster, rsc: Rsc, node: Node | None, score: int,
     nodes = cluster.nodes if node is None else [node]
     allowed = _ensure_allowed(cluster, rsc)
     for n in nodes:
-        allowed[n.id] = add(allowed.get(n.id, 0), score)
+        allowed[n.id] = add(allowed.get(n.id, _base(n)), score)
     for child in rsc.children:
         resource_location(cluster, child, node, score, tag)
+
+
+def _base(node: Node) -> int:
+    """A node's score for a resource before any constraint (a bundle's guest: banned)."""
+    return -INFINITY if node.bundle_node else 0
 
 
 def init_allowed(cluster: Cluster) -> None:
@@ -42,6 +48,14 @@ def init_allowed(cluster: Cluster) -> None:
             resource_location(cluster, rsc, None, -INFINITY, "__orphan_do_not_run__")
         if rsc.banned_everywhere:
             resource_location(cluster, rsc, None, -INFINITY, "multiple-active=stop_only")
+        if rsc.is_remote_node and rsc.container is not None and not cluster.options.symmetric:
+            # a guest's connection goes wherever its container goes
+            resource_location(cluster, rsc, None, 0, "remote_connection_default")
+    for rsc in cluster.resources:
+        if rsc.variant == Variant.BUNDLE:
+            from hakeeper.scheduler.bundle import init_allowed as init_bundle
+
+            init_bundle(cluster, rsc)
 
 
 def apply_node_health(cluster: Cluster) -> None:
@@ -210,7 +224,7 @@ def _constraint_location(cluster: Cluster, rsc: Rsc, pairs: list[tuple[Node, int
     """
     allowed = _ensure_allowed(cluster, rsc)
     for node, score in pairs:
-        allowed[node.id] = add(allowed.get(node.id, 0), score)
+        allowed[node.id] = add(allowed.get(node.id, _base(node)), score)
     zeroed = False
     for child in rsc.children:
         _constraint_location(cluster, child, [(n, 0) for n, _ in pairs] if zeroed else pairs)
@@ -228,7 +242,7 @@ def _set_discovery(rsc: Rsc, node: Node, mode: str) -> None:
 
 def apply_stickiness_and_failures(cluster: Cluster) -> None:
     for rsc in cluster.primitives():
-        if not rsc.managed and len(rsc.running_on) == 1:
+        if not rsc.managed and len(rsc.running_on) == 1 and not rsc.ticket_frozen:
             # what the cluster does not manage stays where it is (crm_simulate shows
             # INFINITY there), and pulls what is colocated with it along
             resource_location(cluster, rsc, rsc.running_on[0], INFINITY, "unmanaged")
@@ -681,6 +695,11 @@ def apply_colocation_lh(cluster: Cluster, dependent: Rsc, primary: Rsc, coloc: C
 
 
 def _apply_colocation_rh(cluster: Cluster, dependent: Rsc, primary: Rsc, coloc: Coloc) -> None:
+    if primary.variant == Variant.BUNDLE:
+        from hakeeper.scheduler.bundle import colocation_with_bundle
+
+        colocation_with_bundle(cluster, dependent, primary, coloc)
+        return
     if primary.variant == Variant.CLONE:
         from hakeeper.scheduler.clone import colocation_with_clone
 
@@ -701,6 +720,10 @@ def _apply_colocation_rh(cluster: Cluster, dependent: Rsc, primary: Rsc, coloc: 
 
 
 def assign(cluster: Cluster, rsc: Rsc, prefer: Node | None = None) -> Node | None:
+    if rsc.variant == Variant.BUNDLE:
+        from hakeeper.scheduler.bundle import assign_bundle
+
+        return assign_bundle(cluster, rsc)
     if rsc.variant == Variant.CLONE:
         from hakeeper.scheduler.clone import assign_clone
 
@@ -790,7 +813,22 @@ def _assign_primitive(cluster: Cluster, rsc: Rsc, prefer: Node | None) -> Node |
     elif rsc.provisional:
         _choose_node(cluster, rsc, prefer)
     rsc.allocating = False
+    if rsc.is_remote_node:
+        _connection_assigned(cluster, rsc)
     return rsc.allocated_to
+
+
+def _connection_assigned(cluster: Cluster, rsc: Rsc) -> None:
+    """A remote node will be up if its connection runs (and then need not be fenced)."""
+    node = cluster.node_by_name.get(rsc.id)
+    if node is None:
+        return
+    if rsc.allocated_to is not None and rsc.next_role != Role.STOPPED:
+        node.online = True
+        if node.unseen:
+            node.unclean = False
+    else:
+        node.shutdown = True
 
 
 def _choose_node(cluster: Cluster, rsc: Rsc, prefer: Node | None) -> bool:
@@ -821,7 +859,10 @@ def _choose_node(cluster: Cluster, rsc: Rsc, prefer: Node | None) -> bool:
 def _assign_node(cluster: Cluster, rsc: Rsc, chosen: Node | None, *, force: bool) -> bool:
     allowed = rsc.allowed or {}
     if chosen is not None and not force:
-        if allowed.get(chosen.id, -INFINITY) < 0 or not chosen.can_run_resources():
+        # a guest node may be chosen before it is up: its connection will bring it up
+        if allowed.get(chosen.id, -INFINITY) < 0 or (
+            not chosen.can_run_resources() and not chosen.is_guest
+        ):
             chosen = None
     rsc.provisional = False
     if chosen is None:

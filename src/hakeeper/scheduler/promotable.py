@@ -285,6 +285,8 @@ def _sort_instances(cluster: Cluster, clone: Rsc) -> None:
             rollback=True,
             only_positive=True,
         )
+    if clone.ticket_blocks_promotion:
+        placement.resource_location(cluster, clone, None, -INFINITY, "__stateful_without_ticket__")
     allowed = clone.allowed or {}
     for child in clone.children:
         chosen = _location(child)

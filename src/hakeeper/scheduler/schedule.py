@@ -12,8 +12,9 @@ from hakeeper.scheduler import placement
 from hakeeper.scheduler.cluster import Cluster, unpack
 from hakeeper.scheduler.fencing import schedule_fencing
 from hakeeper.scheduler.summary import Change, Fence, fence_changes, resource_changes
+from hakeeper.scheduler.tickets import apply_tickets
 from hakeeper.scheduler.view import ClusterView, revised_view, view_of
-from hakeeper.scheduler.working import OF, Action, Variant
+from hakeeper.scheduler.working import OF, Action, Rsc, Variant
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,11 @@ def schedule(cib: Cib, now: int | None = None) -> Plan:
     current = view_of(cluster)
     scores = _place(cluster)
     _create_actions(cluster)
+    if cluster.have_remote_nodes:
+        from hakeeper.scheduler.remote_order import order_connection_actions
+
+        # may mark more remote nodes for fencing, so before fencing is scheduled
+        order_connection_actions(cluster)
     schedule_fencing(cluster)
     act.apply_orderings(cluster)
     changes: list[Change] = []
@@ -112,14 +118,22 @@ def _place(cluster: Cluster) -> list[Score]:
     placement.init_allowed(cluster)
     placement.apply_node_health(cluster)
     placement.apply_locations(cluster)
+    apply_tickets(cluster)
     placement.apply_stickiness_and_failures(cluster)
     placement.unpack_colocations(cluster)
     act.unpack_orderings(cluster)
     act.internal_constraints(cluster)
     act.handle_config_changes(cluster)
     scores: list[Score] = []
-    for rsc in placement.sort_resources(cluster):
-        placement.assign(cluster, rsc, None)
+    ordered = placement.sort_resources(cluster)
+    if cluster.have_remote_nodes:
+        # connections first: what runs on remote nodes depends on them
+        for rsc in ordered:
+            if rsc.is_remote_node:
+                placement.assign(cluster, rsc, None)
+    for rsc in ordered:
+        if not rsc.is_remote_node:
+            placement.assign(cluster, rsc, None)
     for rsc_id, node_name, promotion in cluster.promotion_scores:
         scores.append(Score("promotion", rsc_id, node_name, promotion))
     for rsc in cluster.all_resources():
@@ -133,12 +147,21 @@ def _place(cluster: Cluster) -> list[Score]:
 
 def _create_actions(cluster: Cluster) -> None:
     for rsc in cluster.resources:
-        if rsc.variant == Variant.CLONE:
-            from hakeeper.scheduler.clone import create_clone_actions
+        create_actions_for(cluster, rsc)
 
-            create_clone_actions(cluster, rsc)
-        elif rsc.variant == Variant.GROUP:
-            act.create_group_actions(cluster, rsc)
-            rsc.next_role = rsc.children[0].next_role if rsc.children else Role.STOPPED
-        else:
-            act.create_primitive_actions(cluster, rsc)
+
+def create_actions_for(cluster: Cluster, rsc: Rsc) -> None:
+    """One resource's actions (a bundle's inner clone's too)."""
+    if rsc.variant == Variant.BUNDLE:
+        from hakeeper.scheduler.bundle import create_bundle_actions
+
+        create_bundle_actions(cluster, rsc)
+    elif rsc.variant == Variant.CLONE:
+        from hakeeper.scheduler.clone import create_clone_actions
+
+        create_clone_actions(cluster, rsc)
+    elif rsc.variant == Variant.GROUP:
+        act.create_group_actions(cluster, rsc)
+        rsc.next_role = rsc.children[0].next_role if rsc.children else Role.STOPPED
+    else:
+        act.create_primitive_actions(cluster, rsc)

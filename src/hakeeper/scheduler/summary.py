@@ -32,9 +32,13 @@ class Fence:
     node: str
     action: str
     reason: str
+    container: str | None = None  # a guest node is fenced by recovering this resource
 
     def line(self) -> str:
-        return f"  * Fence ({self.action}) {self.node} '{self.reason}'"
+        where = (
+            self.node if self.container is None else (f"{self.node} (resource: {self.container})")
+        )
+        return f"  * Fence ({self.action}) {where} '{self.reason}'"
 
 
 def _first(rsc: Rsc, task: str, node: Node | None) -> Action | None:
@@ -178,11 +182,17 @@ def fence_changes(cluster: Cluster) -> list[Fence]:
     result = []
     for action in cluster.actions:
         if action.task == "stonith" and not action.optional and action.node is not None:
+            container = (
+                action.node.remote_rsc.container
+                if action.node.is_guest and action.node.remote_rsc is not None
+                else None
+            )
             result.append(
                 Fence(
                     action.node.uname,
                     action.meta.get("stonith_action", "reboot"),
                     action.reason or "",
+                    container.id if container is not None else None,
                 )
             )
     return result

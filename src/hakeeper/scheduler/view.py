@@ -20,6 +20,7 @@ class NodeView:
     pending: bool
     shutdown: bool
     active: bool = False  # runs resources now
+    kind: str = "member"  # member, remote (Pacemaker Remote), guest
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,8 @@ class ResourceView:
     eligible: tuple[str, ...] = ()  # a clone's nodes with a usable score (for "Stopped:")
     promotable: bool = False
     target_unpromoted: bool = False  # a promotable clone held unpromoted by target-role
+    replicas: int = 0  # a bundle's replica count ("Container bundle set" if more than one)
+    stopped_label: bool = False  # shown as Stopped even with a node (a replica's container)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,19 +51,23 @@ class ClusterView:
     resources: tuple[ResourceView, ...]
 
 
-def _node_views(cluster: Cluster) -> tuple[NodeView, ...]:
-    # crm_mon lists nodes by name
+def _node_views(
+    cluster: Cluster, after: dict[str, tuple[bool, bool]] | None = None
+) -> tuple[NodeView, ...]:
+    """Nodes by name, as crm_mon lists them; `after` overrides (online, unclean) by name."""
+    after = after or {}
     return tuple(
         NodeView(
             n.uname,
-            n.online,
-            n.unclean,
+            after.get(n.uname, (n.online, n.unclean))[0],
+            after.get(n.uname, (n.online, n.unclean))[1],
             n.standby,
             n.standby_onfail,
             n.maintenance,
             n.pending,
             n.shutdown,
             bool(n.running),
+            "guest" if n.is_guest else n.kind,
         )
         for n in sorted(cluster.nodes, key=lambda n: n.uname)
     )
@@ -70,6 +77,8 @@ def _rsc_view(
     cluster: Cluster, rsc: Rsc, nodes: dict[str, tuple[list[str], Role, bool]]
 ) -> ResourceView:
     disabled = rsc.target_role == Role.STOPPED
+    if rsc.variant == Variant.BUNDLE and rsc.bundle is not None:
+        return _bundle_view(cluster, rsc, nodes)
     if rsc.variant in (Variant.GROUP, Variant.CLONE):
         children = tuple(_rsc_view(cluster, c, nodes) for c in rsc.children)
         kind = "group" if rsc.variant == Variant.GROUP else "clone"
@@ -122,6 +131,54 @@ def _rsc_view(
     )
 
 
+def _bundle_view(
+    cluster: Cluster, rsc: Rsc, nodes: dict[str, tuple[list[str], Role, bool]]
+) -> ResourceView:
+    """A bundle as crm_mon shows it: one line per replica, named after its guest node."""
+    assert rsc.bundle is not None
+    lines = []
+    for replica in rsc.bundle.replicas:
+        shown = replica.child or replica.container
+        name = (replica.remote or replica.container).id
+        if replica.ipaddr:
+            name += f" ({replica.ipaddr})"
+        hosts, _, _ = nodes.get(replica.container.id, ([], Role.STOPPED, False))
+        placed, role, failed = nodes.get(shown.id, ([], Role.STOPPED, False))
+        where = tuple(hosts[:1])
+        unclean = tuple(
+            n
+            for n in where
+            if cluster.node_by_name[n].unclean and not cluster.node_by_name[n].online
+        )
+        lines.append(
+            ResourceView(
+                name,
+                "primitive",
+                str(shown.config.agent) if shown.config else None,
+                role if placed else Role.STOPPED,
+                where,
+                failed,
+                shown.managed,
+                shown.block,
+                shown.target_role == Role.STOPPED,
+                shown.orphan,
+                unclean,
+                stopped_label=not placed,
+            )
+        )
+    return ResourceView(
+        rsc.id,
+        "bundle",
+        rsc.bundle.image,
+        rsc.role,
+        (),
+        managed=rsc.managed,
+        children=tuple(lines),
+        unique=rsc.unique,
+        replicas=rsc.bundle.nreplicas,
+    )
+
+
 def view_of(cluster: Cluster) -> ClusterView:
     state = {
         rsc.id: ([n.uname for n in rsc.running_on], rsc.role, rsc.failed)
@@ -130,7 +187,7 @@ def view_of(cluster: Cluster) -> ClusterView:
     resources = tuple(
         _rsc_view(cluster, r, state)
         for r in cluster.resources
-        if not (r.orphan and not r.running_on)
+        if not (r.orphan and not r.running_on) and not r.internal
     )
     return ClusterView(_node_views(cluster), resources)
 
@@ -165,41 +222,72 @@ def revised_view(cluster: Cluster) -> ClusterView:
     resources = tuple(
         _rsc_view(cluster, r, state)
         for r in cluster.resources
-        if not (r.orphan and not state.get(r.id, ([], 0, 0))[0])
+        if not (r.orphan and not state.get(r.id, ([], 0, 0))[0]) and not r.internal
     )
-    return ClusterView(_node_views(cluster), resources)
+    return ClusterView(_node_views(cluster, _remote_nodes_after(cluster, state)), resources)
+
+
+def _remote_nodes_after(
+    cluster: Cluster, state: dict[str, tuple[list[str], Role, bool]]
+) -> dict[str, tuple[bool, bool]]:
+    """Remote and guest nodes are up after the transition if their connection runs then."""
+    fenced = {
+        a.node.uname
+        for a in cluster.actions
+        if a.task == "stonith" and not a.optional and a.runnable and a.node is not None
+    }
+    result = {}
+    for node in cluster.nodes:
+        if node.kind != "remote" or node.remote_rsc is None:
+            continue
+        running = bool(state.get(node.remote_rsc.id, ([], Role.STOPPED, False))[0])
+        unclean = node.unclean and node.uname not in fenced
+        result[node.uname] = (running and not unclean, unclean)
+    return result
 
 
 # --- text, as crm_mon/crm_simulate print it ------------------------------------------------
 
 
+_NODE_WORD = {"member": "Node", "remote": "RemoteNode", "guest": "GuestNode"}
+
+
 def render_nodes(view: ClusterView) -> list[str]:
     lines = ["  * Node List:"]
-    online: list[str] = []
-    offline: list[str] = []
+    # crm_mon's groups, in its order: cluster, remote and guest nodes up or down
+    groups: dict[str, list[str]] = {
+        "Online": [],
+        "OFFLINE": [],
+        "RemoteOnline": [],
+        "RemoteOFFLINE": [],
+        "GuestOnline": [],
+    }
     for node in view.nodes:
+        word = _NODE_WORD.get(node.kind, "Node")
         if node.unclean:
             state = "UNCLEAN (online)" if node.online else "UNCLEAN (offline)"
-            lines.append(f"    * Node {node.name}: {state}")
+            lines.append(f"    * {word} {node.name}: {state}")
         elif node.pending and node.online:
-            lines.append(f"    * Node {node.name}: pending")
+            lines.append(f"    * {word} {node.name}: pending")
         elif node.standby and node.online:
             extra = " (on-fail)" if node.standby_onfail else ""
             if node.active:
                 extra += " (with active resources)"
-            lines.append(f"    * Node {node.name}: standby{extra}")
+            lines.append(f"    * {word} {node.name}: standby{extra}")
         elif node.standby:
-            lines.append(f"    * Node {node.name}: OFFLINE (standby)")
+            lines.append(f"    * {word} {node.name}: OFFLINE (standby)")
         elif node.maintenance and node.online:
-            lines.append(f"    * Node {node.name}: maintenance")
+            lines.append(f"    * {word} {node.name}: maintenance")
         elif node.online:
-            online.append(node.name)
-        else:
-            offline.append(node.name)
-    if online:
-        lines.append(f"    * Online: [ {' '.join(online)} ]")
-    if offline:
-        lines.append(f"    * OFFLINE: [ {' '.join(offline)} ]")
+            key = {"remote": "RemoteOnline", "guest": "GuestOnline"}.get(node.kind, "Online")
+            groups[key].append(node.name)
+        elif node.kind == "remote":
+            groups["RemoteOFFLINE"].append(node.name)
+        elif node.kind != "guest":  # a guest that is down is not listed
+            groups["OFFLINE"].append(node.name)
+    for label, names in groups.items():
+        if names:
+            lines.append(f"    * {label}: [ {' '.join(names)} ]")
     return lines
 
 
@@ -214,9 +302,9 @@ def _primitive_line(rsc: ResourceView, indent: str) -> str:
     if rsc.blocked:
         flags.append("blocked")
     if rsc.failed:
-        state = "FAILED"
+        state = "FAILED Promoted" if rsc.role == Role.PROMOTED else "FAILED"
     else:
-        state = rsc.role.label if rsc.nodes else "Stopped"
+        state = rsc.role.label if rsc.nodes and not rsc.stopped_label else "Stopped"
     where = ""
     if len(rsc.nodes) == 1:
         where = f" {rsc.nodes[0]}"
@@ -292,6 +380,12 @@ def render_resources(view: ClusterView) -> list[str]:
     for rsc in view.resources:
         if rsc.kind == "clone":
             lines.extend(_clone_lines(rsc, view))
+        elif rsc.kind == "bundle":
+            flags = [f for f, on in (("unique", rsc.unique), ("unmanaged", not rsc.managed)) if on]
+            suffix = "".join(f" ({f})" for f in flags)
+            word = "Container bundle set" if rsc.replicas > 1 else "Container bundle"
+            lines.append(f"    * {word}: {rsc.id} [{rsc.agent}]{suffix}:")
+            lines.extend(_primitive_line(child, "      ") for child in rsc.children)
         elif rsc.kind == "group":
             suffix = " (unmanaged)" if not rsc.managed else ""
             lines.append(f"    * Resource Group: {rsc.id}{suffix}:")

@@ -31,6 +31,24 @@ class OnFail(enum.IntEnum):
     STOP = 5
     STANDBY = 6
     FENCE = 7
+    RESTART_CONTAINER = 8
+    RESET_REMOTE = 9
+
+
+# How much each reaction outweighs another when several failures meet (Pacemaker's order:
+# the two container/remote reactions rank just above plain recovery)
+ON_FAIL_RANK = {
+    OnFail.IGNORE: 0,
+    OnFail.DEMOTE: 1,
+    OnFail.RECOVER: 2,
+    OnFail.RESET_REMOTE: 3,
+    OnFail.RESTART_CONTAINER: 4,
+    OnFail.MIGRATE: 5,
+    OnFail.BLOCK: 6,
+    OnFail.STOP: 7,
+    OnFail.STANDBY: 8,
+    OnFail.FENCE: 9,
+}
 
 
 # Flags are plain ints in namespaces, not enum.IntFlag: IntFlag arithmetic was a fifth of
@@ -96,6 +114,22 @@ class Node:
     running: list[Rsc] = field(default_factory=list)
     has_state: bool = False
     index: int = 0
+    # Pacemaker Remote and guest nodes (kind "remote"): the connection resource
+    remote_rsc: Rsc | None = None
+    remote_requires_reset: bool = False
+    remote_was_fenced: bool = False
+    unpacked: bool = False
+    # a bundle's guest node: only its replica runs there (no default score, base -INFINITY)
+    bundle_node: bool = False
+
+    @property
+    def is_guest(self) -> bool:
+        return self.remote_rsc is not None and self.remote_rsc.container is not None
+
+    @property
+    def is_remote(self) -> bool:
+        """A Pacemaker Remote node (not a guest)."""
+        return self.kind == "remote" and not self.is_guest
 
     def can_run_resources(self) -> bool:
         return (
@@ -168,6 +202,8 @@ class Rsc:
     critical: bool = True
     restart_type_restart: bool = False
     exclusive_discover: bool = False
+    ticket_frozen: bool = False  # loss-policy=freeze: unmanaged, but not pinned in place
+    ticket_blocks_promotion: bool = False  # a Promoted-role rsc_ticket is not granted
     # constraints
     this_with: list[Coloc] = field(default_factory=list)  # rsc_cons (this is dependent)
     with_this: list[Coloc] = field(default_factory=list)  # rsc_cons_lhs (this is primary)
@@ -200,6 +236,14 @@ class Rsc:
     clone_name: str | None = None  # the id an anonymous instance has in the history
     sort_index: int = 0  # an instance's promotion score once roles are chosen
     promoted_locations: list[dict[str, int]] = field(default_factory=list)  # role=Promoted
+    # remote connections and containers
+    is_remote_node: bool = False  # an ocf:pacemaker:remote connection (remote or guest)
+    container: Rsc | None = None  # the guest's container, or a filler's container
+    fillers: list[Rsc] = field(default_factory=list)
+    remote_reconnect_ms: int = 0
+    internal: bool = False  # created by the scheduler (a guest's connection): not listed
+    allow_remote_remotes: bool = False  # a bundle's connection may run on remote nodes
+    bundle: BundleData | None = None  # a bundle's replicas and inner clone
 
     def __repr__(self) -> str:
         return f"Rsc({self.id})"
@@ -224,6 +268,32 @@ class Rsc:
         for child in self.children:
             result.extend(child.primitives())
         return result
+
+
+@dataclass(eq=False, slots=True)
+class Replica:
+    """One replica of a bundle: its container, IP, connection and inner instance."""
+
+    index: int
+    container: Rsc
+    ip: Rsc | None = None
+    remote: Rsc | None = None
+    child: Rsc | None = None  # the inner resource's instance, run on `node`
+    node: Node | None = None  # the guest node the connection brings up
+    ipaddr: str | None = None
+
+
+@dataclass(eq=False, slots=True)
+class BundleData:
+    image: str
+    replicas: list[Replica]
+    child: Rsc | None  # the implicit clone of the inner primitive
+    nreplicas: int = 1
+    per_host: int = 1
+    promoted_max: int = 0
+
+    def containers(self) -> list[Rsc]:
+        return [r.container for r in self.replicas]
 
 
 @dataclass(eq=False, slots=True)

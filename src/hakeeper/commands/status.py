@@ -1,0 +1,214 @@
+"""`status`: the cluster as crm_mon shows it, from the store (or from a CIB file).
+
+The resource and node view is the scheduler's (hakeeper.scheduler.view.view_of) on the CIB
+the leader would schedule: the stored configuration plus a status section built from the
+store's op history and membership (hakeeper.node.records.cluster_cib).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from hakeeper.cib.edit import values_of, walk
+from hakeeper.cib.parse import is_true, parse_cib_file
+from hakeeper.commands.cib_store import read_cib
+from hakeeper.commands.env import Env
+from hakeeper.model.cib import Cib
+from hakeeper.model.config import Clone, Location, Role
+from hakeeper.model.scores import parse_score
+from hakeeper.node.records import cluster_cib
+from hakeeper.scheduler.cluster import Cluster, unpack
+from hakeeper.scheduler.view import ClusterView, view_of
+
+RC_TEXT = {
+    0: "ok",
+    1: "error",
+    2: "invalid parameter",
+    3: "unimplemented feature",
+    4: "insufficient privileges",
+    5: "not installed",
+    6: "not configured",
+    7: "not running",
+    8: "promoted",
+    9: "promoted (failed)",
+}
+OP_STATUS_TEXT = {
+    0: "complete",
+    1: "pending",
+    2: "cancelled",
+    3: "timed out",
+    4: "not supported",
+    5: "error",
+    6: "error",
+    7: "not installed",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Ban:
+    """A negative location constraint on one node, as crm_mon's `bans` list."""
+
+    id: str
+    resource: str
+    node: str
+    weight: int
+    promoted_only: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A resource's last failed operation on a node (crm_mon's "Failed Resource Actions")."""
+
+    op_key: str
+    node: str
+    rc: int
+    exit_reason: str
+    call_id: int
+    op_status: int
+    task: str
+    interval_ms: int
+    last_rc_change: int | None
+    exec_ms: int
+    queue_ms: int
+
+    @property
+    def rc_text(self) -> str:
+        return RC_TEXT.get(self.rc, "unknown")
+
+    @property
+    def status_text(self) -> str:
+        return OP_STATUS_TEXT.get(self.op_status, "unknown")
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterOptions:
+    stonith_enabled: bool
+    symmetric_cluster: bool
+    no_quorum_policy: str
+    maintenance_mode: bool
+    stop_all_resources: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StatusDto:
+    """Everything `hakeeper status` prints, in every output form."""
+
+    cluster_name: str | None
+    revision: int  # the store's, as of which this was read
+    config_revision: int  # the configuration's (what --revision / conflicts refer to)
+    dc: str | None
+    dc_id: str | None
+    have_quorum: bool
+    nodes_configured: int
+    resources_configured: int
+    resources_disabled: int
+    resources_blocked: int
+    options: ClusterOptions
+    view: ClusterView
+    node_ids: Mapping[str, str]
+    promotable: frozenset[str]
+    bans: tuple[Ban, ...]
+    failures: tuple[Failure, ...]
+
+
+def cluster_status(env: Env) -> StatusDto:
+    """The running cluster, as of one store revision."""
+    with env.coordinator() as coord:
+        read_cib(coord, env.store)  # a clear report when the store holds no cluster
+        snap = coord.snapshot()
+    assert snap.config is not None
+    leader = snap.leader.node if snap.leader else None
+    cib = cluster_cib(snap.config.xml, snap.status.documents, snap.members, leader)
+    return status_of(cib, snap.revision, snap.config.revision)
+
+
+def file_status(path: str) -> StatusDto:
+    """A CIB file's status section, as `CIB_file=PATH crm_mon` shows it."""
+    return status_of(parse_cib_file(path), 0, 0)
+
+
+def status_of(cib: Cib, revision: int, config_revision: int) -> StatusDto:
+    cluster = unpack(cib, cib.execution_date)
+    view = view_of(cluster)
+    config = cib.configuration
+    props = values_of(config.crm_config)
+    options = cluster.options
+    node_ids = {n.uname: n.id for n in config.nodes}
+    dc = cluster.dc_node.uname if cluster.dc_node else None
+    primitives = [r for r in cluster.primitives()]
+    return StatusDto(
+        cluster_name=props.get("cluster-name"),
+        revision=revision,
+        config_revision=config_revision,
+        dc=dc,
+        dc_id=node_ids.get(dc) if dc else None,
+        have_quorum=cib.have_quorum,
+        nodes_configured=len(config.nodes),
+        resources_configured=len(primitives),
+        resources_disabled=sum(1 for r in primitives if _disabled(cluster, r.id)),
+        resources_blocked=sum(1 for r in primitives if r.block),
+        options=ClusterOptions(
+            options.stonith_enabled,
+            options.symmetric,
+            options.no_quorum_policy,
+            options.maintenance_mode,
+            options.stop_all_resources,
+        ),
+        view=view,
+        node_ids=node_ids,
+        promotable=frozenset(
+            r.id
+            for r in walk(config.resources)
+            if isinstance(r, Clone)
+            and (r.promotable_tag or is_true(values_of(r.meta).get("promotable")))
+        ),
+        bans=tuple(_bans(cib)),
+        failures=tuple(_failures(cib)),
+    )
+
+
+def _disabled(cluster: Cluster, rsc_id: str) -> bool:
+    rsc = cluster.rsc_by_id.get(rsc_id)
+    while rsc is not None:
+        if rsc.target_role == Role.STOPPED:
+            return True
+        rsc = rsc.parent
+    return False
+
+
+def _bans(cib: Cib) -> list[Ban]:
+    bans = []
+    for c in cib.configuration.constraints:
+        if not isinstance(c, Location) or c.rsc is None or c.node is None or c.score is None:
+            continue
+        weight = parse_score(c.score)
+        if weight < 0:
+            role = Role.parse(c.role)
+            bans.append(Ban(c.id, c.rsc, c.node, weight, role == Role.PROMOTED))
+    return bans
+
+
+def _failures(cib: Cib) -> list[Failure]:
+    found = []
+    for state in cib.status.nodes:
+        for lrm in state.resources:
+            for op in lrm.ops:
+                if not op.id.endswith("_last_failure_0"):
+                    continue
+                found.append(
+                    Failure(
+                        op.operation_key or f"{lrm.id}_{op.operation}_{op.interval_ms}",
+                        state.uname or state.id,
+                        op.rc_code,
+                        op.exit_reason or "",
+                        op.call_id,
+                        op.op_status,
+                        op.operation,
+                        op.interval_ms,
+                        op.last_rc_change,
+                        op.exec_time or 0,
+                        op.queue_time or 0,
+                    )
+                )
+    return found

@@ -1,0 +1,108 @@
+"""What the lab's cluster looks like, read from its store: members, leader, resources,
+failures, and whether it has converged (the scheduler has nothing left to do and every
+resource instance is active)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hakeeper.coord import Coordinator, StatusKind
+from hakeeper.model.config import Role
+from hakeeper.node.records import cluster_cib
+from hakeeper.scheduler.schedule import schedule
+from hakeeper.scheduler.view import ClusterView, ResourceView, render_view
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    resource: str
+    role: str  # Stopped, Started, Promoted, Unpromoted
+    nodes: tuple[str, ...]
+    failed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    node: str
+    resource: str
+    operation: str
+    rc: int
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    members: tuple[str, ...]
+    leader: str | None
+    has_config: bool
+    instances: tuple[Instance, ...]
+    pending_actions: tuple[str, ...]  # what the scheduler would still do
+    failures: tuple[Failure, ...]
+    text: tuple[str, ...]  # crm_mon-like lines of the current state
+
+    @property
+    def active(self) -> int:
+        return sum(1 for i in self.instances if i.nodes)
+
+    @property
+    def converged(self) -> bool:
+        return (
+            self.has_config
+            and self.leader is not None
+            and bool(self.instances)
+            and not self.pending_actions
+            and self.active == len(self.instances)
+        )
+
+
+def _instances(views: tuple[ResourceView, ...]) -> list[Instance]:
+    found: list[Instance] = []
+    for view in views:
+        if view.children:
+            found.extend(_instances(view.children))
+        elif view.kind == "primitive":
+            found.append(Instance(view.id, Role(view.role).name.title(), view.nodes, view.failed))
+    return found
+
+
+def observe(coord: Coordinator, expected_nodes: int) -> Observation:
+    snap = coord.snapshot()
+    leader = snap.leader.node if snap.leader else None
+    members = tuple(sorted(snap.members))
+    if snap.config is None:
+        return Observation(members, leader, False, (), (), (), ())
+    docs = snap.status.documents
+    cib = cluster_cib(snap.config.xml, docs, snap.members, leader)
+    plan = schedule(cib)
+    pending = tuple(
+        f"{a.task} {a.resource} on {a.node}"
+        for a in plan.actions
+        if not a.optional and a.runnable and not a.pseudo and a.resource is not None
+    )
+    failures = []
+    for key, doc in sorted(docs.items(), key=lambda kv: (kv[0].node, kv[0].name)):
+        if key.kind is not StatusKind.OP_HISTORY:
+            continue
+        for record_id, fields in doc.get("ops", {}).items():
+            if record_id.endswith("_last_failure_0"):
+                failures.append(
+                    Failure(
+                        key.node,
+                        key.name,
+                        str(fields.get("operation")),
+                        int(fields.get("rc-code", 1)),
+                        fields.get("exit-reason"),
+                    )
+                )
+    view: ClusterView = plan.current
+    if len(members) < expected_nodes:
+        pending = (*pending, f"{expected_nodes - len(members)} node(s) not joined")
+    return Observation(
+        members,
+        leader,
+        True,
+        tuple(_instances(view.resources)),
+        pending,
+        tuple(failures),
+        tuple(render_view(view)),
+    )

@@ -1,0 +1,120 @@
+"""The daemon's end of crm_attribute (agents/shims): a unix socket serving node attributes.
+
+Agents run by this daemon find it through $HAKEEPER_ATTRD. A set or delete of this node's
+attribute becomes an AttributeChanged event for the state machine, which writes the node's
+attribute document (and the leader schedules again); a query answers from the view the
+main loop keeps up to date (every node's attributes as last seen), plus this node's own
+changes not yet written back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+SHIMS = str(Path(__file__).resolve().parent.parent / "agents" / "shims")
+
+
+def attrd_path(state_dir: str, node: str) -> Path:
+    """The socket of a node's daemon: in its state directory, unless that path is too long
+    for a unix socket (108 bytes), then under /tmp by a hash of it."""
+    path = Path(state_dir) / f"{node}.attrd"
+    if len(str(path).encode()) < 100:
+        return path
+    return Path("/tmp") / f"hk-attrd-{hashlib.sha1(str(path).encode()).hexdigest()[:16]}"
+
+
+def agent_environment(state_dir: str, node: str) -> dict[str, str]:
+    """What agents need to find crm_attribute (and crm_master) and this daemon."""
+    return {
+        "HA_SBIN_DIR": SHIMS,
+        "HAKEEPER_ATTRD": str(attrd_path(state_dir, node)),
+        "HAKEEPER_NODE": node,
+    }
+
+
+class AttrServer:
+    def __init__(self, path: Path, node: str, on_change: Callable[[str, str | None], None]) -> None:
+        self.path = path
+        self.node = node
+        self.on_change = on_change
+        self._lock = threading.Lock()
+        self._view: dict[str, dict[str, str]] = {}
+        self._pending: dict[str, str | None] = {}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._sock.bind(str(path))
+        os.chmod(path, 0o600)
+        self._sock.listen(16)
+        self._thread = threading.Thread(target=self._serve, name="attrd", daemon=True)
+        self._thread.start()
+
+    def update_view(self, attributes: Mapping[str, Mapping[str, str]]) -> None:
+        """Every node's attributes, as the state machine now knows them."""
+        with self._lock:
+            self._view = {n: dict(a) for n, a in attributes.items()}
+            mine = self._view.get(self.node, {})
+            self._pending = {k: v for k, v in self._pending.items() if mine.get(k) != v}
+
+    def close(self) -> None:
+        self._sock.close()
+        self.path.unlink(missing_ok=True)
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return  # closed
+            with conn:
+                try:
+                    conn.settimeout(5)
+                    data = b""
+                    while not data.endswith(b"\n"):
+                        chunk = conn.recv(65536)
+                        if not chunk:
+                            break
+                        data += chunk
+                    reply = self.answer(json.loads(data or b"{}"))
+                except (OSError, ValueError) as err:
+                    reply = {"ok": False, "error": f"bad request: {err}"}
+                try:
+                    conn.sendall(json.dumps(reply).encode() + b"\n")
+                except OSError:
+                    pass
+
+    def answer(self, request: Mapping[str, object]) -> dict[str, object]:
+        op, name = request.get("op"), request.get("name")
+        node = request.get("node") or self.node
+        if not isinstance(name, str) or not name or not isinstance(node, str):
+            return {"ok": False, "error": "an attribute name is required", "code": 64}
+        if op == "get":
+            with self._lock:
+                attrs = dict(self._view.get(node, {}))
+                if node == self.node:
+                    attrs.update({k: v for k, v in self._pending.items() if v is not None})
+                    for k, v in self._pending.items():
+                        if v is None:
+                            attrs.pop(k, None)
+            return {"ok": True, "value": attrs.get(name)}
+        if op not in ("set", "delete"):
+            return {"ok": False, "error": f"unknown operation {op!r}", "code": 64}
+        if node != self.node:
+            return {
+                "ok": False,
+                "code": 1,
+                "error": f"this is {self.node}'s daemon: it sets only its own attributes",
+            }
+        value = request.get("value") if op == "set" else None
+        if value is not None and not isinstance(value, str):
+            return {"ok": False, "error": "the value must be a string", "code": 64}
+        with self._lock:
+            self._pending[name] = value
+        self.on_change(name, value)
+        return {"ok": True}

@@ -1,0 +1,138 @@
+"""The lab's generated configuration is a CIB real Pacemaker accepts and converges on:
+crm_verify finds nothing wrong, and crm_simulate, run until nothing is left to do, starts
+every resource, promotes three galera replicas and one redis, and puts the redis VIP with
+the promoted redis. haproxy itself checks the generated haproxy.cfg."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from hakeeper.lab.catalog import CHECK, haproxy_cfg
+from hakeeper.lab.cib import build_cib
+from hakeeper.lab.plan import LabPlan, Profile, make_plan
+
+from .conftest import need
+
+
+def online(plan: LabPlan, xml: str) -> str:
+    """The CIB with every node up, and the promotion scores galera and redis would set."""
+    root = etree.fromstring(xml.encode())
+    root.set("have-quorum", "1")
+    status = root.find("status")
+    assert status is not None
+    for node in plan.nodes:
+        nid = str(node.index + 1)
+        state = etree.SubElement(
+            status,
+            "node_state",
+            id=nid,
+            uname=node.name,
+            in_ccm="true",
+            crmd="online",
+            join="member",
+            expected="member",
+        )
+        attrs = etree.SubElement(
+            etree.SubElement(state, "transient_attributes", id=nid),
+            "instance_attributes",
+            id=f"status-{nid}",
+        )
+        for name, value in (("master-galera", "100"), ("master-redis", str(10 - node.index))):
+            etree.SubElement(attrs, "nvpair", id=f"status-{nid}-{name}", name=name, value=value)
+    return etree.tostring(root).decode()
+
+
+def converge(path: Path, rounds: int = 4) -> str:
+    """crm_simulate -S again and again on its own output; returns the last status text."""
+    text = ""
+    for i in range(rounds):
+        out = path.with_name(f"round{i}.xml")
+        run = subprocess.run(
+            ["crm_simulate", "-x", str(path), "-S", "-O", str(out)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert run.returncode == 0, run.stderr
+        text = run.stdout
+        path = out
+        summary = text.split("Transition Summary:")[1].split("Executing")[0]
+        if not summary.strip():
+            break
+    return text.split("Revised Cluster Status:")[1]
+
+
+@pytest.mark.parametrize("profile", list(Profile))
+@pytest.mark.parametrize("nodes", [1, 3, 5])
+def test_crm_verify_accepts_the_generated_cib(profile: Profile, nodes: int, tmp_path: Path) -> None:
+    need("crm_verify")
+    plan = make_plan(nodes, profile=profile)
+    path = tmp_path / "cib.xml"
+    path.write_text(online(plan, build_cib(plan)))
+    run = subprocess.run(
+        ["crm_verify", "-x", str(path), "-V"], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    assert "error" not in run.stderr.lower(), run.stderr
+
+
+def test_minimal_profile_converges_under_crm_simulate(tmp_path: Path) -> None:
+    need("crm_simulate")
+    plan = make_plan(3, profile=Profile.MINIMAL)
+    path = tmp_path / "cib.xml"
+    path.write_text(online(plan, build_cib(plan)))
+    revised = converge(path)
+    assert "Stopped" not in revised
+    assert re.search(
+        r"Clone Set: haproxy-clone \[haproxy\]:\s+\* Started: \[ ctl0 ctl1 ctl2 \]", revised
+    )
+    redis_on = re.search(r"\* redis\s+\(ocf:heartbeat:redis\):\s+Started (\w+)", revised)
+    vip_on = re.search(
+        r"\* ip-172\.17\.1\.11\s+\(ocf:heartbeat:IPaddr2\):\s+Started (\w+)", revised
+    )
+    assert redis_on and vip_on and redis_on.group(1) == vip_on.group(1)
+    # the other VIPs are with a running haproxy (all of them run one)
+    assert len(re.findall(r"ip-[\d.]+\s+\(ocf:heartbeat:IPaddr2\):\s+Started", revised)) == 5
+
+
+def test_openstack_profile_converges_under_crm_simulate(tmp_path: Path) -> None:
+    need("crm_simulate")
+    plan = make_plan(3, profile=Profile.OPENSTACK)
+    path = tmp_path / "cib.xml"
+    path.write_text(online(plan, build_cib(plan)))
+    revised = converge(path)
+    assert "Stopped" not in revised, revised
+    assert "GuestOnline: [ galera-bundle-0 galera-bundle-1 galera-bundle-2 " in revised
+    assert len(re.findall(r"galera-bundle-\d\s+\(ocf:heartbeat:galera\):\s+Promoted", revised)) == 3
+    promoted = re.findall(r"redis-bundle-\d\s+\(ocf:heartbeat:redis\):\s+Promoted (\w+)", revised)
+    assert len(promoted) == 1
+    assert len(re.findall(r"redis-bundle-\d\s+\(ocf:heartbeat:redis\):\s+Unpromoted", revised)) == 2
+    vip_on = re.search(r"ip-172\.17\.1\.11\s+\(ocf:heartbeat:IPaddr2\):\s+Started (\w+)", revised)
+    assert vip_on and vip_on.group(1) == promoted[0]
+    assert len(re.findall(r"openstack-cinder-volume-podman-0\s.*Started", revised)) == 1
+    assert len(re.findall(r"stonith-fence_hakeeper_lab-ctl\d\s.*Started", revised)) == 3
+
+
+@pytest.mark.parametrize("profile", list(Profile))
+def test_haproxy_accepts_the_generated_config(profile: Profile, tmp_path: Path) -> None:
+    need("haproxy")
+    plan = make_plan(3, profile=profile)
+    cfg = tmp_path / "haproxy.cfg"
+    cfg.write_text(
+        haproxy_cfg(plan, socket=str(tmp_path / "s.sock"), pidfile=str(tmp_path / "pid"))
+    )
+    run = subprocess.run(
+        ["haproxy", "-c", "-f", str(cfg)], capture_output=True, text=True, timeout=30
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    text = cfg.read_text()
+    # every listen section binds its VIPs and lists every node's internal address
+    assert "bind 172.17.1.10:5000" in text and "bind 10.0.0.101:5000" in text
+    assert "bind 172.17.1.11:6379" in text
+    for node in plan.nodes:
+        assert f"server {node.name} {node.internal}:5000 {CHECK}" in text

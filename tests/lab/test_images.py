@@ -1,0 +1,54 @@
+"""The lab's images, built here from Debian packages (real debootstrap, real podman import;
+a few minutes the first time on a machine, then found in the cache), hold every service."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from hakeeper.lab import images
+from hakeeper.lab.plan import DEFAULT_CACHE
+
+from .conftest import need
+
+pytestmark = pytest.mark.integration
+
+# what each service's image must be able to run (the combined image serves them all)
+PROBES = {
+    "haproxy": ["haproxy", "-v"],
+    "redis": ["redis-server", "--version"],
+    "mariadb": ["sh", "-c", "mariadbd --version && test -e /usr/lib/galera/libgalera_smm.so"],
+    "rabbitmq": [
+        "sh",
+        "-c",
+        "test -x /usr/lib/rabbitmq/bin/rabbitmq-server && erl -noshell -eval 'halt().'",
+    ],
+    "memcached": ["memcached", "-V"],
+    "cinder-volume": ["busybox", "true"],
+}
+
+
+def test_images_are_built_once_then_found_in_the_cache() -> None:
+    need("debootstrap", "podman", root=True)
+    said: list[str] = []
+    first = images.ensure_images(DEFAULT_CACHE, said.append)
+    again = images.ensure_images(DEFAULT_CACHE, said.append)
+    assert not again.built and again.seconds < 5, again
+    if first.built:
+        print(f"built the lab's images in {first.seconds:.0f} s")
+    store = images.ImageStore(DEFAULT_CACHE)
+    for service, argv in PROBES.items():
+        run = subprocess.run(
+            [
+                "env",
+                f"CONTAINERS_CONF={store.conf}",
+                *store.podman(
+                    "run", "--rm", "--init", "--network", "none", images.image_ref(service), *argv
+                ),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert run.returncode == 0, (service, run.stdout, run.stderr)

@@ -1,0 +1,54 @@
+"""Publishing fencing: which device, which node runs it, what it waits for."""
+
+from __future__ import annotations
+
+from hakeeper.cib.parse import parse_cib_text
+from hakeeper.node.transition import build_transition
+from hakeeper.scheduler.schedule import PlannedAction
+
+CONFIG = (
+    '<cib><configuration><crm_config><cluster_property_set id="o">'
+    '<nvpair id="o1" name="stonith-action" value="poweroff"/></cluster_property_set>'
+    "</crm_config><nodes/><resources>"
+    '<primitive id="f-ab" class="stonith" type="fence_hakeeper_lab"><instance_attributes '
+    'id="f-ab-i"><nvpair id="f-ab-l" name="pcmk_host_list" value="a b"/>'
+    "</instance_attributes></primitive>"
+    '<primitive id="f-c" class="stonith" type="fence_ipmilan"><instance_attributes '
+    'id="f-c-i"><nvpair id="f-c-l" name="pcmk_host_list" value="c"/>'
+    '<nvpair id="f-c-p" name="ip" value="10.0.0.9"/></instance_attributes></primitive>'
+    '<primitive id="d1" class="ocf" provider="heartbeat" type="Dummy"/>'
+    "</resources><constraints/></configuration><status/></cib>"
+)
+
+
+def fence(ident: int, target: str) -> PlannedAction:
+    return PlannedAction(
+        ident,
+        "stonith",
+        None,
+        target,
+        0,
+        False,
+        True,
+        False,
+        "peer is no longer part of the cluster",
+    )
+
+
+def test_fencing_goes_to_the_device_for_the_target_and_never_to_the_target() -> None:
+    config = parse_cib_text(CONFIG).configuration
+    start = PlannedAction(3, "start", "d1", "a", 0, False, True, False, None, after=(1, 2))
+    graph = build_transition(
+        "a-1", 1, [fence(1, "c"), fence(2, "a"), start], config, "a", ["a", "b"]
+    )
+    by_id = {a.id: a for a in graph.actions}
+    assert (by_id[1].resource, by_id[1].node, by_id[1].target) == ("f-c", "a", "c")
+    assert dict(by_id[1].params) == {"pcmk_host_list": "c", "ip": "10.0.0.9", "action": "off"}
+    assert (by_id[2].resource, by_id[2].node, by_id[2].target) == ("f-ab", "b", "a")
+    assert by_id[3].after == (1, 2)  # the recovery waits for both fencings
+
+
+def test_without_a_device_for_the_target_the_fencing_says_so() -> None:
+    config = parse_cib_text(CONFIG).configuration
+    graph = build_transition("a-1", 1, [fence(1, "z")], config, "a", ["a", "b"])
+    assert graph.actions[0].resource == "" and "no fence device" in (graph.actions[0].reason or "")
