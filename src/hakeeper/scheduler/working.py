@@ -91,7 +91,7 @@ class OF:
     PROBE = 8192
     IMPLIES_THEN_ON_NODE = 16384
     ANTI_COLOCATION = 32768
-    PROMOTED_IMPLIES_FIRST = 65536  # a demote is required if 'then' is and rsc is promoted
+    PROMOTED_IMPLIES_FIRST = 262144  # a demote is required if 'then' is and rsc is promoted
 
 
 @dataclass(eq=False, slots=True)
