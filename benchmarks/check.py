@@ -22,6 +22,7 @@ import argparse
 import os
 import resource
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -143,6 +144,7 @@ def main() -> int:
             )
     finally:
         lab_down(plan.directory, lambda text, s: None)
+        shutil.rmtree(base, ignore_errors=True)
     reference = statistics.median(seeds_s)
     print()
     print(f"3-node minimal lab, {args.runs} runs, verdict of the check: {verdict}")

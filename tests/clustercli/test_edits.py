@@ -16,6 +16,8 @@ from hakeeper.coord import StatusKey, StatusKind
 from hakeeper.model.config import Bundle, Clone, Group, Location, Primitive
 from hakeeper.reports import CommandError, codes
 
+from .conftest import needs_promotable
+
 VIP = rc.ResourceSpec(
     "vip",
     "ocf:heartbeat:IPaddr2",
@@ -76,6 +78,7 @@ def test_create_writes_pcs_ids_and_a_monitor(cluster: Env) -> None:
     assert root.get("epoch") == "4"  # setup 1, property 2, two creates
 
 
+@needs_promotable  # makes a promotable clone, refused until the scheduler has them
 def test_create_clone_promotable_group_and_bundle(cluster: Env) -> None:
     rc.resource_create(
         cluster, rc.ResourceSpec("web", "ocf:heartbeat:Dummy", clone=(("interleave", "true"),))
@@ -221,6 +224,7 @@ def test_delete_last_group_member_deletes_the_group(cluster: Env) -> None:
     assert load(cluster).cib.configuration.resources == ()
 
 
+@needs_promotable  # makes a promotable clone, refused until the scheduler has them
 def test_constraints_add_list_remove(cluster: Env) -> None:
     rc.resource_create(cluster, VIP)
     rc.resource_create(cluster, rc.ResourceSpec("st", "ocf:pacemaker:Stateful", promotable=True))
@@ -398,6 +402,7 @@ def test_group_add_refuses_clones(cluster: Env) -> None:
     assert load(cluster).revision == before.revision
 
 
+@needs_promotable  # makes a promotable clone, refused until the scheduler has them
 def test_clone_and_unclone(cluster: Env) -> None:
     rc.resource_create(cluster, rc.ResourceSpec("a", "ocf:heartbeat:Dummy", group="g"))
     rc.resource_create(cluster, rc.ResourceSpec("st", "ocf:pacemaker:Stateful"))

@@ -2,14 +2,16 @@
 haproxy, redis and VIPs; service through the VIPs; a node powered off and the service back;
 then `lab down` leaves nothing behind.
 
-The lab here has its own names (nodes hkt0.., bridge hkt0, 172.31.x/10.31.0.x networks and
-a temporary directory) so it never meets an operator's lab on the same machine.
+Each lab here has its own names and networks (nodes hkNt0.., bridge hktN, 10.N.x.0/24, N
+free on this machine) and a temporary directory, so it never meets an operator's lab or
+another worktree's test run on the same machine.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import random
 import shutil
 import socket
 import tempfile
@@ -36,24 +38,37 @@ from .conftest import need
 
 pytestmark = pytest.mark.integration
 
-NETS = {
-    Net.INTERNAL: "172.31.1.0/24",
-    Net.EXTERNAL: "10.31.0.0/24",
-    Net.STORAGE: "172.31.3.0/24",
-    Net.STORAGE_MGMT: "172.31.4.0/24",
-}
+
+def free_lab_id() -> int:
+    """A number no lab on this machine uses now: other worktrees run these tests at the same
+    time, and two labs on the same subnets or names would meet."""
+    routes = system.attempt(["ip", "-4", "route", "show"]).stdout
+    ids = list(range(100, 250))
+    random.shuffle(ids)
+    for lab_id in ids:
+        if f"10.{lab_id}." not in routes and system.netns_inode(f"hk{lab_id}t0") is None:
+            return lab_id
+    raise AssertionError("no free lab id")
 
 
 def test_plan(base: Path, store: StoreKind, nodes: int = 3) -> LabPlan:
+    """A lab whose names and networks no other lab here uses."""
+    lab_id = free_lab_id()
+    nets = {
+        Net.INTERNAL: f"10.{lab_id}.1.0/24",
+        Net.EXTERNAL: f"10.{lab_id}.2.0/24",
+        Net.STORAGE: f"10.{lab_id}.3.0/24",
+        Net.STORAGE_MGMT: f"10.{lab_id}.4.0/24",
+    }
     return make_plan(
         nodes,
-        prefix="hkt",
-        bridge="hkt0",
+        prefix=f"hk{lab_id}t",
+        bridge=f"hkt{lab_id}",
         directory=str(base / "lab"),
         cache=DEFAULT_CACHE,  # the images are built once per machine (test_images.py)
         profile=Profile.MINIMAL,
         store=store,
-        nets=NETS,
+        nets=nets,
     )
 
 
@@ -172,6 +187,23 @@ def test_minimal_lab_serves_through_its_vips_survives_a_node_and_goes_away(
         timeout=30,
     )
 
+    def converged_with_every_daemon() -> bool:
+        status = lab_status(plan.directory)
+        daemons = [
+            alive for n in status.nodes for name, _, alive, _ in n.processes if name == "daemon"
+        ]
+        obs = status.observation
+        return obs is not None and obs.converged and len(daemons) == 3 and all(daemons)
+
+    wait_for("converged again", converged_with_every_daemon, timeout=60)
+
+    def etcd_healthy() -> bool:
+        return all(
+            '"health":"true"' in http_get(f"http://{n.internal}:2379/health").replace(" ", "")
+            for n in plan.nodes
+        )
+
+    wait_for("every etcd member healthy", etcd_healthy, timeout=30)
     result = lab_down(plan.directory, lambda text, s: None)
     assert result.leftovers == ()
     assert leftovers(plan) == []

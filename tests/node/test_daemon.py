@@ -245,7 +245,7 @@ def test_daemons_carry_on_when_the_etcd_member_they_talk_to_dies(
         url.replace(endpoints, ",".join(f"127.0.0.1:{etcd.client_ports[i]}" for i in order[1:]))
     )
     # No renewal succeeds while etcd elects a leader (~1 s here): the self-fencing
-    # deadline (0.6 x ttl) must outlast that.
+    # deadline (0.75 x ttl) must outlast that.
     procs = start_daemons(url, tmp_path, ttl="3")
     try:
         wait_for("every daemon to join", lambda: coord.members().nodes == set(NODES))

@@ -93,6 +93,7 @@ class Primitive:
     params: Pairs = ()
     meta: Pairs = ()
     ops: tuple[Op, ...] = DEFAULT_OPS
+    utilization: Pairs = ()
 
     @property
     def monitor(self) -> Op | None:
@@ -130,7 +131,26 @@ class Clone:
         return self.child.primitives()
 
 
-Resource = Primitive | Group | Clone
+@dataclass(frozen=True, slots=True)
+class Bundle:
+    """A podman bundle on the host network; with an inner primitive it needs control_port.
+
+    Its resources are Pacemaker's to create (containers, connections, the inner clone), so
+    it brings no primitives of its own to the op history.
+    """
+
+    id: str
+    image: str
+    replicas: int = 1
+    inner: Primitive | None = None
+    control_port: int = 3121
+    meta: Pairs = ()
+
+    def primitives(self) -> tuple[Primitive, ...]:
+        return ()
+
+
+Resource = Primitive | Group | Clone | Bundle
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +197,18 @@ class Order:
     then_action: str | None = None
 
 
-Constraint = Location | Colocation | Order
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """rsc_ticket: rsc runs only while the ticket is granted (and not in standby)."""
+
+    id: str
+    rsc: str
+    ticket: str
+    loss_policy: str | None = None  # stop, demote, fence, freeze
+    rsc_role: str | None = None
+
+
+Constraint = Location | Colocation | Order | Ticket
 
 
 # ---------------------------------------------------------------- status
@@ -197,6 +228,7 @@ class Node:
     attrs: Pairs = ()  # permanent attributes (<nodes>): standby, site, ...
     state: NodeState = NodeState.ONLINE
     transient: Pairs = ()  # status attributes besides fail counts
+    utilization: Pairs = ()  # capacity for placement-strategy
 
 
 class RscState(enum.Enum):
@@ -210,6 +242,7 @@ class RscState(enum.Enum):
     MONITOR_ERROR = "monitor-error"  # started, then the monitor said error (rc 1)
     START_FAILED = "start-failed"  # start returned rc 1
     STOP_FAILED = "stop-failed"  # started, stop returned rc 1
+    MIGRATED_TO = "migrated-to"  # started, then migrate_to (to History.migrate_target) done
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +259,7 @@ class History:
     state: RscState
     fail_count: int | None = None
     age_s: int = 3600  # how long before "now" the last op changed the result
+    migrate_target: str | None = None  # for MIGRATED_TO
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +275,7 @@ class Cluster:
     now: int = 1_700_000_000
     have_quorum: bool = True
     dc: str | None = None  # node name; default the first online node
+    tickets: tuple[tuple[str, bool, bool], ...] = ()  # status: (ticket, granted, standby)
 
     def primitives(self) -> dict[str, Primitive]:
         return {p.id: p for r in self.resources for p in r.primitives()}
@@ -258,6 +293,7 @@ def _resource_xml(r: Resource, ind: str) -> list[str]:
         out = [f'{ind}<primitive class="{r.standard}" id="{r.id}"{prov} type="{r.type}">']
         out += _nvpairs("instance_attributes", f"{r.id}-instance_attributes", r.params, ind + "  ")
         out += _nvpairs("meta_attributes", f"{r.id}-meta_attributes", r.meta, ind + "  ")
+        out += _nvpairs("utilization", f"{r.id}-utilization", r.utilization, ind + "  ")
         if r.ops:
             out.append(f"{ind}  <operations>")
             for o in r.ops:
@@ -275,6 +311,17 @@ def _resource_xml(r: Resource, ind: str) -> list[str]:
             out += _resource_xml(m, ind + "  ")
         out += _nvpairs("meta_attributes", f"{r.id}-meta_attributes", r.meta, ind + "  ")
         out.append(f"{ind}</group>")
+        return out
+    if isinstance(r, Bundle):
+        out = [
+            f'{ind}<bundle id="{r.id}">',
+            f'{ind}  <podman image="{r.image}" network="host" replicas="{r.replicas}"/>',
+        ]
+        if r.inner is not None:
+            out.append(f'{ind}  <network control-port="{r.control_port}"/>')
+            out += _resource_xml(r.inner, ind + "  ")
+        out += _nvpairs("meta_attributes", f"{r.id}-meta_attributes", r.meta, ind + "  ")
+        out.append(f"{ind}</bundle>")
         return out
     out = [f'{ind}<clone id="{r.id}">']
     out += _resource_xml(r.child, ind + "  ")
@@ -306,6 +353,10 @@ def _constraint_xml(c: Constraint, ind: str) -> list[str]:
             )
         out += [f"{ind}  </rule>", f"{ind}</rsc_location>"]
         return out
+    if isinstance(c, Ticket):
+        extra = f' loss-policy="{c.loss_policy}"' if c.loss_policy else ""
+        extra += f' rsc-role="{c.rsc_role}"' if c.rsc_role else ""
+        return [f'{ind}<rsc_ticket id="{c.id}" rsc="{c.rsc}" ticket="{c.ticket}"{extra}/>']
     if isinstance(c, Colocation):
         return [
             f'{ind}<rsc_colocation id="{c.id}" rsc="{c.rsc}" score="{score_text(c.score)}"'
@@ -357,9 +408,10 @@ class _Renderer:
         out += _nvpairs("cluster_property_set", "cib-bootstrap-options", props, "      ")
         out += ["    </crm_config>", "    <nodes>"]
         for n in c.nodes:
-            if n.attrs:
+            if n.attrs or n.utilization:
                 out.append(f'      <node id="{n.id}" uname="{n.name}">')
                 out += _nvpairs("instance_attributes", f"nodes-{n.id}", n.attrs, "        ")
+                out += _nvpairs("utilization", f"nodes-{n.id}-u", n.utilization, "        ")
                 out.append("      </node>")
             else:
                 out.append(f'      <node id="{n.id}" uname="{n.name}"/>')
@@ -388,6 +440,14 @@ class _Renderer:
             by_node.setdefault(h.node, []).append(h)
         for n in c.nodes:
             out += self._node_state(n, by_node.get(n.name, []))
+        if c.tickets:
+            out.append("    <tickets>")
+            for ticket, granted, standby in c.tickets:
+                out.append(
+                    f'      <ticket_state id="{ticket}" granted="{str(granted).lower()}"'
+                    f' standby="{str(standby).lower()}"/>'
+                )
+            out.append("    </tickets>")
         out += ["  </status>", "</cib>", ""]
         return "\n".join(out)
 
@@ -494,6 +554,13 @@ class _Renderer:
                 out.append(self._op(p, n.name, mon.key(p.id), mon, 0, 0, t))
         elif s is RscState.STOPPED:
             out.append(self._op(p, n.name, last, stop, 0, 0, t))
+        elif s is RscState.MIGRATED_TO:
+            if mon:
+                out.append(self._op(p, n.name, mon.key(p.id), mon, 0, 0, t - 600))
+            migrate = Op("migrate_to", 0, 20)
+            line = self._op(p, n.name, last, migrate, 0, 0, t)
+            where = f' migrate_source="{n.name}" migrate_target="{h.migrate_target}"'
+            out.append(line.replace("/>", where + "/>"))
         elif s in (RscState.MONITOR_FAILED, RscState.MONITOR_ERROR):
             m = mon or Op("monitor", 10)
             rc = 7 if s is RscState.MONITOR_FAILED else 1

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from .cibxml import (
     INFINITY,
+    Bundle,
     Cluster,
     Colocation,
     Constraint,
@@ -30,6 +31,7 @@ from .cibxml import (
     Resource,
     RscState,
     Rule,
+    Ticket,
 )
 
 ALL_FEATURES = frozenset(
@@ -51,6 +53,19 @@ ALL_FEATURES = frozenset(
         "migration-threshold",  # migration-threshold as a default and per resource
         "failure-timeout",  # failure-timeout, with failures older and younger than it
         "stonith",  # a fence device and stonith-enabled=true
+        "allow-migrate",  # allow-migrate=true, and migrations half done in the history
+        "utilization",  # node capacity, resource utilization, each placement-strategy
+        "tickets",  # rsc_ticket with each loss-policy; tickets granted, revoked, standby
+    }
+)
+# Drawn only when asked for (test_random_vs_crm_simulate has its own test for them):
+# bundles do not yet meet utilization and placement strategies as Pacemaker's do, and
+# Pacemaker probes resources on a remote node as it comes up, whose orderings change some
+# reasons that hakeeper (which plans no probes) words differently.
+EXTRA_FEATURES = frozenset(
+    {
+        "bundles",  # podman bundles, some wrapping a primitive run on guest nodes
+        "remote",  # a Pacemaker Remote node behind an ocf:pacemaker:remote connection
     }
 )
 
@@ -86,7 +101,13 @@ def _nodes(draw: st.DrawFn, f: frozenset[str], max_nodes: int) -> tuple[Node, ..
             attrs.append(("weight", str(draw(st.integers(0, 10)))))
         if "standby" in f and draw(st.booleans()):
             attrs.append(("standby", "on"))
-        nodes.append(Node(name, str(i + 1), attrs=tuple(attrs), state=state))
+        capacity: tuple[tuple[str, str], ...] = ()
+        if "utilization" in f:
+            capacity = (
+                ("cpu", str(draw(st.integers(0, 8)))),
+                ("mem", str(draw(st.integers(2, 8)))),
+            )
+        nodes.append(Node(name, str(i + 1), attrs=tuple(attrs), state=state, utilization=capacity))
     return tuple(nodes)
 
 
@@ -108,8 +129,15 @@ def _primitive(draw: st.DrawFn, f: frozenset[str], i: int) -> Primitive:
         meta.append(("migration-threshold", str(draw(st.integers(1, 3)))))
     if "failure-timeout" in f and draw(st.booleans()):
         meta.append(("failure-timeout", "120s"))
+    if "allow-migrate" in f and draw(st.booleans()):
+        meta.append(("allow-migrate", "true"))
+    used: tuple[tuple[str, str], ...] = ()
+    if "utilization" in f and draw(st.integers(0, 3)) > 0:
+        used = (("cpu", str(draw(st.integers(0, 4)))), ("mem", str(draw(st.integers(0, 4)))))
     name = {"Dummy": "dummy", "IPaddr2": "vip"}[typ]
-    return Primitive(f"{name}{i}", "ocf", typ, provider, params=params, meta=_pairs(*meta))
+    return Primitive(
+        f"{name}{i}", "ocf", typ, provider, params=params, meta=_pairs(*meta), utilization=used
+    )
 
 
 @st.composite
@@ -129,6 +157,35 @@ def _resources(draw: st.DrawFn, f: frozenset[str], max_primitives: int) -> list[
         else:
             out.append(prims[i])
             i += 1
+    if "bundles" in f:
+        for k in range(draw(st.integers(0, 2))):
+            inner = None
+            if draw(st.booleans()):
+                inner = Primitive(f"app{k + 1}", "ocf", "Dummy", "pacemaker")
+            meta: tuple[tuple[str, str], ...] = ()
+            if "target-role" in f and draw(st.integers(0, 4)) == 0:
+                meta = (("target-role", "Stopped"),)
+            out.append(
+                Bundle(
+                    f"bundle{k + 1}",
+                    f"registry.local/app{k + 1}:latest",
+                    replicas=draw(st.integers(1, 3)),
+                    inner=inner,
+                    control_port=3121 + k,
+                    meta=meta,
+                )
+            )
+    if "remote" in f:
+        out.append(
+            Primitive(
+                "remote1",
+                "ocf",
+                "remote",
+                "pacemaker",
+                params=(("server", "192.168.122.201"),),
+                ops=(Op("monitor", 20, 20),),
+            )
+        )
     return out
 
 
@@ -185,6 +242,12 @@ def _constraints(
                 first_action = draw(st.sampled_from(["start", "stop"]))
                 then_action = draw(st.sampled_from(["start", "stop"]))
             out.append(Order(f"order{k}-{a}-then-{b}", a, b, kind, sym, first_action, then_action))
+    if "tickets" in f:
+        for k in range(draw(st.integers(0, 2))):
+            r = draw(rsc)
+            policy = draw(st.sampled_from([None, "stop", "demote", "fence", "freeze"]))
+            ticket = draw(st.sampled_from(["ticketA", "ticketB"]))
+            out.append(Ticket(f"tkt{k}-{r}", r, ticket, policy))
     return out
 
 
@@ -222,6 +285,12 @@ def _history(
             states[draw(st.sampled_from(others))] = RscState.FOUND_RUNNING
         if "failures" in f and others and draw(st.integers(0, 4)) == 0:
             states[draw(st.sampled_from(others))] = RscState.START_FAILED
+        target = None
+        migratable = ("allow-migrate", "true") in p.meta
+        if migratable and home is not None and others and draw(st.integers(0, 2)) == 0:
+            # a migration half done: migrate_to ran on the source, migrate_from not yet
+            states[home.name] = RscState.MIGRATED_TO
+            target = draw(st.sampled_from(others))
         for n in nodes:
             state = states[n.name]
             if state is None:
@@ -235,7 +304,9 @@ def _history(
             age = 3600
             if "failure-timeout" in f:
                 age = draw(st.sampled_from([30, 3600]))
-            out.append(History(n.name, p.id, state, fail_count=count, age_s=age))
+            out.append(
+                History(n.name, p.id, state, fail_count=count, age_s=age, migrate_target=target)
+            )
     return out
 
 
@@ -247,9 +318,10 @@ def clusters(
 ) -> st.SearchStrategy[Cluster]:
     """Small random clusters, configuration plus status, drawing only `features`."""
     f = frozenset(features)
-    unknown = f - ALL_FEATURES
+    unknown = f - ALL_FEATURES - EXTRA_FEATURES
     if unknown:
-        raise ValueError(f"unknown features {sorted(unknown)}; known: {sorted(ALL_FEATURES)}")
+        known = sorted(ALL_FEATURES | EXTRA_FEATURES)
+        raise ValueError(f"unknown features {sorted(unknown)}; known: {known}")
     return _clusters(f, max_nodes, max_primitives)
 
 
@@ -288,6 +360,15 @@ def _clusters(draw: st.DrawFn, f: frozenset[str], max_nodes: int, max_primitives
         props.append(("stonith-enabled", "true"))
     else:
         props.append(("stonith-enabled", "false"))
+    if "utilization" in f:
+        strategy = draw(st.sampled_from(["default", "utilization", "minimal", "balanced"]))
+        props.append(("placement-strategy", strategy))
+    tickets: list[tuple[str, bool, bool]] = []
+    if "tickets" in f:
+        for ticket in ("ticketA", "ticketB"):
+            state = draw(st.sampled_from(["none", "granted", "revoked", "standby"]))
+            if state != "none":
+                tickets.append((ticket, state != "revoked", state == "standby"))
 
     defaults: list[tuple[str, str]] = []
     if "stickiness" in f:
@@ -306,4 +387,5 @@ def _clusters(draw: st.DrawFn, f: frozenset[str], max_nodes: int, max_primitives
         properties=tuple(props),
         rsc_defaults=tuple(defaults),
         name="hypothesis",
+        tickets=tuple(tickets),
     )

@@ -43,6 +43,7 @@ STATE_DIAGNOSES = re.compile(
         [
             r"Scheduling node \S+ for fencing",
             r"Cluster node \S+ will be fenced",
+            r"(Remote|Guest) node \S+ will be fenced",
             r"\S+ is unclean",
             r"Unexpected result .* was recorded for",
             r"cannot run on \S+ due to reaching migration threshold",

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from . import crm
 from .cibxml import Cluster
 from .compare import compare_with_crm_simulate
-from .strategies import ALL_FEATURES, clusters
+from .strategies import ALL_FEATURES, EXTRA_FEATURES, clusters
 
 FEATURES = ALL_FEATURES
 PHASES = [Phase.explicit, Phase.reuse, Phase.generate]
@@ -42,4 +42,22 @@ pytestmark = [
 )
 @given(cluster=clusters(FEATURES))
 def test_transition_summary_matches_crm_simulate(cluster: Cluster) -> None:
+    compare_with_crm_simulate(cluster.render())
+
+
+BUNDLE_FEATURES = (ALL_FEATURES - {"utilization", "allow-migrate", "tickets"}) | (
+    EXTRA_FEATURES - {"remote"}
+)
+
+
+@settings(
+    max_examples=30,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=False,
+    phases=PHASES,
+)
+@given(cluster=clusters(BUNDLE_FEATURES))
+def test_bundles_among_other_resources_match_crm_simulate(cluster: Cluster) -> None:
     compare_with_crm_simulate(cluster.render())

@@ -370,9 +370,29 @@ def add_resource(
     before: str | None = None,
     after: str | None = None,
 ) -> Configuration:
+    if before is not None and after is not None:
+        raise CommandError(
+            Report.error(
+                codes.BAD_OPTION,
+                "--before and --after cannot be used together",
+                where="--before",
+                hint="give one of them",
+            )
+        )
     if group is None:
         return replace(config, resources=(*config.resources, rsc))
     existing = find_resource(config, group)
+    if existing is None and (before or after):
+        raise CommandError(
+            Report.error(
+                codes.CIB_UNKNOWN_RESOURCE,
+                f"'{before or after}' is not in group '{group}': the group is new, "
+                "it has no members yet",
+                where="--before" if before else "--after",
+                resource_id=before or after,
+                hint="leave out --before/--after to create the group, or name an existing group",
+            )
+        )
     if existing is None:  # pcs creates the group
         if not isinstance(rsc, Primitive):
             raise CommandError(

@@ -7,7 +7,7 @@ import json
 import sys
 from dataclasses import asdict
 
-from hakeeper.cli.common import add_output, add_store, env_of
+from hakeeper.cli.common import add_output, add_store, env_of, seconds
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                 "--wait",
                 nargs="?",
                 const=60.0,
-                type=float,
+                type=seconds,
                 metavar="SECONDS",
                 help="wait until the nodes are online (hold a lease); default 60",
             )

@@ -22,12 +22,23 @@ def add_store(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", metavar="URL", help=STORE_HELP)
 
 
+def seconds(text: str) -> float:
+    """A --wait/--timeout value: a positive number of seconds (argparse reports the rest)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a positive number of seconds")
+    return value
+
+
 def add_wait(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--wait",
         nargs="?",
         const=60.0,
-        type=float,
+        type=seconds,
         metavar="SECONDS",
         help="after the edit, wait until the cluster has settled on it: nothing left to "
         "probe, start, stop, promote or fence (default 60 s; exit 1 if it has not)",

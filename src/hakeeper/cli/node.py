@@ -51,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=None,
         metavar="SECONDS",
         help="stop every resource when no keepalive succeeded for this long; "
-        "must be below --ttl (default 0.6 x ttl)",
+        "must be below --ttl (default 0.75 x ttl)",
     )
     run_p.set_defaults(func=run)
     from hakeeper.cli import node_attrs  # standby, maintenance, attribute (pcs node ...)

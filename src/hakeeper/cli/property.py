@@ -44,9 +44,9 @@ def run_set(args: argparse.Namespace) -> int:
 
 
 def run_unset(args: argparse.Namespace) -> int:
-    from hakeeper.commands.cluster_options import property_set
+    from hakeeper.commands.cluster_options import property_unset
 
-    return print_edit(args, property_set(env_of(args), dict.fromkeys(args.names), force=True))
+    return print_edit(args, property_unset(env_of(args), args.names))
 
 
 def run_list(args: argparse.Namespace) -> int:

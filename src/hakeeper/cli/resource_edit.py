@@ -15,6 +15,7 @@ from hakeeper.cli.common import (
     env_of,
     pairs,
     print_edit,
+    seconds,
     split_groups,
 )
 from hakeeper.commands.resource_config import BundleSpec, OpSpec, ResourceSpec
@@ -47,8 +48,9 @@ def register(verbs: Subparsers) -> None:
     p.add_argument("agent", help="STANDARD:PROVIDER:TYPE, e.g. ocf:heartbeat:IPaddr2")
     p.add_argument("options", nargs=argparse.REMAINDER)
     p.add_argument("--group", help="put the resource in this group (created if new)")
-    p.add_argument("--before", help="in the group, before this member")
-    p.add_argument("--after", help="in the group, after this member")
+    place = p.add_mutually_exclusive_group()
+    place.add_argument("--before", help="in the group, before this member")
+    place.add_argument("--after", help="in the group, after this member")
     p.add_argument("--disabled", action="store_true", help="create it with target-role=Stopped")
     p.add_argument(
         "--force",
@@ -130,10 +132,10 @@ def register(verbs: Subparsers) -> None:
     p.add_argument("id")
     p.add_argument(
         "--timeout",
-        type=float,
+        type=seconds,
         default=60.0,
         metavar="SECONDS",
-        help="how long to wait for it to stop (default 60)",
+        help="how long to wait for it to stop and start again (default 60)",
     )
     p.set_defaults(func=run_restart)
 
@@ -165,8 +167,9 @@ def register(verbs: Subparsers) -> None:
     )
     p.add_argument("group")
     p.add_argument("ids", nargs="+", metavar="RESOURCE")
-    p.add_argument("--before")
-    p.add_argument("--after")
+    place = p.add_mutually_exclusive_group()
+    place.add_argument("--before", help="before this member of the group")
+    place.add_argument("--after", help="after this member of the group")
     p.set_defaults(func=run_group_add)
     p = _edit_parser(group_sub, "remove", "GROUP [RESOURCE...]: take them (all: ungroup) out")
     p.add_argument("group")
@@ -242,12 +245,12 @@ def _pull_options(args: argparse.Namespace) -> list[str]:
             setattr(args, name[2:], True)
         elif name == "--wait":
             try:
-                args.wait = float(value) if sep else 60.0
-            except ValueError:
+                args.wait = seconds(value) if sep else 60.0
+            except argparse.ArgumentTypeError:
                 raise CommandError(
                     Report.error(
                         codes.BAD_OPTION,
-                        f"--wait takes seconds, not '{value}'",
+                        f"--wait takes a positive number of seconds, not '{value}'",
                         where="--wait",
                         hint="--wait or --wait=120",
                     )
@@ -485,10 +488,13 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_restart(args: argparse.Namespace) -> int:
-    from hakeeper.commands.resource_config import resource_restart
+    from hakeeper.commands.restart import resource_restart
 
     dto = resource_restart(env_of(args), args.id, timeout=args.timeout)
-    print(f"{dto.resource} successfully restarted (stopped after {dto.stopped_after_s:.1f} s)")
+    print(
+        f"{dto.resource} successfully restarted (stopped after {dto.stopped_after_s:.1f} s, "
+        f"started again after {dto.started_after_s:.1f} s)"
+    )
     return 0
 
 

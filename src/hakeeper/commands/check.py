@@ -28,7 +28,6 @@ from hakeeper.checks.catalog import probes_for
 from hakeeper.checks.finding import Area, Finding, Verdict, finding, worst
 from hakeeper.checks.runner import CommandRunner, SubprocessRunner
 from hakeeper.checks.sources import CaptureSource, DirectorySource, Job, LiveHostSource
-from hakeeper.commands.check_cluster import HakeeperSource, hakeeper_step
 from hakeeper.commands.env import Env
 from hakeeper.reports import CommandError, Report
 
@@ -141,6 +140,10 @@ def _resolve(env: CheckEnv, source: CheckSource) -> CaptureSource:
             )
         return DirectorySource(source.path)
     if isinstance(source, HakeeperCluster):
+        # imported here: it brings the scheduler and the store clients, which --from and a
+        # Pacemaker host do not need
+        from hakeeper.commands.check_cluster import HakeeperSource
+
         return HakeeperSource(source.env, env.runner, env.hostname, env.timeout_s)
     return LiveHostSource(env.runner, env.hostname, env.timeout_s, env.environ)
 
@@ -233,6 +236,8 @@ def check(env: CheckEnv, *, source: CheckSource, only: set[str] | None = None) -
     for area in areas:
         findings.extend(_judge(area, assessors[area]))
     if isinstance(source, HakeeperCluster):
+        from hakeeper.commands.check_cluster import hakeeper_step
+
         findings = [
             replace(f, next_steps=tuple(hakeeper_step(s) for s in f.next_steps)) for f in findings
         ]

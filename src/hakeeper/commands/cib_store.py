@@ -9,18 +9,22 @@ configuration untouched: nothing is ever half-applied.
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from hakeeper.cib.edit import check_references
 from hakeeper.cib.parse import parse_cib_text
 from hakeeper.cib.render import render_cib
+from hakeeper.commands.cib_values import check_values
 from hakeeper.commands.env import Env
 from hakeeper.coord import Conflict, Coordinator
 from hakeeper.model.cib import Cib
 from hakeeper.model.config import Configuration
 from hakeeper.model.status import Status
 from hakeeper.reports import CommandError, Report, codes
+from hakeeper.scheduler.schedule import schedule
 
 CONFLICT_EXIT = 3
 
@@ -78,13 +82,37 @@ def _bump_epoch(root: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...
 
 def validated_xml(cib: Cib, config: Configuration) -> str:
     """The CIB text to store for config; CommandError (every problem at once) if invalid."""
-    reports = check_references(config)
+    reports = check_references(config) + check_values(config)
     if reports:
         raise CommandError(reports)
     new = Cib(config, Status(), _bump_epoch(cib.root_attributes))
     text = render_cib(new).decode()
-    parse_cib_text(text, source="edited configuration")  # ids, scores, structure
+    parsed = parse_cib_text(text, source="edited configuration")  # ids, scores, structure
+    check_schedulable(parsed)
     return text
+
+
+def check_schedulable(cib: Cib) -> None:
+    """Refuse a configuration the scheduler refuses (UNSUPPORTED_FEATURE, invalid bundles,
+    ...): stored, it would stop the leader scheduling the whole cluster. The scheduler's own
+    verdict, so a feature it learns is accepted here without a change."""
+    try:
+        schedule(cib, int(time.time()))
+    except CommandError as err:
+        raise CommandError(
+            tuple(
+                dataclasses.replace(
+                    r,
+                    message=f"{r.message}; nothing was written",
+                    where="the edited configuration",
+                    hint="the cluster's scheduler could not act on this configuration, so it "
+                    "was not stored: leave that out (see `hakeeper simulate` on an exported "
+                    "CIB to try a change without storing it)",
+                )
+                for r in err.reports
+            ),
+            err.exit_code,
+        ) from None
 
 
 def write(coord: Coordinator, store: str, stored: StoredCib, config: Configuration) -> int:

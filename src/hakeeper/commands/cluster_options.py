@@ -140,6 +140,30 @@ def property_set(env: Env, values: Mapping[str, str | None], *, force: bool = Fa
     return edit_config(env, simple(lambda config: edit.set_properties(config, values)))
 
 
+def property_unset(env: Env, names: Sequence[str]) -> EditResult:
+    """pcs property unset: removing a property that is not set is an error, as in pcs."""
+
+    def change(config: Configuration) -> Configuration:
+        current = edit.values_of(config.crm_config)
+        missing = [n for n in names if n not in current]
+        if missing:
+            raise CommandError(
+                Report.error(
+                    codes.PROPERTY_NOT_SET,
+                    f"cannot unset {', '.join(repr(n) for n in missing)}: not set in "
+                    "cib-bootstrap-options",
+                    where="property unset",
+                    properties=missing,
+                    hint="properties that are set: "
+                    + (", ".join(current) or "none")
+                    + " (`hakeeper property list`)",
+                )
+            )
+        return edit.set_properties(config, dict.fromkeys(names))
+
+    return edit_config(env, simple(change))
+
+
 def property_list(env: Env) -> dict[str, str]:
     return edit.values_of(load(env).cib.configuration.crm_config)
 

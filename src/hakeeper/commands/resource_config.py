@@ -7,8 +7,7 @@ compare-and-swap) and returns a frozen EditResult; nothing here prints.
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from hakeeper.agents.metadata import AgentMetadata, MetadataError
@@ -616,12 +615,6 @@ def stonith_create(env: Env, spec: ResourceSpec) -> EditResult:
     return resource_create(env, replace(spec, agent=agent))
 
 
-@dataclass(frozen=True, slots=True)
-class RestartDto:
-    resource: str
-    stopped_after_s: float
-
-
 def _active(env: Env, rsc_id: str) -> list[str]:
     from hakeeper.commands.status import cluster_status
 
@@ -646,37 +639,3 @@ def _active(env: Env, rsc_id: str) -> list[str]:
 def active_nodes(env: Env, rsc_id: str) -> list[str]:
     """The nodes a resource (or any instance or member of it) runs on now."""
     return _active(env, rsc_id)
-
-
-def resource_restart(
-    env: Env,
-    rsc_id: str,
-    *,
-    timeout: float = 60.0,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-) -> RestartDto:
-    """pcs resource restart: stop the resource everywhere (target-role=Stopped), wait
-    until the status shows it stopped, then put its target-role back as it was."""
-    rsc = edit.require_resource(load(env).cib.configuration, rsc_id)
-    before = edit.values_of(rsc.meta).get("target-role")
-    resource_disable(env, [rsc_id])
-    start = clock()
-    try:
-        while _active(env, rsc_id):
-            if clock() - start > timeout:
-                raise CommandError(
-                    Report.error(
-                        codes.WAIT_TIMEOUT,
-                        f"'{rsc_id}' did not stop within {timeout:g} s",
-                        where="resource restart",
-                        resource_id=rsc_id,
-                        hint="look at `hakeeper status`; its target-role was put back",
-                    )
-                )
-            sleep(0.2)
-    finally:
-        edit_config(
-            env, simple(lambda config: edit.set_meta(config, rsc_id, {"target-role": before}))
-        )
-    return RestartDto(rsc_id, clock() - start)

@@ -7,6 +7,7 @@ store's op history and membership (hakeeper.node.records.cluster_cib).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from hakeeper.model.cib import Cib
 from hakeeper.model.config import Clone, Location, Role
 from hakeeper.model.scores import parse_score
 from hakeeper.node.records import cluster_cib
+from hakeeper.reports import CommandError
 from hakeeper.scheduler.cluster import Cluster, unpack
 from hakeeper.scheduler.view import ClusterView, view_of
 
@@ -120,7 +122,31 @@ def cluster_status(env: Env) -> StatusDto:
     assert snap.config is not None
     leader = snap.leader.node if snap.leader else None
     cib = cluster_cib(snap.config.xml, snap.status.documents, snap.members, leader)
-    return status_of(cib, snap.revision, snap.config.revision)
+    try:
+        return status_of(cib, snap.revision, snap.config.revision)
+    except CommandError as err:
+        raise stored_config_refused(env.store, snap.config.revision, err) from None
+
+
+def stored_config_refused(store: str, revision: int, err: CommandError) -> CommandError:
+    """The scheduler refuses what the store holds (stored before edits were checked, or by
+    an older hakeeper): say which store and how to get out, not a line of a CIB file that
+    the user never had."""
+    return CommandError(
+        tuple(
+            dataclasses.replace(
+                r,
+                message=f"the configuration stored in {store} (revision {revision}) cannot be "
+                f"scheduled, so the leader does not act on it: {r.message}",
+                where="--store",
+                hint="see it with `hakeeper cib export`; remove what is refused "
+                "(`hakeeper resource delete ID`), or fix the exported CIB and "
+                f"`hakeeper cib import FILE --revision {revision}`",
+            )
+            for r in err.reports
+        ),
+        err.exit_code,
+    )
 
 
 def file_status(path: str) -> StatusDto:

@@ -23,6 +23,13 @@ from hakeeper.lab import system
 from hakeeper.lab.plan import ETCD_CLIENT_PORT, ETCD_PEER_PORT, HOLDER_NAME, LabPlan, Node
 from hakeeper.reports import CommandError, Report, codes
 
+#: the daemons' lease. Their etcd members live in the nodes, so losing or cutting off a
+#: node can cost etcd its leader; the survivors' keepalives then wait for an election (up to
+#: about 1 s with these timings) and must not hit the daemon's self-fence deadline (0.6 x
+#: ttl): with a ttl of 2 s all three daemons fenced themselves when the etcd leader's node
+#: was cut off.
+DAEMON_TTL = 3.0
+
 # In a new private mount namespace, still in the host's network namespace: keep copies of
 # the cgroup tree (runc needs it) and of /run/netns, enter the node's network namespace,
 # mount a sysfs of that namespace (its /sys/class/net is the node's), put the copies back,
@@ -171,6 +178,9 @@ def start_etcd(plan: LabPlan, node: Node, holder: Proc) -> Proc:
         "50",
         "--election-timeout",
         "500",
+        # a member back from a partition must not force an election (etcd 3.4's default
+        # lets it: every daemon's keepalive then stalls past its self-fence deadline)
+        "--pre-vote",
         "--logger",
         "zap",
         "--log-outputs",
@@ -201,7 +211,7 @@ def start_daemon(plan: LabPlan, node: Node, holder: Proc) -> Proc:
         "--store",
         plan.store_url_for(node.name),
         "--ttl",
-        "2",
+        str(DAEMON_TTL),
     ]
     return _spawn(
         enter(holder, argv), f"{plan.node_dir(node.name)}/daemon.log", daemon_env(plan), "daemon"

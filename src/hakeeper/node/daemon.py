@@ -119,7 +119,9 @@ class NodeDaemon:
         self.ttl = ttl
         self.recheck_s = recheck_s
         self.clock = clock
-        self.fence_after = fence_after if fence_after is not None else ttl * 0.6
+        # 3/4 of the ttl: outlasts an etcd leader election (~1.2 s) from ttl 2 on, and leaves
+        # a quarter of the ttl for the stops before the store could expire the lease
+        self.fence_after = fence_after if fence_after is not None else ttl * 0.75
         if not 0 < self.fence_after < ttl:
             raise ValueError(
                 f"the self-fencing deadline ({self.fence_after} s) must be "

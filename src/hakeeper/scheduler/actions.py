@@ -8,9 +8,11 @@ Pacemaker does, and the first cause of each change is kept as the action's reaso
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 
 from hakeeper.model.config import Order, Role
 from hakeeper.model.scores import ScoreError, parse_score
+from hakeeper.scheduler import migration
 from hakeeper.scheduler.cluster import Cluster, op_on_fail
 from hakeeper.scheduler.working import AF, OF, Action, Flags, Node, OrderSpec, Rsc, Variant, Wrapper
 
@@ -192,6 +194,10 @@ def find_actions(rsc: Rsc, task: str, node: Node | None = None) -> list[Action]:
 
 def _stop_resource(cluster: Cluster, rsc: Rsc, optional: bool) -> bool:
     for current in rsc.running_on:
+        if rsc.partial_target is not None:
+            if current is rsc.partial_target and current is rsc.allocated_to:
+                continue  # the partial migration there goes on
+            optional = False  # the migration target changed
         stop = stop_action(cluster, rsc, current, optional)
         if rsc.allocated_to is None:
             set_reason(stop, "node availability", True)
@@ -259,14 +265,32 @@ def create_primitive_actions(cluster: Cluster, rsc: Rsc) -> None:
     need_promote = False
     num_all = len(rsc.running_on)
     num_clean = len([n for n in rsc.running_on if not n.unclean])
-    multiply_active = (num_clean if not rsc.needs_fencing else num_all) > 1
-    if multiply_active and rsc.multiple_active in ("stop_start", "stop_unexpected"):
+    if rsc.dangling_migrations:
+        migration.abort_dangling(cluster, rsc)
+    moving = (
+        current is not None
+        and chosen is not None
+        and current is not chosen
+        and rsc.next_role >= Role.STARTED
+    )
+    allow_migrate = moving and migration.can_migrate(rsc, current)
+    if moving:
         need_stop = True
+    if migration.partial_continues(rsc, current, allow_migrate, num_all):
+        pass
+    elif rsc.partial_source is not None or rsc.partial_target is not None:
+        # a partial migration that cannot go on: recover instead
+        need_stop = True
+        rsc.partial_source = rsc.partial_target = None
+        allow_migrate = False
+    elif (num_clean if not rsc.needs_fencing else num_all) > 1:
+        if rsc.multiple_active in ("stop_start", "stop_unexpected"):
+            need_stop = True
     if rsc.start_pending:
         start = start_action(cluster, rsc, chosen, True)
         start.flags |= AF.PRINT_ALWAYS
-    if current is not None and chosen is not None and current is not chosen:
-        need_stop = True
+    if moving:
+        pass
     elif rsc.failed:
         if rsc.stop_needed:
             need_stop = True
@@ -300,6 +324,8 @@ def create_primitive_actions(cluster: Cluster, rsc: Rsc) -> None:
     if not rsc.block and (rsc.next_role != Role.STOPPED or not rsc.managed):
         start = start_action(cluster, rsc, chosen, True)
         _recurring(cluster, rsc, start, chosen)
+    if allow_migrate and current is not None:
+        migration.create_migration_actions(cluster, rsc, current)
 
 
 def _mark_unallocated(rsc: Rsc) -> None:
@@ -736,25 +762,27 @@ def _order_after(cluster: Cluster, first: Action | None, rsc: Rsc, spec: OrderSp
 
 def implies(action: Action, reason: Action | None, flag: Flags, text: str | None = None) -> bool:
     """Clear flag on action because of reason; record why. Returns True if it changed."""
+    overwrite = False
     if flag & AF.RUNNABLE:
         change = "unrunnable"
     elif flag & AF.OPTIONAL:
         change = "required"
     else:
         change = "unrunnable"
+        overwrite = bool(flag & AF.MIGRATE_RUNNABLE)
     updated = False
     if action.flags & flag:
         action.flags &= ~flag
         updated = True
     if updated or text:
         if reason is None:
-            set_reason(action, text, False)
+            set_reason(action, text, overwrite)
         elif reason.rsc is not action.rsc:
             if reason.rsc is None:
                 reason_text = f"{change} {reason.task}"
             else:
                 reason_text = f"{change} {reason.rsc.id} {reason.task}"
-            set_reason(action, reason_text, False)
+            set_reason(action, reason_text, overwrite)
     return updated
 
 
@@ -813,9 +841,23 @@ def _group_node(rsc: Rsc) -> Node | None:
 def update_action(cluster: Cluster, then: Action) -> None:
     """Apply every ordering into `then`, and follow each change to what it affects.
 
-    The recursion (and its order) is Pacemaker's: the reason an action keeps is the first
-    cause that reached it, so the order of visits shows in the transition summary.
+    The visits follow Pacemaker's recursion exactly (the reason an action keeps is the
+    first cause that reached it, so their order shows in the transition summary), but on
+    an explicit stack: ordering chains can be longer than Python's recursion limit.
+    Each visit is a generator that yields the action to visit next, depth first.
     """
+    stack = [_update_steps(cluster, then)]
+    while stack:
+        try:
+            nested = next(stack[-1])
+        except StopIteration:
+            stack.pop()
+            continue
+        stack.append(_update_steps(cluster, nested))
+
+
+def _update_steps(cluster: Cluster, then: Action) -> Iterator[Action]:
+    """One visit of update_action; yields each action to visit before going on."""
     then_changed = False
     last_flags = then.flags
     requires_any = bool(then.flags & AF.REQUIRES_ANY)
@@ -866,14 +908,14 @@ def update_action(cluster: Cluster, then: Action) -> None:
             then_changed = True
         if first.flags != before_first:
             for after in list(first.after):
-                update_action(cluster, after.action)
-            update_action(cluster, first)
+                yield after.action
+            yield first
     if requires_any:
         then_changed = then.flags != last_flags
     if then_changed:
-        update_action(cluster, then)
+        yield then
         for after in list(then.after):
-            update_action(cluster, after.action)
+            yield after.action
 
 
 def _watched(then: Action) -> list[Action]:
@@ -946,6 +988,12 @@ def _graph_update(
             _rsc_update(cluster, first, then, node, first_flags, AF.RUNNABLE, OF.RUNNABLE_LEFT)
         elif not (first_flags & AF.RUNNABLE) and (then.flags & AF.RUNNABLE):
             then.flags &= ~AF.RUNNABLE
+    if type_ & OF.IMPLIES_FIRST_MIGRATABLE and then.rsc is not None:
+        _rsc_update(
+            cluster, first, then, node, first_flags, AF.OPTIONAL, OF.IMPLIES_FIRST_MIGRATABLE
+        )
+    if type_ & OF.PSEUDO_LEFT and then.rsc is not None:
+        _rsc_update(cluster, first, then, node, first_flags, AF.OPTIONAL, OF.PSEUDO_LEFT)
     if type_ & OF.ASYMMETRICAL and then.rsc is not None:
         _rsc_update(cluster, first, then, node, first_flags, AF.RUNNABLE, OF.ASYMMETRICAL)
     if (
@@ -1038,6 +1086,22 @@ def _native_update(first: Action, then: Action, flags: Flags, filter_: Flags, ty
     if type_ & OF.IMPLIES_FIRST:
         if (filter_ & AF.OPTIONAL) and not (flags & AF.OPTIONAL):
             implies(first, then, AF.OPTIONAL)
+        if (
+            (flags & AF.MIGRATE_RUNNABLE)
+            and not (then.flags & AF.MIGRATE_RUNNABLE)
+            and not then.optional
+        ):
+            implies(first, then, AF.MIGRATE_RUNNABLE)
+    if (type_ & OF.IMPLIES_FIRST_MIGRATABLE) and (filter_ & AF.OPTIONAL):
+        if (then.flags & (AF.MIGRATE_RUNNABLE | AF.RUNNABLE)) != (
+            AF.MIGRATE_RUNNABLE | AF.RUNNABLE
+        ):
+            implies(first, then, AF.RUNNABLE)
+        if not then.optional:
+            implies(first, then, AF.OPTIONAL)
+    if (type_ & OF.PSEUDO_LEFT) and (filter_ & AF.OPTIONAL) and not first.runnable:
+        implies(then, first, AF.MIGRATE_RUNNABLE)
+        then.flags &= ~AF.PSEUDO
     if (
         type_ & OF.PROMOTED_IMPLIES_FIRST
         and (filter_ & AF.OPTIONAL)
@@ -1053,11 +1117,13 @@ def _native_update(first: Action, then: Action, flags: Flags, filter_: Flags, ty
         and not (flags & AF.RUNNABLE)
     ):
         implies(then, first, AF.RUNNABLE)
+        implies(then, first, AF.MIGRATE_RUNNABLE)
     if (
         (type_ & OF.IMPLIES_THEN)
         and (filter_ & AF.OPTIONAL)
         and then.optional
         and not (flags & AF.OPTIONAL)
+        and not (first.flags & AF.MIGRATE_RUNNABLE)
     ):
         implies(then, first, AF.OPTIONAL)
     if type_ & OF.RESTART:
@@ -1082,5 +1148,7 @@ def _restart(first: Action, then: Action, filter_: Flags) -> None:
         implies(first, then, AF.OPTIONAL)
     if not then.optional:
         implies(first, then, AF.OPTIONAL)
+    if not (then.flags & AF.MIGRATE_RUNNABLE):
+        implies(first, then, AF.MIGRATE_RUNNABLE)
     if not first.optional and not first.runnable:
         implies(then, first, AF.RUNNABLE)

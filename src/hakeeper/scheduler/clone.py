@@ -10,6 +10,7 @@ from functools import cmp_to_key
 from hakeeper.model.config import Role
 from hakeeper.model.scores import INFINITY
 from hakeeper.scheduler.cluster import Cluster
+from hakeeper.scheduler.utilization import release
 from hakeeper.scheduler.working import AF, OF, Action, Coloc, Flags, Node, Rsc, Variant
 
 
@@ -160,6 +161,7 @@ def _allocate_instance(
         for member in [child, *child.children]:
             if member.allocated_to is not None and member.variant == Variant.PRIMITIVE:
                 member.allocated_to.num_resources -= 1
+                release(member.allocated_to, member)
             member.allocated_to = None
             member.provisional = True
             member.next_role = Role.UNKNOWN
@@ -273,6 +275,9 @@ def create_clone_actions(cluster: Cluster, rsc: Rsc) -> None:
         running.flags |= AF.RUNNABLE
     else:
         running.flags &= ~AF.RUNNABLE
+    from hakeeper.scheduler.notify import create_pseudo_actions
+
+    create_pseudo_actions(cluster, rsc)
     if rsc.promotable:
         from hakeeper.scheduler.promotable import create_promotable_actions
 
@@ -322,12 +327,16 @@ def clone_internal(cluster: Cluster, rsc: Rsc) -> None:
 def clone_action_flags(action: Action, node: Node | None) -> Flags:
     rsc = action.rsc
     assert rsc is not None and rsc.variant == Variant.CLONE
+    task = action.task
+    if task in ("notify", "notified"):
+        # a notification's flags follow the instances' action it surrounds
+        task = action.meta.get("notify_key_operation", task)
     task = {
         "running": "start",
         "stopped": "stop",
         "promoted": "promote",
         "demoted": "demote",
-    }.get(action.task, action.task)
+    }.get(task, task)
     flags = AF.OPTIONAL | AF.RUNNABLE | AF.PSEUDO
     any_runnable = False
     from hakeeper.scheduler.actions import _action_flags
@@ -434,6 +443,7 @@ def interleave_update(
                 # nothing of 'first' on this instance's node: it must not be active
                 if then_child.allocated_to is not None:
                     then_child.allocated_to.num_resources -= 1
+                    release(then_child.allocated_to, then_child)
                     then_child.allocated_to = None
                     then_child.next_role = Role.STOPPED
                     for action in then_child.actions:

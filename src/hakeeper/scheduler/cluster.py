@@ -138,6 +138,8 @@ def unpack_options(cluster: Cluster) -> None:
     opts.concurrent_fencing = _flag(values, "concurrent-fencing", False)
     opts.stop_all_resources = _flag(values, "stop-all-resources", False)
     opts.have_quorum = cib.have_quorum
+    # SBD's watchdog fences as a device would
+    opts.have_stonith_resource = _flag(values, "have-watchdog", False)
     opts.health_strategy = values.get("node-health-strategy", "none").lower()
     opts.health_red = values.get("node-health-red", "0")
     opts.health_yellow = values.get("node-health-yellow", "0")
@@ -160,6 +162,10 @@ def unpack_nodes(cluster: Cluster) -> None:
             for key, value in state.attributes:
                 node.attrs[key] = value
         node.attrs["#uname"] = cfg.uname
+        if cfg.utilization:
+            from hakeeper.scheduler.utilization import unpack_utilization
+
+            node.utilization = unpack_utilization(cluster, cfg.utilization)
         node.attrs["#id"] = cfg.id
         node.attrs["#kind"] = "remote" if remote else "cluster"
         node.is_dc = cib.dc_uuid == cfg.id
@@ -379,6 +385,10 @@ def _build(cluster: Cluster, res: Resource, parent: Rsc | None, instance: int | 
         meta = resolve_sets(res.meta, ctx)
         rsc.params = resolve_sets(res.params, ctx)
         rsc.ops = res.ops
+        if res.utilization:
+            from hakeeper.scheduler.utilization import unpack_utilization
+
+            rsc.utilization = unpack_utilization(cluster, res.utilization)
     else:
         assert isinstance(res, Group)
         ident = res.id if instance is None else f"{res.id}:{instance}"
@@ -527,6 +537,7 @@ def _apply_meta(cluster: Cluster, rsc: Rsc) -> None:
         elif role is not None and role not in (Role.UNKNOWN, Role.UNPROMOTED, Role.PROMOTED):
             rsc.target_role = role
     rsc.critical = is_true(meta.get("critical"), True)
+    rsc.allow_migrate = is_true(meta.get("allow-migrate"))
     rsc.restart_type_restart = meta.get("restart-type") == "restart"
     requires = meta.get("requires")
     standard = rsc.config.agent.standard if rsc.config else None
@@ -774,6 +785,14 @@ def _unpack_node_history(cluster: Cluster, node: Node, state: NodeState) -> None
         # the id the history knows an instance by (its latest entry's)
         rsc.clone_name = lrm_rsc.id if lrm_rsc.id != rsc.id else None
         _unpack_lrm_resource(cluster, node, rsc, lrm_rsc)
+    for lrm_rsc in state.resources:
+        # an orphan recorded as running inside a container: map it to that container
+        orphan = cluster.rsc_by_id.get(lrm_rsc.id)
+        if orphan is not None and orphan.orphan and lrm_rsc.container and orphan.container is None:
+            container = cluster.rsc_by_id.get(lrm_rsc.container)
+            if container is not None:
+                orphan.container = container
+                container.fillers.append(orphan)
 
 
 def _instance_member(child: Rsc, base: str) -> Rsc | None:
@@ -841,6 +860,7 @@ def _anonymous_orphan(cluster: Cluster, clone: Rsc, base: str) -> Rsc:
     child = _build(cluster, config.child, clone, len(clone.children))
     for member in [child, *child.children]:
         member.orphan = True
+    child.index = len(clone.children)
     clone.children.append(child)
     found = _instance_member(child, base)
     return found if found is not None else child
@@ -860,7 +880,32 @@ def _orphan(cluster: Cluster, lrm: LrmResource) -> Rsc:
     cluster.resources.append(rsc)
     cluster.rsc_by_id[rsc.id] = rsc
     rsc.target_role = None
+    if agent.type == "remote":
+        _orphan_connection(cluster, rsc)
     return rsc
+
+
+def _orphan_connection(cluster: Cluster, rsc: Rsc) -> None:
+    """A connection no longer configured: its node is shut down (and fenced if unclean)."""
+    from hakeeper.scheduler import remote
+
+    assert rsc.config is not None
+    if not remote.is_connection_agent(rsc.config.agent):
+        return
+    remote.unpack_connection_meta(rsc)
+    node = cluster.node_by_name.get(rsc.id)
+    if node is None:
+        node = Node(rsc.id, rsc.id, kind="remote", index=len(cluster.nodes))
+        node.attrs.update({"#uname": rsc.id, "#id": rsc.id, "#kind": "remote", "#is_dc": "false"})
+        cluster.nodes.append(node)
+        cluster.node_by_id[node.id] = node
+        cluster.node_by_name[node.uname] = node
+    node.remote_rsc = rsc
+    opts = cluster.options
+    node.unclean = opts.startup_fencing and opts.stonith_enabled
+    node.unseen = True
+    node.shutdown = True
+    cluster.have_remote_nodes = True
 
 
 def _sort_key(op: OpRecord) -> tuple[int, int]:
@@ -941,6 +986,10 @@ def _unpack_op(cluster: Cluster, node: Node, rsc: Rsc, op: OpRecord, st: _OpStat
             _set_active(rsc)
         elif task == "promote":
             rsc.role = Role.PROMOTED
+        elif task == "migrate_to":
+            from hakeeper.scheduler.migration import pending_migrate_to
+
+            pending_migrate_to(cluster, rsc, node, op)
         if rsc.pending_task is None and (interval_ms != 0 or task != "monitor"):
             rsc.pending_task = task
             rsc.pending_node = node
@@ -1070,7 +1119,9 @@ def _update_state(
         rsc.role = Role.STARTED
         clear = True
     elif task == "migrate_to":
-        rsc.role = Role.STARTED
+        from hakeeper.scheduler.migration import unpack_migrate_to_success
+
+        unpack_migrate_to_success(cluster, rsc, node, op)
     elif rsc.role < Role.STARTED:
         _set_active(rsc)
     if clear and st.on_fail in (
@@ -1122,6 +1173,13 @@ def _unpack_failure(
         st.on_fail = on_fail
     if task == "stop":
         resource_location(cluster, rsc, node, -INFINITY, "__stop_fail__")
+    elif task in ("migrate_to", "migrate_from"):
+        from hakeeper.scheduler import migration
+
+        if task == "migrate_to":
+            migration.unpack_migrate_to_failure(cluster, rsc, node, op)
+        else:
+            migration.unpack_migrate_from_failure(cluster, rsc, node, op)
     elif task == "promote":
         rsc.role = Role.PROMOTED
     elif task == "demote":
@@ -1231,6 +1289,10 @@ def _process_rsc_state(cluster: Cluster, node: Node, rsc: Rsc, on_fail: OnFail) 
         for action in rsc.actions:
             if action.task == "stop" and action.node is node:
                 action.flags |= AF.OPTIONAL
+    if rsc.partial_source is node:
+        from hakeeper.scheduler.migration import after_history
+
+        after_history(rsc, node)
 
 
 def _remote_failure(cluster: Cluster, node: Node, rsc: Rsc, on_fail: OnFail) -> None:

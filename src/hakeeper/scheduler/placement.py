@@ -224,7 +224,9 @@ def _constraint_location(cluster: Cluster, rsc: Rsc, pairs: list[tuple[Node, int
     """
     allowed = _ensure_allowed(cluster, rsc)
     for node, score in pairs:
-        allowed[node.id] = add(allowed.get(node.id, _base(node)), score)
+        # a constraint's score stands alone where the node was not allowed yet (even a
+        # bundle's guest node, which nothing else may use by default)
+        allowed[node.id] = add(allowed.get(node.id, 0), score)
     zeroed = False
     for child in rsc.children:
         _constraint_location(cluster, child, [(n, 0) for n, _ in pairs] if zeroed else pairs)
@@ -232,12 +234,41 @@ def _constraint_location(cluster: Cluster, rsc: Rsc, pairs: list[tuple[Node, int
             zeroed = True
 
 
+_DISCOVERY_RANK = {"always": 0, "never": 1, "exclusive": 2}
+
+
 def _set_discovery(rsc: Rsc, node: Node, mode: str) -> None:
     if mode in ("never", "exclusive"):
-        for prim in [*rsc.primitives(), rsc]:
-            prim.discover_mode[node.id] = mode
-            if mode == "exclusive":
-                prim.exclusive_discover = True
+        rank = _DISCOVERY_RANK[mode]
+        for member in _descendants(rsc):
+            if _DISCOVERY_RANK.get(member.discover_mode.get(node.id, "always"), 0) < rank:
+                member.discover_mode[node.id] = mode
+                if mode == "exclusive":
+                    member.exclusive_discover = True
+
+
+def _descendants(rsc: Rsc) -> list[Rsc]:
+    result = [rsc]
+    for child in rsc.children:
+        result.extend(_descendants(child))
+    return result
+
+
+def apply_exclusive_discovery(cluster: Cluster) -> None:
+    """resource-discovery=exclusive: only the nodes named so may run the resource."""
+    for rsc in cluster.resources:
+        if rsc.exclusive_discover:
+            _ban_undiscovered(cluster, rsc)
+
+
+def _ban_undiscovered(cluster: Cluster, rsc: Rsc) -> None:
+    for child in rsc.children:
+        _ban_undiscovered(cluster, child)
+    allowed = rsc.allowed or {}
+    for node in cluster.nodes:
+        mode = "never" if node.bundle_node else rsc.discover_mode.get(node.id, "always")
+        if node.id in allowed and mode != "exclusive":
+            allowed[node.id] = -INFINITY
 
 
 def apply_stickiness_and_failures(cluster: Cluster) -> None:
@@ -454,6 +485,10 @@ def sort_nodes(cluster: Cluster, scores: dict[str, int], active: Node | None) ->
     """Best node first: score, then fewest resources assigned, the current node, the name."""
     minimal = cluster.options.placement_strategy == "minimal"
     by_id = cluster.node_by_id
+    if cluster.options.placement_strategy == "balanced":
+        from hakeeper.scheduler.utilization import sort_balanced
+
+        return sort_balanced(cluster, scores, active)
 
     def key(nid: str) -> tuple[int, int, int, str]:
         node = by_id[nid]
@@ -832,6 +867,12 @@ def _connection_assigned(cluster: Cluster, rsc: Rsc) -> None:
 
 
 def _choose_node(cluster: Cluster, rsc: Rsc, prefer: Node | None) -> bool:
+    if cluster.options.placement_strategy != "default":
+        from hakeeper.scheduler.utilization import ban_insufficient_capacity
+
+        most_free = ban_insufficient_capacity(cluster, rsc)
+        if prefer is None:
+            prefer = most_free
     allowed = rsc.allowed or {}
     nodes = sort_nodes(cluster, allowed, rsc.current_node()) if allowed else []
     best = nodes[0] if nodes else None
@@ -873,4 +914,8 @@ def _assign_node(cluster: Cluster, rsc: Rsc, chosen: Node | None, *, force: bool
         return False
     rsc.allocated_to = chosen
     chosen.num_resources += 1
+    if rsc.utilization:
+        from hakeeper.scheduler.utilization import consume
+
+        consume(chosen, rsc)
     return True

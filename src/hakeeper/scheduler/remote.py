@@ -122,6 +122,7 @@ def unpack_connection_meta(rsc: Rsc) -> None:
         # remote connections float between cluster nodes without stopping what runs on
         # the remote node: migratable unless told otherwise
         rsc.meta.setdefault("allow-migrate", "true")
+        rsc.allow_migrate = is_true(rsc.meta["allow-migrate"])
         value = rsc.params.get("reconnect_interval")
         if value:
             rsc.remote_reconnect_ms = parse_interval_ms(value) or 0

@@ -77,6 +77,18 @@ def _guest_connection_of(cluster: Cluster, container: Rsc) -> Rsc | None:
     return None
 
 
+def fence_lost_remote_nodes(cluster: Cluster) -> None:
+    """A remote node that is down and whose connection cannot come back is fenced.
+
+    Pacemaker decides this where it would probe the node (before any resource action).
+    """
+    for node in cluster.nodes:
+        if node.online or not node.is_remote or node.remote_rsc is None:
+            continue
+        if connection_state(node) == ConnState.FAILED:
+            fence_node(cluster, node, "the connection is unrecoverable")
+
+
 def _current(rsc: Rsc) -> Node | None:
     return rsc.running_on[0] if rsc.running_on else None
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 
 from hakeeper.model.cib import Cib
@@ -11,6 +10,7 @@ from hakeeper.scheduler import actions as act
 from hakeeper.scheduler import placement
 from hakeeper.scheduler.cluster import Cluster, unpack
 from hakeeper.scheduler.fencing import schedule_fencing
+from hakeeper.scheduler.notify import create_notifications
 from hakeeper.scheduler.summary import Change, Fence, fence_changes, resource_changes
 from hakeeper.scheduler.tickets import apply_tickets
 from hakeeper.scheduler.view import ClusterView, revised_view, view_of
@@ -58,11 +58,13 @@ def schedule(cib: Cib, now: int | None = None) -> Plan:
     """
     if now is None:
         now = cib.execution_date
-    # action updates recurse along ordering chains, as Pacemaker's do
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 100_000))
     cluster = unpack(cib, now)
     current = view_of(cluster)
     scores = _place(cluster)
+    if cluster.have_remote_nodes:
+        from hakeeper.scheduler.remote_order import fence_lost_remote_nodes
+
+        fence_lost_remote_nodes(cluster)
     _create_actions(cluster)
     if cluster.have_remote_nodes:
         from hakeeper.scheduler.remote_order import order_connection_actions
@@ -71,6 +73,9 @@ def schedule(cib: Cib, now: int | None = None) -> Plan:
         order_connection_actions(cluster)
     schedule_fencing(cluster)
     act.apply_orderings(cluster)
+    for rsc in cluster.resources:
+        if rsc.variant == Variant.CLONE:
+            create_notifications(cluster, rsc)
     changes: list[Change] = []
     for rsc in cluster.resources:
         changes.extend(resource_changes(rsc))
@@ -120,6 +125,7 @@ def _place(cluster: Cluster) -> list[Score]:
     placement.apply_locations(cluster)
     apply_tickets(cluster)
     placement.apply_stickiness_and_failures(cluster)
+    placement.apply_exclusive_discovery(cluster)
     placement.unpack_colocations(cluster)
     act.unpack_orderings(cluster)
     act.internal_constraints(cluster)

@@ -131,7 +131,10 @@ def resource_changes(rsc: Rsc) -> list[Change]:
     if rsc.role == rsc.next_role:
         if nxt is None:
             return out
-        if rsc.reload and not moving and (start is None or start.optional):
+        migrate = _first(rsc, "migrate_from", nxt)
+        if migrate is not None and current is not None and migrate.runnable:
+            out.append(_item("Migrate", rsc, current, nxt, start, None))
+        elif rsc.reload and not moving and (start is None or start.optional):
             out.append(_item("Reload", rsc, current, nxt, start, None))
         elif start is None or start.optional:
             if (

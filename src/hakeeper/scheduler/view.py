@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from hakeeper.model.config import Role
@@ -293,8 +294,6 @@ def render_nodes(view: ClusterView) -> list[str]:
 
 def _primitive_line(rsc: ResourceView, indent: str) -> str:
     flags = []
-    if rsc.orphan:
-        flags.append("ORPHANED")
     if not rsc.managed:
         flags.append("unmanaged")
     if rsc.disabled:
@@ -305,6 +304,8 @@ def _primitive_line(rsc: ResourceView, indent: str) -> str:
         state = "FAILED Promoted" if rsc.role == Role.PROMOTED else "FAILED"
     else:
         state = rsc.role.label if rsc.nodes and not rsc.stopped_label else "Stopped"
+    if rsc.orphan:
+        state = f"ORPHANED {state}"
     where = ""
     if len(rsc.nodes) == 1:
         where = f" {rsc.nodes[0]}"
@@ -350,7 +351,11 @@ def _clone_lines(rsc: ResourceView, view: ClusterView) -> list[str]:
                 else:
                     started.extend(members[0].nodes[:1])
             continue
-        if child.failed or not child.managed or len(child.nodes) > 1:
+        if child.orphan and child.nodes:
+            # an anonymous orphan instance is shown under its primitive's name
+            name = child.id.rsplit(":", 1)[0]
+            lines.append(_primitive_line(dataclasses.replace(child, id=name), "      "))
+        elif child.failed or not child.managed or len(child.nodes) > 1:
             lines.append(_primitive_line(child, "      "))
         elif child.role == Role.PROMOTED:
             promoted.extend(child.nodes)

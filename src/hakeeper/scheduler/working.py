@@ -74,6 +74,11 @@ class AF:
 class OF:
     """Ordering flags (what one action's state implies for the other)."""
 
+    # live migration: first is needed unless then can migrate; then is a real start
+    # unless first (migrate_from) can run
+    IMPLIES_FIRST_MIGRATABLE = 65536
+    PSEUDO_LEFT = 131072
+
     NONE = 0
     OPTIONAL = 1
     IMPLIES_THEN = 2
@@ -114,6 +119,7 @@ class Node:
     running: list[Rsc] = field(default_factory=list)
     has_state: bool = False
     index: int = 0
+    utilization: dict[str, int] = field(default_factory=dict)  # capacity left
     # Pacemaker Remote and guest nodes (kind "remote"): the connection resource
     remote_rsc: Rsc | None = None
     remote_requires_reset: bool = False
@@ -202,6 +208,12 @@ class Rsc:
     critical: bool = True
     restart_type_restart: bool = False
     exclusive_discover: bool = False
+    # live migration (allow-migrate): a migrate_to done whose migrate_from is not
+    allow_migrate: bool = False
+    partial_source: Node | None = None
+    partial_target: Node | None = None
+    dangling_migrations: list[Node] = field(default_factory=list)
+    utilization: dict[str, int] = field(default_factory=dict)
     ticket_frozen: bool = False  # loss-policy=freeze: unmanaged, but not pinned in place
     ticket_blocks_promotion: bool = False  # a Promoted-role rsc_ticket is not granted
     # constraints
@@ -253,7 +265,22 @@ class Rsc:
         return self.variant == Variant.GROUP
 
     def current_node(self) -> Node | None:
-        return self.running_on[0] if self.running_on else None
+        """Where it runs now: a partial migration's source; else, without fencing needed,
+        the first clean node; else the first node."""
+        active = None
+        for node in self.running_on:
+            if self.partial_source is not None:
+                if node is self.partial_source:
+                    return node
+            elif not self.needs_fencing:
+                happy = node.online and not node.unclean
+                if happy and (active is None or not active.online or active.unclean):
+                    active = node
+            if active is None:
+                active = node
+            if self.partial_source is None and self.needs_fencing:
+                break
+        return active
 
     def top(self) -> Rsc:
         rsc = self
