@@ -82,14 +82,3 @@ def test_unknown_node_in_node_fail(tmp_path: Path, capsys: pytest.CaptureFixture
 def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", str(tmp_path / "absent.xml")]) == 2
     assert "no such file" in capsys.readouterr().err
-
-
-def test_unsupported_feature_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    res = (
-        '<clone id="c"><meta_attributes id="c-m">'
-        '<nvpair id="c-p" name="promotable" value="true"/></meta_attributes>'
-        '<primitive id="a" class="ocf" provider="heartbeat" type="Stateful"/></clone>'
-    )
-    code, err = _run(tmp_path, _cib(res), capsys=capsys)
-    assert code == 2
-    assert "promotable clones" in err and "not supported" in err

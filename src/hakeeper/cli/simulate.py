@@ -84,6 +84,11 @@ def render_text(dto: SimulateDto, *, show_scores: bool = False) -> str:
     if show_scores:
         out.append("Allocation scores:")
         for score in sorted(plan.scores, key=lambda s: (s.phase, s.resource, s.node)):
+            if score.phase == "promotion":
+                out.append(
+                    f"{score.resource} promotion score on {score.node}: {render_score(score.score)}"
+                )
+                continue
             out.append(
                 f"{score.phase}: {score.resource} allocation score on {score.node}: "
                 f"{render_score(score.score)}"

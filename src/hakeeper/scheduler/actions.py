@@ -104,7 +104,7 @@ def _update_runnable(cluster: Cluster, action: Action) -> None:
 
             if not can_fence_guest(cluster, node):
                 action.flags &= ~AF.RUNNABLE  # its host is lost and cannot be fenced
-    elif not opts.have_quorum and opts.no_quorum_policy in ("stop", "suicide"):
+    elif not opts.have_quorum and _quorum_policy(cluster, rsc) in ("stop", "suicide"):
         set_reason(action, "no quorum", True)
         action.flags &= ~AF.RUNNABLE
     elif not opts.have_quorum and opts.no_quorum_policy == "freeze":
@@ -115,6 +115,19 @@ def _update_runnable(cluster: Cluster, action: Action) -> None:
             action.flags |= AF.RUNNABLE
     else:
         action.flags |= AF.RUNNABLE
+
+
+def _quorum_policy(cluster: Cluster, rsc: Rsc) -> str:
+    """no-quorum-policy as it applies to rsc: 'demote' keeps roles' instances unpromoted."""
+    policy = cluster.options.no_quorum_policy
+    if policy != "demote":
+        return policy
+    if rsc.role in (Role.PROMOTED, Role.UNPROMOTED):
+        if rsc.next_role > Role.UNPROMOTED:
+            rsc.next_role = Role.UNPROMOTED
+            rsc.next_role_reason = "no-quorum-policy=demote"
+        return "ignore"
+    return "stop"
 
 
 def set_reason(action: Action, reason: str | None, overwrite: bool) -> None:
@@ -201,7 +214,12 @@ def _start_resource(cluster: Cluster, rsc: Rsc, node: Node | None, optional: boo
 
 
 def _promote_resource(cluster: Cluster, rsc: Rsc, node: Node | None, optional: bool) -> bool:
-    custom_action(cluster, rsc, "promote", node, optional)
+    # a promotion can run only if the start before it (if any) can
+    if all(a.runnable for a in find_actions(rsc, "start", node)):
+        custom_action(cluster, rsc, "promote", node, optional)
+    else:
+        for promote in find_actions(rsc, "promote", node):
+            promote.flags &= ~AF.RUNNABLE
     return True
 
 
@@ -244,6 +262,7 @@ def create_primitive_actions(cluster: Cluster, rsc: Rsc) -> None:
         _mark_unallocated(rsc)
     current = rsc.current_node()
     need_stop = False
+    need_promote = False
     num_all = len(rsc.running_on)
     num_clean = len([n for n in rsc.running_on if not n.unclean])
     if rsc.dangling_migrations:
@@ -275,6 +294,8 @@ def create_primitive_actions(cluster: Cluster, rsc: Rsc) -> None:
     elif rsc.failed:
         if rsc.stop_needed:
             need_stop = True
+        elif rsc.next_role == Role.PROMOTED:
+            need_promote = True  # recovered by demotion: promote again
     elif rsc.block:
         need_stop = True
     elif rsc.role > Role.STARTED and current is not None and chosen is not None:
@@ -290,7 +311,8 @@ def create_primitive_actions(cluster: Cluster, rsc: Rsc) -> None:
         role = nxt
     while rsc.role <= rsc.next_role and role != rsc.role and not rsc.block:
         nxt = _STATE_NEXT[role][rsc.role]
-        if not _transition(cluster, rsc, role, nxt, chosen, not need_stop):
+        required = need_stop or (nxt == Role.PROMOTED and need_promote)
+        if not _transition(cluster, rsc, role, nxt, chosen, not required):
             break
         role = nxt
     role = rsc.role
@@ -318,10 +340,20 @@ def _recurring(cluster: Cluster, rsc: Rsc, start: Action, node: Node | None) -> 
     """Recurring monitors: created for completeness of the plan; not in the summary."""
     if node is None:
         return
+    roles = rsc.top().promotable
     for op in rsc.ops:
         if op.name != "monitor" or op.interval_ms <= 0 or not op.enabled:
             continue
-        if op.role is not None and op.role not in (Role.STARTED, Role.UNPROMOTED):
+        if roles:
+            # each role has its own monitor; the other role's is not run
+            wanted = op.role if op.role is not None else Role.UNKNOWN
+            if wanted == Role.STOPPED or (
+                rsc.next_role != wanted
+                if wanted != Role.UNKNOWN
+                else rsc.next_role == Role.PROMOTED
+            ):
+                continue
+        elif op.role is not None and op.role not in (Role.STARTED, Role.UNPROMOTED):
             continue
         optional = start.optional and _monitor_exists(cluster, rsc, node, op.interval_ms)
         monitor = custom_action(cluster, rsc, "monitor", node, optional, interval_ms=op.interval_ms)
@@ -330,6 +362,14 @@ def _recurring(cluster: Cluster, rsc: Rsc, start: Action, node: Node | None) -> 
         new_order(
             cluster, rsc, "start", None, rsc, None, monitor, OF.IMPLIES_THEN | OF.RUNNABLE_LEFT
         )
+        if roles and rsc.next_role == Role.PROMOTED:
+            new_order(
+                cluster, rsc, "promote", None, rsc, None, monitor, OF.OPTIONAL | OF.RUNNABLE_LEFT
+            )
+        elif roles and rsc.role == Role.PROMOTED:
+            new_order(
+                cluster, rsc, "demote", None, rsc, None, monitor, OF.OPTIONAL | OF.RUNNABLE_LEFT
+            )
 
 
 def _monitor_exists(cluster: Cluster, rsc: Rsc, node: Node, interval_ms: int) -> bool:
@@ -413,9 +453,12 @@ def order_resources(cluster: Cluster, rsc: Rsc) -> None:
 
 
 def _primitive_internal(cluster: Cluster, rsc: Rsc) -> None:
+    from hakeeper.scheduler.promotable import primitive_orderings
+
     new_order(
         cluster, rsc, "stop", None, rsc, "start", None, OF.OPTIONAL | OF.IMPLIES_THEN | OF.RESTART
     )
+    primitive_orderings(cluster, rsc)
     if cluster.have_remote_nodes:
         from hakeeper.scheduler.remote_order import container_constraints
 
@@ -925,6 +968,16 @@ def _graph_update(
             _rsc_update(cluster, first, then, node, first_flags, AF.OPTIONAL, OF.IMPLIES_FIRST)
         elif not (first_flags & AF.OPTIONAL) and (first.flags & AF.RUNNABLE):
             first.flags &= ~AF.RUNNABLE
+    if type_ & OF.PROMOTED_IMPLIES_FIRST and then.rsc is not None:
+        _rsc_update(
+            cluster,
+            first,
+            then,
+            node,
+            first_flags & AF.OPTIONAL,
+            AF.OPTIONAL,
+            OF.PROMOTED_IMPLIES_FIRST,
+        )
     if type_ & OF.ONE_OR_MORE:
         if first_flags & AF.RUNNABLE:
             then.runnable_before += 1
@@ -1049,6 +1102,14 @@ def _native_update(first: Action, then: Action, flags: Flags, filter_: Flags, ty
     if (type_ & OF.PSEUDO_LEFT) and (filter_ & AF.OPTIONAL) and not first.runnable:
         implies(then, first, AF.MIGRATE_RUNNABLE)
         then.flags &= ~AF.PSEUDO
+    if (
+        type_ & OF.PROMOTED_IMPLIES_FIRST
+        and (filter_ & AF.OPTIONAL)
+        and not then.optional
+        and then.rsc is not None
+        and then.rsc.role == Role.PROMOTED
+    ):
+        implies(first, then, AF.OPTIONAL)
     if (
         (type_ & OF.RUNNABLE_LEFT)
         and (filter_ & AF.RUNNABLE)

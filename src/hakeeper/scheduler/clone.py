@@ -1,6 +1,6 @@
-"""Anonymous clones: instance placement, colocation with instances, clone actions.
+"""Clones: instance placement, colocation with instances, clone actions.
 
-Promotable and globally unique clones, and cloned groups, are refused at unpack time.
+Promotable clones add role selection and promote/demote actions (promotable.py).
 """
 
 from __future__ import annotations
@@ -19,9 +19,15 @@ def assign_clone(cluster: Cluster, rsc: Rsc) -> Node | None:
 
     if not rsc.provisional or rsc.allocating:
         return None
+    if rsc.promotable:
+        from hakeeper.scheduler.promotable import add_promotion_scores
+
+        add_promotion_scores(cluster, rsc)
     rsc.allocating = True
     for coloc in list(rsc.this_with):
         placement.assign(cluster, coloc.primary, None)
+        if coloc.dependent_role in (Role.PROMOTED, Role.UNPROMOTED):
+            continue  # applies when roles are chosen, not to placement
         rsc.allowed = placement.merge_weights(
             cluster,
             coloc.primary,
@@ -49,6 +55,11 @@ def assign_clone(cluster: Cluster, rsc: Rsc) -> Node | None:
     rsc.children.sort(key=cmp_to_key(lambda a, b: _cmp_instances(a, b)))
     _distribute(cluster, rsc, nodes)
     rsc.children.sort(key=lambda c: _instance_number(c))
+    if rsc.promotable:
+        from hakeeper.scheduler.promotable import set_instance_roles
+
+        cluster.promotion_scores.extend(set_instance_roles(cluster, rsc))
+        rsc.children.sort(key=lambda c: _instance_number(c))
     rsc.provisional = False
     rsc.allocating = False
     rsc.next_role = Role.STARTED if any(c.allocated_to for c in rsc.children) else Role.STOPPED
@@ -99,12 +110,14 @@ def _append_parent_colocations(parent: Rsc, child: Rsc, all_coloc: bool) -> None
     from hakeeper.scheduler.placement import _cmp_this_with, _cmp_with_this, insert_sorted
 
     for coloc in parent.this_with:
-        if coloc not in child.this_with:
-            insert_sorted(child.this_with, coloc, _cmp_this_with)
-    for coloc in parent.with_this:
         if (
             all_coloc or coloc.score < 0 or coloc.score >= INFINITY
-        ) and coloc not in child.with_this:
+        ) and coloc not in child.this_with:
+            insert_sorted(child.this_with, coloc, _cmp_this_with)
+    for coloc in parent.with_this:
+        if not (coloc.influence or not child.running_on):
+            continue
+        if (all_coloc or coloc.score < 0) and coloc not in child.with_this:
             insert_sorted(child.with_this, coloc, _cmp_with_this)
 
 
@@ -204,6 +217,12 @@ def colocation_with_clone(cluster: Cluster, dependent: Rsc, primary: Rsc, coloc:
 
     if primary.provisional:
         return
+    if primary.promotable and coloc.primary_role != Role.UNKNOWN:
+        from hakeeper.scheduler.promotable import colocation_with_promotable
+
+        if dependent.provisional:
+            colocation_with_promotable(cluster, dependent, primary, coloc)
+        return
     if coloc.score >= INFINITY:
         nodes = {
             c.allocated_to.id
@@ -259,6 +278,10 @@ def create_clone_actions(cluster: Cluster, rsc: Rsc) -> None:
     from hakeeper.scheduler.notify import create_pseudo_actions
 
     create_pseudo_actions(cluster, rsc)
+    if rsc.promotable:
+        from hakeeper.scheduler.promotable import create_promotable_actions
+
+        create_promotable_actions(cluster, rsc)
 
 
 def clone_internal(cluster: Cluster, rsc: Rsc) -> None:
@@ -267,6 +290,10 @@ def clone_internal(cluster: Cluster, rsc: Rsc) -> None:
     new_order(cluster, rsc, "stopped", None, rsc, "start", None, OF.OPTIONAL)
     new_order(cluster, rsc, "start", None, rsc, "running", None, OF.RUNNABLE_LEFT)
     new_order(cluster, rsc, "stop", None, rsc, "stopped", None, OF.RUNNABLE_LEFT)
+    if rsc.promotable:
+        from hakeeper.scheduler.promotable import clone_orderings
+
+        clone_orderings(cluster, rsc)
     last: Rsc | None = None
     for child in rsc.children:
         if child.variant == Variant.GROUP:
@@ -291,6 +318,10 @@ def clone_internal(cluster: Cluster, rsc: Rsc) -> None:
         if rsc.ordered and last is not None:
             new_order(cluster, child, "stop", None, last, "stop", None, OF.OPTIONAL)
         last = child
+    if rsc.promotable:
+        from hakeeper.scheduler.promotable import instance_orderings
+
+        instance_orderings(cluster, rsc)
 
 
 def clone_action_flags(action: Action, node: Node | None) -> Flags:
@@ -300,7 +331,12 @@ def clone_action_flags(action: Action, node: Node | None) -> Flags:
     if task in ("notify", "notified"):
         # a notification's flags follow the instances' action it surrounds
         task = action.meta.get("notify_key_operation", task)
-    task = {"running": "start", "stopped": "stop"}.get(task, task)
+    task = {
+        "running": "start",
+        "stopped": "stop",
+        "promoted": "promote",
+        "demoted": "demote",
+    }.get(task, task)
     flags = AF.OPTIONAL | AF.RUNNABLE | AF.PSEUDO
     any_runnable = False
     from hakeeper.scheduler.actions import _action_flags

@@ -88,6 +88,7 @@ class Cluster:
     clone_of: dict[str, Rsc] = field(default_factory=dict)  # primitive id -> its clone
     failure_index: dict[str, dict[str, list[tuple[str, str]]]] = field(default_factory=dict)
     config_warnings: list[str] = field(default_factory=list)
+    promotion_scores: list[tuple[str, str, int]] = field(default_factory=list)
     have_remote_nodes: bool = False
     stop_needed: list[Rsc] = field(default_factory=list)  # containers of failed bundle conns
 
@@ -310,18 +311,6 @@ def _online_fencing(cluster: Cluster, state: NodeState, node: Node) -> bool:
 # --- resources -------------------------------------------------------------------------
 
 
-def _unsupported(feature: str, detail: str, where: str | None = None) -> CommandError:
-    return CommandError(
-        Report.error(
-            codes.UNSUPPORTED_FEATURE,
-            f"{feature} are not supported by the scheduler yet ({detail})",
-            where=where,
-            hint="simulate this CIB with crm_simulate until hakeeper supports it",
-            feature=feature,
-        )
-    )
-
-
 def create_remote_nodes(cluster: Cluster) -> list[Primitive]:
     """Nodes for the remote connections and guests the resources define; their connections."""
     from hakeeper.scheduler import remote
@@ -468,10 +457,6 @@ def _build_clone(cluster: Cluster, res: Clone, parent: Rsc | None = None) -> Rsc
         for key, value in parent.meta.items():
             meta.setdefault(key, value)
     resolve_sets(cluster.cib.configuration.rsc_defaults, ctx, into=meta)
-    if res.promotable_tag or is_true(meta.get("promotable")):
-        raise _unsupported(
-            "promotable clones", f"resource {res.id}", f"{cluster.cib.source}:{res.line or 0}"
-        )
     unique = is_true(meta.get("globally-unique"))
     if res.id in cluster.rsc_by_id:
         raise CommandError(
@@ -484,6 +469,12 @@ def _build_clone(cluster: Cluster, res: Clone, parent: Rsc | None = None) -> Rsc
         )
     rsc = Rsc(res.id, Variant.CLONE, parent=parent)
     rsc.meta = meta
+    rsc.promotable = res.promotable_tag or is_true(meta.get("promotable"))
+    if rsc.promotable:
+        rsc.promoted_max = max(0, _meta_score(_first_meta(meta, "promoted-max", "master-max"), 1))
+        rsc.promoted_node_max = max(
+            0, _meta_score(_first_meta(meta, "promoted-node-max", "master-node-max"), 1)
+        )
     cluster.rsc_by_id[rsc.id] = rsc
     _apply_meta(cluster, rsc)
     nodes = len(cluster.nodes)  # remote and guest nodes count too
@@ -504,6 +495,13 @@ def _build_clone(cluster: Cluster, res: Clone, parent: Rsc | None = None) -> Rsc
         for member_cfg in res.child.children:
             cluster.clone_of[member_cfg.id] = rsc
     return rsc
+
+
+def _first_meta(meta: dict[str, str], *names: str) -> str | None:
+    for name in names:
+        if name in meta:
+            return meta[name]
+    return None
 
 
 def _meta_score(value: str | None, default: int) -> int:
@@ -531,8 +529,12 @@ def _apply_meta(cluster: Cluster, rsc: Rsc) -> None:
     target = meta.get("target-role")
     if target is not None:
         role = Role.parse(target)
+        if rsc.top().promotable:
+            # Promoted is what promotion decides anyway; Unpromoted caps the instances
+            if role in (Role.STOPPED, Role.UNPROMOTED):
+                rsc.target_role = role
         # Unpromoted and Promoted mean nothing outside a promotable clone: ignored
-        if role is not None and role not in (Role.UNKNOWN, Role.UNPROMOTED, Role.PROMOTED):
+        elif role is not None and role not in (Role.UNKNOWN, Role.UNPROMOTED, Role.PROMOTED):
             rsc.target_role = role
     rsc.critical = is_true(meta.get("critical"), True)
     rsc.allow_migrate = is_true(meta.get("allow-migrate"))
@@ -697,7 +699,7 @@ def op_on_fail(cluster: Cluster, rsc: Rsc, task: str, interval_ms: int) -> tuple
             result = OnFail.RECOVER
     if result == OnFail.STOP:
         fail_role = Role.STOPPED
-    elif result == OnFail.DEMOTE:
+    elif task == "promote":
         fail_role = Role.UNPROMOTED
     return result, fail_role
 
@@ -772,14 +774,16 @@ def _unpack_node_history(cluster: Cluster, node: Node, state: NodeState) -> None
                 rsc = next((r.child for r in clone.parent.bundle.replicas if r.node is node), None)
                 if rsc is None:
                     rsc = _orphan(cluster, lrm_rsc)
+                elif rsc.variant == Variant.GROUP:
+                    rsc = next((m for m in rsc.children if m.base_id == base), rsc)
             else:
-                rsc = _anonymous_instance(clone, node, cluster)
-            if rsc.variant == Variant.GROUP:
-                rsc = next((m for m in rsc.children if m.base_id == base), rsc)
+                rsc = _anonymous_instance(cluster, clone, node, base)
         if rsc is None or rsc.variant != Variant.PRIMITIVE:
             if rsc is not None:
                 continue
             rsc = _orphan(cluster, lrm_rsc)
+        # the id the history knows an instance by (its latest entry's)
+        rsc.clone_name = lrm_rsc.id if lrm_rsc.id != rsc.id else None
         _unpack_lrm_resource(cluster, node, rsc, lrm_rsc)
     for lrm_rsc in state.resources:
         # an orphan recorded as running inside a container: map it to that container
@@ -791,24 +795,75 @@ def _unpack_node_history(cluster: Cluster, node: Node, state: NodeState) -> None
                 container.fillers.append(orphan)
 
 
-def _anonymous_instance(clone: Rsc, node: Node, cluster: Cluster | None = None) -> Rsc:
-    """Which instance of an anonymous clone a node's history belongs to."""
+def _instance_member(child: Rsc, base: str) -> Rsc | None:
+    """The primitive of a clone instance (or of its cloned group) that `base` names."""
+    if child.variant != Variant.GROUP:
+        return child
+    return next((m for m in child.children if m.base_id == base), None)
+
+
+def _instance_nodes(child: Rsc) -> list[Node]:
+    nodes: list[Node] = []
+    for member in child.primitives():
+        for node in [*member.running_on, *([member.pending_node] if member.pending_node else [])]:
+            if node not in nodes:
+                nodes.append(node)
+    return nodes
+
+
+def _anonymous_instance(cluster: Cluster, clone: Rsc, node: Node, base: str) -> Rsc:
+    """Which instance of an anonymous clone a node's history belongs to.
+
+    The instance already active there; else the first inactive one; a second history
+    of an instance active on the same node is an orphan.
+    """
+    found: Rsc | None = None
+    inactive: Rsc | None = None
+    skip_inactive = False
     for child in clone.children:
-        if node in child.running_on or node.id in child.known_on:
-            return child
-    for child in clone.children:
-        if not child.running_on and not child.pending_task:
-            return child
-    last = clone.children[-1]
-    if cluster is not None and last.variant == Variant.PRIMITIVE and last.config is not None:
-        # every instance is taken: this one is an orphan, stopped wherever it runs
-        number = len(clone.children)
-        orphan = _build(cluster, last.config, clone, number)
-        orphan.orphan = True
-        orphan.index = number
-        clone.children.append(orphan)
-        return orphan
-    return last
+        nodes = _instance_nodes(child)
+        if nodes:
+            if nodes[0] is node:
+                member = _instance_member(child, base)
+                if member is not None and member.running_on:
+                    skip_inactive = True
+                elif member is not None:
+                    found = member
+                    break
+        elif not skip_inactive and inactive is None and not child.block:
+            inactive = _instance_member(child, base)
+            if (
+                inactive is not None
+                and inactive.pending_node is not None
+                and inactive.pending_node is not node
+            ):
+                inactive = None
+    if found is None and not skip_inactive:
+        found = inactive
+    if (
+        found is not None
+        and not found.needs_fencing
+        and (not node.online or node.unclean)
+        and not node.is_guest
+        and clone.clone_max != len(cluster.nodes)
+    ):
+        found = None  # an instance there may be started elsewhere: its history is an orphan
+    if found is None:
+        found = _anonymous_orphan(cluster, clone, base)
+    return found
+
+
+def _anonymous_orphan(cluster: Cluster, clone: Rsc, base: str) -> Rsc:
+    """A new instance beyond clone-max for history that no instance can take."""
+    config = next(r for r in cluster.cib.configuration.resources if r.id == clone.id)
+    assert isinstance(config, Clone)
+    child = _build(cluster, config.child, clone, len(clone.children))
+    for member in [child, *child.children]:
+        member.orphan = True
+    child.index = len(clone.children)
+    clone.children.append(child)
+    found = _instance_member(child, base)
+    return found if found is not None else child
 
 
 def _orphan(cluster: Cluster, lrm: LrmResource) -> Rsc:
@@ -900,7 +955,8 @@ def _target_rc(op: OpRecord) -> int:
 
 
 def _set_active(rsc: Rsc) -> None:
-    rsc.role = Role.STARTED
+    # an instance of a promotable clone seen running is unpromoted until shown otherwise
+    rsc.role = Role.UNPROMOTED if rsc.top().promotable else Role.STARTED
 
 
 def _unpack_op(cluster: Cluster, node: Node, rsc: Rsc, op: OpRecord, st: _OpState) -> None:
@@ -1138,7 +1194,7 @@ def _unpack_failure(
         rsc.role = Role.STOPPED
     elif rsc.role < Role.STARTED:
         _set_active(rsc)
-    if on_fail <= OnFail.FENCE and rsc.next_role < fail_role:
+    if on_fail <= OnFail.FENCE and fail_role != Role.STARTED and rsc.next_role < fail_role:
         rsc.next_role = fail_role
     if fail_role == Role.STOPPED:
         for other in cluster.nodes:
@@ -1184,7 +1240,10 @@ def _process_rsc_state(cluster: Cluster, node: Node, rsc: Rsc, on_fail: OnFail) 
     if node.unclean:
         on_fail = OnFail.IGNORE
     if on_fail == OnFail.DEMOTE:
+        from hakeeper.scheduler.actions import custom_action
+
         rsc.failed = True
+        custom_action(cluster, rsc, "demote", node, False)
     elif on_fail == OnFail.FENCE:
         fence_node(cluster, node, f"{rsc.id} failed there")
     elif on_fail == OnFail.STANDBY:

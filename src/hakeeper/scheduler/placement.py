@@ -115,6 +115,8 @@ def _score_of(cluster: Cluster, value: str | None, where: str) -> int:
 def _targets(cluster: Cluster, rsc_id: str | None, pattern: str | None) -> list[Rsc]:
     if rsc_id is not None:
         rsc = cluster.rsc_by_id.get(rsc_id)
+        if rsc is None and rsc_id in cluster.clone_of:
+            return [cluster.clone_of[rsc_id]]  # a cloned resource's id names its clone
         if rsc is None:
             return _tag_members(cluster, rsc_id)
         return [rsc]
@@ -153,11 +155,39 @@ def apply_locations(cluster: Cluster) -> None:
         if not targets:
             continue
         role = Role.parse(cons.role) if cons.role else None
+        if role == Role.PROMOTED:
+            for rsc in targets:
+                _promoted_location(cluster, rsc, cons, where, all_rules=True)
+            continue
         if role is not None and role not in (Role.UNKNOWN, Role.STARTED):
             if role in (Role.PROMOTED, Role.UNPROMOTED):
                 continue  # role-specific locations matter only for promotable clones
         for rsc in targets:
             _apply_location(cluster, rsc, cons, where)
+            _promoted_location(cluster, rsc, cons, where, all_rules=False)
+
+
+def _promoted_location(
+    cluster: Cluster, rsc: Rsc, cons: Location, where: str, *, all_rules: bool
+) -> None:
+    """Scores for the promoted role: they count when a promotable clone picks its roles."""
+    if not rsc.promotable:
+        return
+    if cons.node is not None:
+        node = cluster.node_by_name.get(cons.node)
+        if node is not None and all_rules:
+            rsc.promoted_locations.append({node.id: _score_of(cluster, cons.score, where)})
+        return
+    for rule in cons.rules:
+        role = Role.parse(rule.role) if rule.role is not None else None
+        if not (role == Role.PROMOTED or (all_rules and role is None)):
+            continue
+        scores: dict[str, int] = {}
+        for node in cluster.nodes:
+            ctx = RuleContext(node_attrs=node.attrs, now=cluster.now, role=Role.PROMOTED)
+            if eval_rule(rule, ctx):
+                scores[node.id] = rule_score(rule, node.attrs)
+        rsc.promoted_locations.append(scores)
 
 
 def _apply_location(cluster: Cluster, rsc: Rsc, cons: Location, where: str) -> None:

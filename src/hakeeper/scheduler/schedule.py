@@ -35,7 +35,7 @@ class PlannedAction:
 
 @dataclass(frozen=True, slots=True)
 class Score:
-    phase: str  # pcmk__primitive_assign, pcmk__group_assign
+    phase: str  # pcmk__primitive_assign, pcmk__group_assign, promotion
     resource: str
     node: str
     score: int
@@ -140,6 +140,8 @@ def _place(cluster: Cluster) -> list[Score]:
     for rsc in ordered:
         if not rsc.is_remote_node:
             placement.assign(cluster, rsc, None)
+    for rsc_id, node_name, promotion in cluster.promotion_scores:
+        scores.append(Score("promotion", rsc_id, node_name, promotion))
     for rsc in cluster.all_resources():
         phase = "pcmk__group_assign" if rsc.variant == Variant.GROUP else "pcmk__primitive_assign"
         for node in cluster.nodes:

@@ -168,7 +168,12 @@ def resource_changes(rsc: Rsc) -> list[Change]:
     elif moving:
         out.append(_item("Move", rsc, current, nxt, stop, None))
     elif start is not None and not start.optional:
-        out.append(_item("Start", rsc, current, nxt, start, None))
+        if current is not None:
+            out.append(_item("Restart", rsc, current, nxt, start, None))
+        elif rsc.next_role == Role.PROMOTED and promote is not None and not promote.optional:
+            out.append(_item("Promote", rsc, current, nxt, promote, None))
+        else:
+            out.append(_item("Start", rsc, current, nxt, start, None))
     elif promote is not None and not promote.optional:
         out.append(_item("Promote", rsc, current, nxt, promote, None))
     elif demote is not None and not demote.optional:

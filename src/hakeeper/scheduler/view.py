@@ -40,6 +40,8 @@ class ResourceView:
     children: tuple[ResourceView, ...] = ()
     unique: bool = False  # a globally unique clone: instances shown one by one
     eligible: tuple[str, ...] = ()  # a clone's nodes with a usable score (for "Stopped:")
+    promotable: bool = False
+    target_unpromoted: bool = False  # a promotable clone held unpromoted by target-role
     replicas: int = 0  # a bundle's replica count ("Container bundle set" if more than one)
     stopped_label: bool = False  # shown as Stopped even with a node (a replica's container)
 
@@ -107,8 +109,12 @@ def _rsc_view(
             children=children,
             unique=rsc.unique,
             eligible=eligible,
+            promotable=rsc.promotable,
+            target_unpromoted=rsc.target_role == Role.UNPROMOTED,
         )
     placed, role, failed = nodes.get(rsc.id, ([], Role.STOPPED, False))
+    if role == Role.STARTED and rsc.top().promotable:
+        role = Role.UNPROMOTED  # as crm_mon shows a running instance of a promotable clone
     agent = str(rsc.config.agent) if rsc.config else None
     unclean = tuple(n for n in placed if cluster.node_by_name[n].unclean)
     return ResourceView(
@@ -204,7 +210,7 @@ def revised_view(cluster: Cluster) -> ClusterView:
                 failed = False
             elif action.task == "start" and action.node.uname not in placed:
                 placed.append(action.node.uname)
-                role = Role.STARTED
+                role = Role.UNPROMOTED if rsc.top().promotable else Role.STARTED
             elif action.task == "promote":
                 role = Role.PROMOTED
             elif action.task == "demote":
@@ -312,20 +318,38 @@ def _primitive_line(rsc: ResourceView, indent: str) -> str:
 
 
 def _clone_lines(rsc: ResourceView, view: ClusterView) -> list[str]:
-    flags = [f for f, on in (("unique", rsc.unique), ("unmanaged", not rsc.managed)) if on]
+    flags = [
+        f
+        for f, on in (
+            ("promotable", rsc.promotable),
+            ("unique", rsc.unique),
+            ("unmanaged", not rsc.managed),
+        )
+        if on
+    ]
     suffix = f" ({', '.join(flags)})" if flags else ""
     lines = [f"    * Clone Set: {rsc.id} [{rsc.agent}]{suffix}:"]
     if rsc.unique:
-        return lines + [_primitive_line(child, "      ") for child in rsc.children]
+        return lines + [
+            _primitive_line(child, "      ")
+            for child in rsc.children
+            if not (child.orphan and not child.nodes)
+        ]
     started: list[str] = []
+    promoted: list[str] = []
     inactive = 0
     for child in rsc.children:
+        if child.orphan and not child.nodes:
+            continue
         if not child.nodes and child.kind != "group":
             inactive += 1
         if child.kind == "group":
             members = [m for m in child.children if m.nodes]
             if members and len(members) == len(child.children):
-                started.extend(members[0].nodes[:1])
+                if any(m.role == Role.PROMOTED for m in members):
+                    promoted.extend(members[0].nodes[:1])
+                else:
+                    started.extend(members[0].nodes[:1])
             continue
         if child.orphan and child.nodes:
             # an anonymous orphan instance is shown under its primitive's name
@@ -333,12 +357,21 @@ def _clone_lines(rsc: ResourceView, view: ClusterView) -> list[str]:
             lines.append(_primitive_line(dataclasses.replace(child, id=name), "      "))
         elif child.failed or not child.managed or len(child.nodes) > 1:
             lines.append(_primitive_line(child, "      "))
+        elif child.role == Role.PROMOTED:
+            promoted.extend(child.nodes)
         else:
             started.extend(child.nodes)
+    order = [n.name for n in view.nodes]
+    for names in (promoted, started):
+        names.sort(key=lambda n: order.index(n) if n in order else len(order))
+    if promoted:
+        lines.append(f"      * Promoted: [ {' '.join(promoted)} ]")
     if started:
-        order = [n.name for n in view.nodes]
-        started.sort(key=lambda n: order.index(n) if n in order else len(order))
-        lines.append(f"      * Started: [ {' '.join(started)} ]")
+        label = "Started"
+        if rsc.promotable:
+            label = "Unpromoted (target-role)" if rsc.target_unpromoted else "Unpromoted"
+        lines.append(f"      * {label}: [ {' '.join(started)} ]")
+    started = started + promoted
     stopped = [n for n in rsc.eligible if n not in started]
     if inactive and stopped:
         lines.append(f"      * Stopped: [ {' '.join(stopped)} ]")

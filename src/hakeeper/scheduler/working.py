@@ -96,6 +96,7 @@ class OF:
     PROBE = 8192
     IMPLIES_THEN_ON_NODE = 16384
     ANTI_COLOCATION = 32768
+    PROMOTED_IMPLIES_FIRST = 262144  # a demote is required if 'then' is and rsc is promoted
 
 
 @dataclass(eq=False, slots=True)
@@ -240,6 +241,13 @@ class Rsc:
     clone_node_max: int = 1
     interleave: bool = False
     count: dict[str, int] = field(default_factory=dict)  # node id -> instances assigned
+    # promotable clone helpers
+    promotable: bool = False
+    promoted_max: int = 1
+    promoted_node_max: int = 1
+    clone_name: str | None = None  # the id an anonymous instance has in the history
+    sort_index: int = 0  # an instance's promotion score once roles are chosen
+    promoted_locations: list[dict[str, int]] = field(default_factory=list)  # role=Promoted
     # remote connections and containers
     is_remote_node: bool = False  # an ocf:pacemaker:remote connection (remote or guest)
     container: Rsc | None = None  # the guest's container, or a filler's container
