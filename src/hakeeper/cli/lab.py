@@ -30,8 +30,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     up.add_argument(
         "--profile",
         choices=["openstack", "minimal"],
-        default="openstack",
-        help="openstack: the seeds' bundles; minimal: VIPs, haproxy, redis",
+        default="minimal",
+        help=(
+            "minimal (default): VIPs, haproxy, redis; openstack: the seeds' bundles"
+            " (does not converge until the node daemon runs bundles)"
+        ),
     )
     up.add_argument(
         "--store",
