@@ -328,6 +328,10 @@ def _node_to_promote_on(cluster: Cluster, clone: Rsc, rsc: Rsc) -> Node | None:
             return None
     elif rsc.priority < 0 or not node.can_run_resources():
         return None
+    if node.is_guest and node.remote_rsc is not None:
+        container = node.remote_rsc.container
+        if container is not None and container.allocated_to is None:
+            return None  # a guest whose container will not run anywhere cannot host a promotion
     if node.id not in (clone.allowed or {}):
         return None
     if clone.count.get(node.id, 0) < clone.promoted_node_max or not rsc.managed:
