@@ -217,7 +217,12 @@ def test_minimal_lab_serves_through_its_vips_survives_a_node_and_goes_away(
 @pytest.mark.parametrize("lab", [StoreKind.SQLITE], indirect=True)
 def test_minimal_lab_on_sqlite_converges_and_goes_away(lab: LabPlan) -> None:
     plan = lab
-    assert http_get(f"http://{plan.vip('internal_api').ip}:5000/").startswith("stand-in")
+    # as in the etcd test: HAProxy serves once it has bound the VIP and its checks passed
+    wait_for(
+        "the API through the internal VIP",
+        lambda: http_get(f"http://{plan.vip('internal_api').ip}:5000/").startswith("stand-in"),
+        timeout=20,
+    )
     in_nodes = sum(len(system.pids_in_netns(n.name)) for n in plan.nodes)
     assert in_nodes >= 3 * 3  # holder, daemon, haproxy, api at least per node
     lab_down(plan.directory, lambda text, s: None)
