@@ -43,11 +43,11 @@ from hakeeper.commands.cib_store import read_cib
 from hakeeper.commands.env import Env
 from hakeeper.commands.status import StatusDto, status_of
 from hakeeper.model.cib import Cib
+from hakeeper.model.scores import INFINITY
 from hakeeper.node.records import cluster_cib
 from hakeeper.reports import CommandError
 from hakeeper.scheduler.view import ResourceView
 
-INFINITY = 1_000_000
 #: the services probed where they run, by the area that judges them
 SERVICES: tuple[tuple[Area, str], ...] = (
     (Area.REDIS, "redis"),

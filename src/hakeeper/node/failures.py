@@ -13,8 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from hakeeper.coord.model import JsonDoc
-
-INFINITY = 1_000_000
+from hakeeper.model.scores import INFINITY
 
 
 def bump(doc: JsonDoc | None, task: str, interval_ms: int, now: int, fatal: bool) -> dict[str, Any]:

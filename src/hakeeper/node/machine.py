@@ -21,6 +21,7 @@ from hakeeper.agents.request import OpRequest
 from hakeeper.cib.parse import parse_cib_text
 from hakeeper.coord.model import JsonDoc, StatusKey, StatusKind
 from hakeeper.model.config import Agent
+from hakeeper.model.scores import INFINITY
 from hakeeper.node import failures, records
 from hakeeper.node.events import (
     AttributeChanged,
@@ -401,7 +402,7 @@ def _count_failure(
     docs = dict(state.docs)
     docs[key] = doc
     entry = doc[f"{action.task}_{action.interval_ms}"]
-    count = "INFINITY" if entry["count"] >= failures.INFINITY else str(entry["count"])
+    count = "INFINITY" if entry["count"] >= INFINITY else str(entry["count"])
     out.append(Say(f"fail count of {action.resource} for {action.task} is now {count}"))
     return replace(state, docs=docs)
 

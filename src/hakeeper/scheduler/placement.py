@@ -10,6 +10,7 @@ from hakeeper.model.config import Colocation, Location, Role
 from hakeeper.model.scores import INFINITY, ScoreError, add, parse_score
 from hakeeper.reports import CommandError, Report, codes
 from hakeeper.scheduler.cluster import Cluster, fail_count
+from hakeeper.scheduler.roles import roles_allow_colocation
 from hakeeper.scheduler.rules import RuleContext, eval_rule, rule_score
 from hakeeper.scheduler.working import Coloc, Node, Rsc, Variant
 
@@ -684,17 +685,7 @@ def colocation_affects(dependent: Rsc, primary: Rsc, coloc: Coloc) -> bool:
         return False
     if not dependent.provisional:
         return False
-    if coloc.score > 0:
-        if coloc.dependent_role != Role.UNKNOWN and coloc.dependent_role != dependent.next_role:
-            return False
-        if coloc.primary_role != Role.UNKNOWN and coloc.primary_role != primary.next_role:
-            return False
-    if coloc.score < 0:
-        if coloc.dependent_role != Role.UNKNOWN and coloc.dependent_role == dependent.next_role:
-            return False
-        if coloc.primary_role != Role.UNKNOWN and coloc.primary_role == primary.next_role:
-            return False
-    return True
+    return roles_allow_colocation(dependent, primary, coloc)
 
 
 def colocation_match(cluster: Cluster, dependent: Rsc, primary: Rsc, coloc: Coloc) -> None:

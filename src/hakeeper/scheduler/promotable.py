@@ -101,6 +101,23 @@ def _attr_score(node: Node, name: str) -> int | None:
         return 0
 
 
+def _attribute_node(rsc: Rsc, node: Node) -> Node:
+    """Where a replica's node attributes live: with container-attribute-target=host, the
+    agent inside a bundle sets them on the node running the container, not the guest."""
+    if not node.is_guest or node.remote_rsc is None or node.remote_rsc.container is None:
+        return node
+    owner: Rsc | None = rsc
+    while owner is not None:
+        target = owner.meta.get("container-attribute-target")
+        if target is not None:
+            break
+        owner = owner.parent
+    if target != "host":
+        return node
+    running = node.remote_rsc.container.running_on
+    return running[0] if running else node
+
+
 def promotion_score(rsc: Rsc, node: Node | None) -> tuple[int, bool]:
     """The node attribute score for promoting rsc on node, and whether none was set."""
     if node is None:
@@ -114,9 +131,10 @@ def promotion_score(rsc: Rsc, node: Node | None) -> tuple[int, bool]:
         return total, default
     if not _score_applies(rsc, node):
         return 0, True
-    score = _attr_score(node, rsc.clone_name or rsc.id)
+    attr_node = _attribute_node(rsc, node)
+    score = _attr_score(attr_node, rsc.clone_name or rsc.id)
     if score is None and not rsc.unique and _strip(rsc.id) != rsc.id:
-        score = _attr_score(node, _strip(rsc.id))
+        score = _attr_score(attr_node, _strip(rsc.id))
     if score is None:
         return 0, True
     return score, False
@@ -310,6 +328,10 @@ def _node_to_promote_on(cluster: Cluster, clone: Rsc, rsc: Rsc) -> Node | None:
             return None
     elif rsc.priority < 0 or not node.can_run_resources():
         return None
+    if node.is_guest and node.remote_rsc is not None:
+        container = node.remote_rsc.container
+        if container is not None and container.allocated_to is None:
+            return None  # a guest whose container will not run anywhere cannot host a promotion
     if node.id not in (clone.allowed or {}):
         return None
     if clone.count.get(node.id, 0) < clone.promoted_node_max or not rsc.managed:

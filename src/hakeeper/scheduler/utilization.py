@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 
-from hakeeper.model.config import AttrSet, Role
+from hakeeper.model.config import AttrSet
 from hakeeper.model.scores import INFINITY
 from hakeeper.scheduler.cluster import Cluster
+from hakeeper.scheduler.roles import roles_allow_colocation
 from hakeeper.scheduler.rules import RuleContext, resolve_sets
-from hakeeper.scheduler.working import Coloc, Node, Rsc, Variant
+from hakeeper.scheduler.working import Node, Rsc, Variant
 
 _LEADING_INT = re.compile(r"\s*([-+]?\d+)")
 
@@ -69,21 +70,6 @@ def _enough(node: Node, needed: dict[str, int]) -> bool:
 # --- what a resource brings along ---------------------------------------------------------------
 
 
-def _affects_location(dependent: Rsc, primary: Rsc, coloc: Coloc) -> bool:
-    """Whether a colocation places dependent relative to primary (roles permitting)."""
-    if coloc.score > 0:
-        if coloc.dependent_role != Role.UNKNOWN and coloc.dependent_role != dependent.next_role:
-            return False
-        if coloc.primary_role != Role.UNKNOWN and coloc.primary_role != primary.next_role:
-            return False
-    if coloc.score < 0:
-        if coloc.dependent_role != Role.UNKNOWN and coloc.dependent_role == dependent.next_role:
-            return False
-        if coloc.primary_role != Role.UNKNOWN and coloc.primary_role == primary.next_role:
-            return False
-    return True
-
-
 def _is_clone(rsc: Rsc) -> bool:
     return rsc.variant == Variant.CLONE
 
@@ -104,7 +90,7 @@ def colocated_resources(rsc: Rsc, orig: Rsc | None, found: list[Rsc]) -> list[Rs
         primary = coloc.primary
         if primary is orig:
             continue
-        if coloc.score == INFINITY and _affects_location(rsc, primary, coloc):
+        if coloc.score == INFINITY and roles_allow_colocation(rsc, primary, coloc):
             found = colocated_resources(primary, orig, found)
     for coloc in rsc.with_this:
         dependent = coloc.dependent
@@ -112,7 +98,7 @@ def colocated_resources(rsc: Rsc, orig: Rsc | None, found: list[Rsc]) -> list[Rs
             continue
         if _is_clone(rsc) and not _is_clone(dependent):
             continue
-        if coloc.score == INFINITY and _affects_location(dependent, rsc, coloc):
+        if coloc.score == INFINITY and roles_allow_colocation(dependent, rsc, coloc):
             found = colocated_resources(dependent, orig, found)
     return found
 

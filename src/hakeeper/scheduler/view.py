@@ -113,7 +113,7 @@ def _rsc_view(
             target_unpromoted=rsc.target_role == Role.UNPROMOTED,
         )
     placed, role, failed = nodes.get(rsc.id, ([], Role.STOPPED, False))
-    if role == Role.STARTED and rsc.top().promotable:
+    if role == Role.STARTED and _in_promotable(rsc):
         role = Role.UNPROMOTED  # as crm_mon shows a running instance of a promotable clone
     agent = str(rsc.config.agent) if rsc.config else None
     unclean = tuple(n for n in placed if cluster.node_by_name[n].unclean)
@@ -210,7 +210,7 @@ def revised_view(cluster: Cluster) -> ClusterView:
                 failed = False
             elif action.task == "start" and action.node.uname not in placed:
                 placed.append(action.node.uname)
-                role = Role.UNPROMOTED if rsc.top().promotable else Role.STARTED
+                role = Role.UNPROMOTED if _in_promotable(rsc) else Role.STARTED
             elif action.task == "promote":
                 role = Role.PROMOTED
             elif action.task == "demote":
@@ -403,3 +403,13 @@ def render_resources(view: ClusterView) -> list[str]:
 
 def render_view(view: ClusterView) -> list[str]:
     return [*render_nodes(view), "", *render_resources(view)]
+
+
+def _in_promotable(rsc: Rsc) -> bool:
+    """An instance of a promotable clone, also one inside a bundle (whose top is the bundle)."""
+    parent = rsc.parent
+    while parent is not None:
+        if parent.promotable:
+            return True
+        parent = parent.parent
+    return False
