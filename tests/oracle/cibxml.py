@@ -176,6 +176,7 @@ class Location:
     node: str | None = None
     rule: Rule | None = None
     resource_discovery: str | None = None  # always, never, exclusive
+    role: str | None = None  # Promoted, Unpromoted, Started
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +185,8 @@ class Colocation:
     rsc: str
     with_rsc: str
     score: int
+    rsc_role: str | None = None
+    with_rsc_role: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +246,8 @@ class RscState(enum.Enum):
     START_FAILED = "start-failed"  # start returned rc 1
     STOP_FAILED = "stop-failed"  # started, stop returned rc 1
     MIGRATED_TO = "migrated-to"  # started, then migrate_to (to History.migrate_target) done
+    PROMOTED = "promoted"  # promotable clone instance: started, promoted, monitor rc 8
+    FOUND_PROMOTED = "found-promoted"  # probed: rc 8, promoted where nothing promoted it
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,6 +338,7 @@ def _resource_xml(r: Resource, ind: str) -> list[str]:
 def _constraint_xml(c: Constraint, ind: str) -> list[str]:
     if isinstance(c, Location):
         disc = f' resource-discovery="{c.resource_discovery}"' if c.resource_discovery else ""
+        disc += f' role="{c.role}"' if c.role else ""
         if c.rule is None:
             return [
                 f'{ind}<rsc_location id="{c.id}" rsc="{c.rsc}" node="{c.node}"'
@@ -358,9 +364,11 @@ def _constraint_xml(c: Constraint, ind: str) -> list[str]:
         extra += f' rsc-role="{c.rsc_role}"' if c.rsc_role else ""
         return [f'{ind}<rsc_ticket id="{c.id}" rsc="{c.rsc}" ticket="{c.ticket}"{extra}/>']
     if isinstance(c, Colocation):
+        roles = f' rsc-role="{c.rsc_role}"' if c.rsc_role else ""
+        roles += f' with-rsc-role="{c.with_rsc_role}"' if c.with_rsc_role else ""
         return [
             f'{ind}<rsc_colocation id="{c.id}" rsc="{c.rsc}" score="{score_text(c.score)}"'
-            f' with-rsc="{c.with_rsc}"/>'
+            f' with-rsc="{c.with_rsc}"{roles}/>'
         ]
     extra = ""
     if c.kind:
@@ -522,7 +530,8 @@ class _Renderer:
         tkey = f"{cid}:{cid // 50 + 1}:{target}:{DC_UUID}"
         params = dict(p.params)
         digest = op_digest(params, op.interval_ms, op.timeout_s * 1000)
-        reason = "" if rc == target else ("not running" if rc == 7 else "simulated failure")
+        ok = rc == target or (rc == 8 and target == 7)  # a probe may find it promoted
+        reason = "" if ok else ("not running" if rc == 7 else "simulated failure")
         return (
             f'            <lrm_rsc_op id="{rid}" operation_key="{op.key(p.id)}"'
             f' operation="{op.name}" crm-debug-origin="do_update_resource"'
@@ -554,6 +563,12 @@ class _Renderer:
                 out.append(self._op(p, n.name, mon.key(p.id), mon, 0, 0, t))
         elif s is RscState.STOPPED:
             out.append(self._op(p, n.name, last, stop, 0, 0, t))
+        elif s is RscState.FOUND_PROMOTED:
+            out.append(self._op(p, n.name, last, probe, 8, 7, t))
+        elif s is RscState.PROMOTED:
+            out.append(self._op(p, n.name, last, Op("promote", 0, 20), 0, 0, t))
+            if mon:
+                out.append(self._op(p, n.name, mon.key(p.id), mon, 8, 8, t))
         elif s is RscState.MIGRATED_TO:
             if mon:
                 out.append(self._op(p, n.name, mon.key(p.id), mon, 0, 0, t - 600))

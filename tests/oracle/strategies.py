@@ -10,12 +10,14 @@ orders and colocations never point a resource at itself, at least one node is on
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from hypothesis import strategies as st
 
 from .cibxml import (
     INFINITY,
     Bundle,
+    Clone,
     Cluster,
     Colocation,
     Constraint,
@@ -32,6 +34,7 @@ from .cibxml import (
     RscState,
     Rule,
     Ticket,
+    score_text,
 )
 
 ALL_FEATURES = frozenset(
@@ -56,6 +59,9 @@ ALL_FEATURES = frozenset(
         "allow-migrate",  # allow-migrate=true, and migrations half done in the history
         "utilization",  # node capacity, resource utilization, each placement-strategy
         "tickets",  # rsc_ticket with each loss-policy; tickets granted, revoked, standby
+        # an ocf:pacemaker:Stateful clone with promotable=true (promoted-max, promoted-node-
+        # max), master-stateful scores, instances running and promoted, role constraints
+        "promotable",
     }
 )
 # Drawn only when asked for (test_random_vs_crm_simulate has its own test for them):
@@ -75,6 +81,12 @@ AGENTS = (
     ("pacemaker", "Dummy"),
     ("heartbeat", "IPaddr2"),
 )
+
+
+PROMOTABLE = "stateful-clone"
+PROMOTABLE_CHILD = "stateful"
+STATEFUL_OPS = (Op("start", 0, 20), Op("stop", 0, 20))
+PROMOTION_SCORES = (-INFINITY, 1, 5, 10, 100, 1000, INFINITY)
 
 
 def _pairs(*items: tuple[str, str] | None) -> tuple[tuple[str, str], ...]:
@@ -157,6 +169,17 @@ def _resources(draw: st.DrawFn, f: frozenset[str], max_primitives: int) -> list[
         else:
             out.append(prims[i])
             i += 1
+    if "promotable" in f and draw(st.integers(0, 2)) == 0:
+        meta: list[tuple[str, str] | None] = [("promotable", "true")]
+        if draw(st.booleans()):
+            meta.append(("promoted-max", str(draw(st.integers(1, 3)))))
+        if draw(st.integers(0, 3)) == 0:
+            meta.append(("promoted-node-max", str(draw(st.integers(1, 2)))))
+        if "target-role" in f and draw(st.integers(0, 5)) == 0:
+            meta.append(("target-role", draw(st.sampled_from(["Stopped", "Unpromoted"]))))
+        # No recurring monitor: which role a monitor runs in is a separate question.
+        child = Primitive(PROMOTABLE_CHILD, "ocf", "Stateful", "pacemaker", ops=STATEFUL_OPS)
+        out.append(Clone(PROMOTABLE, child, meta=_pairs(*meta)))
     if "bundles" in f:
         for k in range(draw(st.integers(0, 2))):
             inner = None
@@ -242,6 +265,20 @@ def _constraints(
                 first_action = draw(st.sampled_from(["start", "stop"]))
                 then_action = draw(st.sampled_from(["start", "stop"]))
             out.append(Order(f"order{k}-{a}-then-{b}", a, b, kind, sym, first_action, then_action))
+    if PROMOTABLE in tops:
+        for k in range(draw(st.integers(0, 2))):
+            node = draw(_node_name(nodes))
+            score = draw(st.sampled_from(SCORES))
+            out.append(Location(f"promo{k}-{node}", PROMOTABLE, score, node=node, role="Promoted"))
+        # Not a bundle: hakeeper words the reason for a bundle's blocked starts differently
+        # when it is colocated with a promoted role that no instance can take (TODO).
+        others = [t for t in tops if t != PROMOTABLE and not t.startswith("bundle")]
+        if others and draw(st.booleans()):
+            r = draw(st.sampled_from(others))
+            score = draw(st.sampled_from(SCORES))
+            out.append(
+                Colocation(f"col-{r}-with-promoted", r, PROMOTABLE, score, with_rsc_role="Promoted")
+            )
     if "tickets" in f:
         for k in range(draw(st.integers(0, 2))):
             r = draw(rsc)
@@ -271,6 +308,9 @@ def _history(
     homes = [n for n in nodes if n.state in (NodeState.ONLINE, NodeState.LOST)]
     out = []
     for p in prims:
+        if p.id == PROMOTABLE_CHILD:
+            out += draw(_clone_history(homes, p))
+            continue
         home = draw(st.sampled_from([None, *homes]), label=f"{p.id} runs on")
         states: dict[str, RscState | None] = {}
         for n in nodes:
@@ -310,6 +350,25 @@ def _history(
     return out
 
 
+@st.composite
+def _clone_history(draw: st.DrawFn, homes: list[Node], p: Primitive) -> list[History]:
+    """Clone instances: several nodes run one, some promoted (rc 8 when a probe finds it)."""
+    states = [
+        None,
+        RscState.NOT_RUNNING,
+        RscState.RUNNING,
+        RscState.RUNNING,
+        RscState.PROMOTED,
+        RscState.FOUND_PROMOTED,
+    ]
+    out = []
+    for n in homes:
+        state = draw(st.sampled_from(states), label=f"{p.id} on {n.name}")
+        if state is not None:
+            out.append(History(n.name, p.id, state))
+    return out
+
+
 def clusters(
     features: Iterable[str] = ALL_FEATURES,
     *,
@@ -333,6 +392,13 @@ def _clusters(draw: st.DrawFn, f: frozenset[str], max_nodes: int, max_primitives
     constraints = draw(_constraints(f, nodes, tops), label="constraints")
     prims = [p for r in resources for p in r.primitives()]
     history = draw(_history(f, nodes, prims), label="history")
+    if PROMOTABLE in tops:
+        nodes = tuple(
+            replace(n, transient=(("master-" + PROMOTABLE_CHILD, score_text(score)),))
+            if draw(st.integers(0, 2)) > 0 and (score := draw(st.sampled_from(PROMOTION_SCORES)))
+            else n
+            for n in nodes
+        )
 
     props: list[tuple[str, str]] = []
     if "stonith" in f:
