@@ -13,7 +13,17 @@ from functools import cmp_to_key
 from hakeeper.model.config import Role
 from hakeeper.model.scores import INFINITY
 from hakeeper.scheduler.cluster import Cluster, fail_count
-from hakeeper.scheduler.working import AF, OF, Action, BundleData, Coloc, Flags, Node, Rsc
+from hakeeper.scheduler.working import (
+    AF,
+    OF,
+    Action,
+    BundleData,
+    Coloc,
+    Flags,
+    Node,
+    Rsc,
+    newest_action,
+)
 
 INSTANCE_SCORE = 500  # an instance's score on its own guest node
 
@@ -305,14 +315,7 @@ def bundle_action_flags(action: Action, node: Node | None) -> Flags:
     flags = AF.OPTIONAL | AF.RUNNABLE | AF.PSEUDO
     any_runnable = False
     for member in _members_for(rsc, action.task):
-        found = next(
-            (
-                a
-                for a in reversed(member.actions)
-                if a.task == task and a.interval_ms == 0 and (node is None or a.node is node)
-            ),
-            None,
-        )
+        found = newest_action(member, task, node)
         if found is None:
             continue
         member_flags = _action_flags(found, node)
@@ -336,14 +339,7 @@ def bundle_children_for(then: Action, node: Node | None) -> list[Action]:
     assert rsc is not None
     result = []
     for member in _members_for(rsc, then.task):
-        found = next(
-            (
-                a
-                for a in reversed(member.actions)
-                if a.task == then.task and a.interval_ms == 0 and (node is None or a.node is node)
-            ),
-            None,
-        )
+        found = newest_action(member, then.task, node)
         if found is not None and (_action_flags(found, node) & AF.RUNNABLE):
             result.append(found)
     return result

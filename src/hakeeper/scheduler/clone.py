@@ -11,7 +11,17 @@ from hakeeper.model.config import Role
 from hakeeper.model.scores import INFINITY
 from hakeeper.scheduler.cluster import Cluster
 from hakeeper.scheduler.utilization import release
-from hakeeper.scheduler.working import AF, OF, Action, Coloc, Flags, Node, Rsc, Variant
+from hakeeper.scheduler.working import (
+    AF,
+    OF,
+    Action,
+    Coloc,
+    Flags,
+    Node,
+    Rsc,
+    Variant,
+    newest_action,
+)
 
 
 def assign_clone(cluster: Cluster, rsc: Rsc) -> Node | None:
@@ -343,14 +353,7 @@ def clone_action_flags(action: Action, node: Node | None) -> Flags:
 
     for child in rsc.children:
         where = None if child.children else node
-        found = next(
-            (
-                a
-                for a in reversed(child.actions)
-                if a.task == task and a.interval_ms == 0 and (where is None or a.node is where)
-            ),
-            None,
-        )
+        found = newest_action(child, task, where)
         if found is None:
             continue
         child_flags = _action_flags(found, node) if child.children else found.flags
@@ -375,14 +378,7 @@ def clone_children_for(then: Action, node: Node | None) -> list[Action]:
     result = []
     for child in rsc.children:
         where = None if child.children else node
-        found = next(
-            (
-                a
-                for a in reversed(child.actions)
-                if a.task == then.task and a.interval_ms == 0 and (where is None or a.node is where)
-            ),
-            None,
-        )
+        found = newest_action(child, then.task, where)
         if found is not None and (_action_flags(found, node) & AF.RUNNABLE):
             result.append(found)
     return result
@@ -450,18 +446,8 @@ def interleave_update(
                         if action.task == "start":
                             action.flags &= ~AF.RUNNABLE
             continue
-        first_action = next(
-            (
-                a
-                for a in reversed(first_child.actions)
-                if a.task == first_task and a.interval_ms == 0
-            ),
-            None,
-        )
-        then_action = next(
-            (a for a in reversed(then_child.actions) if a.task == then.task and a.interval_ms == 0),
-            None,
-        )
+        first_action = newest_action(first_child, first_task)
+        then_action = newest_action(then_child, then.task)
         if first_action is None or then_action is None:
             continue
         created = order_actions(first_action, then_action, type_)

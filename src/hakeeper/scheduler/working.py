@@ -389,3 +389,12 @@ class OrderSpec:
     then_task: str | None
     then_action: Action | None
     flags: Flags
+
+
+def newest_action(rsc: Rsc, task: str, node: Node | None = None) -> Action | None:
+    """The newest non-recurring `task` action of rsc (on node, if given): Pacemaker prepends
+    to its lists, so its find-first lookups find the newest."""
+    for a in reversed(rsc.actions):
+        if a.task == task and a.interval_ms == 0 and (node is None or a.node is node):
+            return a
+    return None
