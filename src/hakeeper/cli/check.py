@@ -21,7 +21,6 @@ from hakeeper.commands.check import (
     LiveHost,
     check,
 )
-from hakeeper.commands.env import Env, run_dir, store_url
 
 _LABEL = {
     Verdict.CRITICAL: "CRITICAL",
@@ -69,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
     if args.from_dir:
         source = CapturedDir(args.from_dir)
     elif args.store or os.environ.get("HAKEEPER_STORE"):
+        from hakeeper.commands.env import Env, run_dir, store_url
+
         source = HakeeperCluster(Env(store_url(args.store), run_dir()))
     only = set(args.only) if args.only else None
     dto = check(CheckEnv.from_os(), source=source, only=only)

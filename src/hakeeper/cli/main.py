@@ -15,23 +15,26 @@ from typing import Protocol, cast
 from hakeeper import __version__
 from hakeeper.reports import CommandError
 
-# Each module has `register(subparsers)`, which adds its parser and sets `func`.
-SUBCOMMAND_MODULES = [
-    "hakeeper.cli.simulate",
-    "hakeeper.cli.check",
-    "hakeeper.cli.resource",
-    "hakeeper.cli.report",
-    "hakeeper.cli.node",
+# One sub-command per module hakeeper.cli.NAME, whose `register(subparsers)` adds its
+# parser and sets `func`; its one-line help is kept here too, so `hakeeper --help` lists
+# every command without importing any (tests/test_cli.py checks the two agree).
+SUBCOMMANDS: dict[str, str] = {
+    "simulate": "compute what the cluster would do, from a CIB file",
+    "check": "check the control plane: cluster, containers, galera, rabbitmq, ...",
+    "resource": "create, change, move and debug resources (pcs resource ...)",
+    "report": "collect CIB, status, probe outputs, container logs into one archive",
+    "node": "the node daemon",
     # the cluster's configuration and state (pcs's verbs): docs/cli.md
-    "hakeeper.cli.cluster",
-    "hakeeper.cli.status",
-    "hakeeper.cli.constraint",
-    "hakeeper.cli.property",
-    "hakeeper.cli.stonith",
-    "hakeeper.cli.bundle",
-    "hakeeper.cli.cib",
-    "hakeeper.cli.lab",
-]
+    "cluster": "set up the cluster; start and stop this host's node daemons",
+    "status": "show the cluster's nodes and resources (pcs status)",
+    "constraint": "location, colocation and order constraints",
+    "property": "cluster properties (stonith-enabled, ...)",
+    "stonith": "fence devices",
+    "bundle": "container bundles (pcs resource bundle)",
+    "cib": "the configuration as Pacemaker CIB XML",
+    "lab": "a 3-controller cluster in network namespaces on this machine",
+}
+SUBCOMMAND_MODULES = [f"hakeeper.cli.{name}" for name in SUBCOMMANDS]
 
 
 class _Registrar(Protocol):
@@ -43,20 +46,26 @@ class _Handler(Protocol):
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The whole command line; with `command`, only that sub-command's parser if it can.
+    """The command line with `command`'s full parser; every other command is only listed.
 
-    Importing a sub-command module imports everything its command runs, so start-up only
-    imports the one module named like the command (hakeeper.cli.COMMAND) when it registers
-    that command; anything else (help, typos, other names) gets every sub-command.
+    Importing a sub-command module imports everything its command runs (the store clients,
+    the scheduler, lxml...): start-up imports only the module of the command being run, and
+    `hakeeper --help` or a typo none at all.
     """
-    modules = SUBCOMMAND_MODULES
-    if command is not None:
-        modules = [m for m in SUBCOMMAND_MODULES if m.rpartition(".")[2] == command]
     parser, subparsers = _root_parser()
-    for name in modules:
+    for name, text in SUBCOMMANDS.items():
+        if name == command:
+            cast(_Registrar, importlib.import_module(f"hakeeper.cli.{name}")).register(subparsers)
+        else:
+            subparsers.add_parser(name, help=text, add_help=False)
+    return parser
+
+
+def full_parser() -> argparse.ArgumentParser:
+    """Every sub-command's full parser (for documentation and tests)."""
+    parser, subparsers = _root_parser()
+    for name in SUBCOMMAND_MODULES:
         cast(_Registrar, importlib.import_module(name)).register(subparsers)
-    if command is not None and (not modules or command not in subparsers.choices):
-        return build_parser()
     return parser
 
 
@@ -74,7 +83,8 @@ def _root_parser() -> tuple[
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # The sub-command comes first unless a top-level option (-h, --version) does.
-    parser = build_parser(argv[0] if argv and not argv[0].startswith("-") else None)
+    command = argv[0] if argv and argv[0] in SUBCOMMANDS else None
+    parser = build_parser(command)
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
     if func is None:

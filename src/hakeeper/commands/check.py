@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hakeeper.checks import (
     ceph,
@@ -28,8 +28,10 @@ from hakeeper.checks.catalog import probes_for
 from hakeeper.checks.finding import Area, Finding, Verdict, finding, worst
 from hakeeper.checks.runner import CommandRunner, SubprocessRunner
 from hakeeper.checks.sources import CaptureSource, DirectorySource, Job, LiveHostSource
-from hakeeper.commands.env import Env
 from hakeeper.reports import CommandError, Report
+
+if TYPE_CHECKING:  # the store clients: only a hakeeper cluster's check opens one
+    from hakeeper.commands.env import Env
 
 SCHEMA_VERSION = 1
 

@@ -24,7 +24,6 @@ from hakeeper.model.cib import Cib
 from hakeeper.model.config import Configuration
 from hakeeper.model.status import Status
 from hakeeper.reports import CommandError, Report, codes
-from hakeeper.scheduler.schedule import schedule
 
 CONFLICT_EXIT = 3
 
@@ -96,6 +95,9 @@ def check_schedulable(cib: Cib) -> None:
     """Refuse a configuration the scheduler refuses (UNSUPPORTED_FEATURE, invalid bundles,
     ...): stored, it would stop the leader scheduling the whole cluster. The scheduler's own
     verdict, so a feature it learns is accepted here without a change."""
+    # imported here: commands that only read the store (status, check) need no scheduler
+    from hakeeper.scheduler.schedule import schedule
+
     try:
         schedule(cib, int(time.time()))
     except CommandError as err:

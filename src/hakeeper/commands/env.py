@@ -10,12 +10,15 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from hakeeper.agents.metadata import AgentMetadata
 from hakeeper.coord import CoordError, Coordinator, connect
-from hakeeper.model.config import Agent
 from hakeeper.reports import CommandError, Report, codes
+
+if TYPE_CHECKING:  # the agents package is heavy; only edits that check options load it
+    from hakeeper.agents.metadata import AgentMetadata
+    from hakeeper.model.config import Agent
 
 DEFAULT_STORE = "sqlite:///var/lib/hakeeper/store.db"
 DEFAULT_RUN_DIR = "/run/hakeeper"
