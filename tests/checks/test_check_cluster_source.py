@@ -19,7 +19,7 @@ from hakeeper.checks.where import HostView, Process
 from hakeeper.cib.parse import parse_cib_text
 from hakeeper.commands.check import CheckEnv, HakeeperCluster, check
 from hakeeper.commands.check_cluster import (
-    HakeeperSource,
+    cluster_source,
     crm_of,
     hakeeper_step,
     where_services_run,
@@ -161,7 +161,7 @@ def run(
             raise socket_answer
         return str(socket_answer or fixture_text("haproxy/show_stat_healthy.csv"))
 
-    source = HakeeperSource(
+    source = cluster_source(
         Env("memory://test"),
         runner,
         "n1",

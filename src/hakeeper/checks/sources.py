@@ -3,7 +3,7 @@ Capture) that the check command runs in parallel.
 
 Two sources here: a directory of captured outputs (`--from DIR`) and the live
 Pacemaker host this runs on. The third, a live hakeeper cluster (its status from the
-coordination store), is hakeeper.commands.check_cluster.HakeeperSource.
+coordination store), is hakeeper.checks.hakeeper_source.HakeeperSource.
 """
 
 from __future__ import annotations

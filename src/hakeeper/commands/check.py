@@ -144,9 +144,9 @@ def _resolve(env: CheckEnv, source: CheckSource) -> CaptureSource:
     if isinstance(source, HakeeperCluster):
         # imported here: it brings the scheduler and the store clients, which --from and a
         # Pacemaker host do not need
-        from hakeeper.commands.check_cluster import HakeeperSource
+        from hakeeper.commands.check_cluster import cluster_source
 
-        return HakeeperSource(source.env, env.runner, env.hostname, env.timeout_s)
+        return cluster_source(source.env, env.runner, env.hostname, env.timeout_s)
     return LiveHostSource(env.runner, env.hostname, env.timeout_s, env.environ)
 
 

@@ -3,22 +3,17 @@
 The cluster area comes from hakeeper's own status (the store, read as `hakeeper status`
 does: nodes, quorum, resources, failed operations, fail counts, options), turned into the
 same status model the crm_mon parser yields, so both clusters are judged by one set of
-rules. The services are probed where the status says they run: on each node that is this
-host or, in the lab, a network namespace named after the node (checks/where.py).
+rules. The services are probed where the status says they run, by
+hakeeper.checks.hakeeper_source.HakeeperSource, which this module feeds with the status.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 
-from hakeeper.checks import galera, haproxy, rabbitmq, redis
-from hakeeper.checks.capture import Capture, CaptureStatus
-from hakeeper.checks.catalog import ProbeSpec
-from hakeeper.checks.cluster import KEY as CLUSTER_KEY
+from hakeeper.checks.capture import CaptureStatus
 from hakeeper.checks.crm_mon import (
     CrmMon,
     PcmkFailure,
@@ -26,19 +21,10 @@ from hakeeper.checks.crm_mon import (
     PcmkResource,
     ResourceHistory,
 )
-from hakeeper.checks.finding import Area
-from hakeeper.checks.runner import CommandRunner, capture_command
-from hakeeper.checks.sources import Job, LiveHostSource, query_unix_socket
-from hakeeper.checks.where import (
-    HostView,
-    Process,
-    haproxy_config,
-    haproxy_stats_socket,
-    in_netns_of,
-    mysql_datadir,
-    redis_address,
-    scan,
-)
+from hakeeper.checks.hakeeper_source import SERVICES, ClusterRead, HakeeperSource
+from hakeeper.checks.runner import CommandRunner
+from hakeeper.checks.sources import query_unix_socket
+from hakeeper.checks.where import HostView, scan
 from hakeeper.commands.cib_store import read_cib
 from hakeeper.commands.env import Env
 from hakeeper.commands.status import StatusDto, status_of
@@ -47,26 +33,6 @@ from hakeeper.model.scores import INFINITY
 from hakeeper.node.records import cluster_cib
 from hakeeper.reports import CommandError
 from hakeeper.scheduler.view import ResourceView
-
-#: the services probed where they run, by the area that judges them
-SERVICES: tuple[tuple[Area, str], ...] = (
-    (Area.REDIS, "redis"),
-    (Area.HAPROXY, "haproxy"),
-    (Area.GALERA, "galera"),
-    (Area.RABBITMQ, "rabbitmq"),
-)
-
-
-@dataclass(frozen=True, slots=True)
-class ClusterRead:
-    """What the store said: the status (None if it could not be read) and why not."""
-
-    crm: CrmMon | None
-    origin: str
-    status: CaptureStatus
-    reason: str = ""
-    placement: tuple[tuple[str, tuple[str, ...]], ...] = ()  # service -> nodes running it
-
 
 # ------------------------------------------------------------------ status -> model
 
@@ -230,19 +196,6 @@ def read_cluster(env: Env) -> tuple[StatusDto, Cib]:
     return status_of(cib, snap.revision, snap.config.revision), cib
 
 
-def _bounded(call: Callable[[], ClusterRead], origin: str, timeout: float) -> ClusterRead:
-    """Run `call` in a thread; a store that does not answer in time is a finding."""
-    box: list[ClusterRead] = []
-    worker = threading.Thread(target=lambda: box.append(call()), daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if box:
-        return box[0]
-    return ClusterRead(
-        None, origin, CaptureStatus.TIMEOUT, f"the store did not answer within {timeout:g} s"
-    )
-
-
 def cluster_read(
     env: Env, read: Callable[[Env], tuple[StatusDto, Cib]] = read_cluster
 ) -> Callable[[], ClusterRead]:
@@ -268,201 +221,6 @@ def cluster_read(
     return call
 
 
-# ------------------------------------------------------------------------- source
-
-
-@dataclass(frozen=True, slots=True)
-class HakeeperSource:
-    """A hakeeper cluster: its status from the store, its services probed on the nodes of
-    it that are on this host (this host itself, or the lab's namespaces)."""
-
-    env: Env
-    runner: CommandRunner
-    hostname: str
-    timeout: float = 10.0
-    read: Callable[[Env], tuple[StatusDto, Cib]] = read_cluster
-    look: Callable[[], HostView] = scan
-    socket_query: Callable[[str, str, float], str] = query_unix_socket
-    host_probes: LiveHostSource | None = None
-
-    @property
-    def description(self) -> str:
-        return f"hakeeper cluster at {self.env.store}"
-
-    def jobs(self, specs: Sequence[ProbeSpec]) -> Sequence[Job]:
-        # Where the services run decides what to probe: read the status first, once.
-        read = _bounded(cluster_read(self.env, self.read), self._origin(), self.timeout)
-        view = self.look()
-        wanted = {spec.area for spec in specs}
-        out: list[Job] = []
-        if Area.CLUSTER in wanted:
-            out.append(Job(CLUSTER_KEY, None, lambda: self._cluster_capture(read)))
-        placed = dict(read.placement)
-        for area, service in SERVICES:
-            if area not in wanted:
-                continue
-            if read.crm is None:
-                out.append(
-                    self._const(
-                        _key(service),
-                        None,
-                        CaptureStatus.NOT_CAPTURED,
-                        f"the cluster status could not be read: {read.reason}",
-                    )
-                )
-                continue
-            if not placed.get(service):
-                out.append(
-                    self._const(
-                        _key(service),
-                        None,
-                        CaptureStatus.NOT_CAPTURED,
-                        f"no {service} resource runs in this cluster",
-                    )
-                )
-            for node in placed.get(service, ()):
-                out.extend(self._service_jobs(view, service, node, read.crm))
-        host_specs = [s for s in specs if s.area in (Area.CEPH, Area.OPENSTACK)]
-        if host_specs:
-            host = self.host_probes or LiveHostSource(self.runner, self.hostname, self.timeout)
-            out.extend(host.host_jobs(host_specs))
-        if Area.CONTAINERS in wanted:
-            out.append(
-                self._const(
-                    "podman_ps.json",
-                    None,
-                    CaptureStatus.NOT_CAPTURED,
-                    "containers of a hakeeper cluster are listed by `hakeeper status`"
-                    " (bundles); no host-wide container list is read",
-                )
-            )
-        return out
-
-    def _origin(self) -> str:
-        return f"hakeeper status --store {self.env.store}"
-
-    def _cluster_capture(self, read: ClusterRead) -> Capture:
-        return Capture(
-            CLUSTER_KEY, None, read.origin, read.status, reason=read.reason, parsed=read.crm
-        )
-
-    def _const(
-        self, key: str, node: str | None, status: CaptureStatus, reason: str, origin: str = ""
-    ) -> Job:
-        capture = Capture(key, node, origin or key, status, reason=reason)
-        return Job(key, node, lambda: capture)
-
-    def _service_jobs(self, view: HostView, service: str, node: str, crm: CrmMon) -> list[Job]:
-        key = _key(service)
-        state = crm.node(node)
-        if state is not None and not state.online:
-            return [self._const(key, node, CaptureStatus.NOT_CAPTURED, f"{node} is offline")]
-        netns = view.netns_of(node, self.hostname)
-        if netns is None:
-            return [
-                self._const(
-                    key,
-                    node,
-                    CaptureStatus.NOT_CAPTURED,
-                    f"{node} is another machine (not this host, no network namespace {node}):"
-                    f" run hakeeper check there",
-                )
-            ]
-        found = view.service(netns, service)
-        if not found:
-            # the cluster says it runs there, but nothing does: the service died under it
-            return [
-                self._const(
-                    key,
-                    node,
-                    CaptureStatus.FAILED,
-                    f"the cluster has {service} running on {node}, but no"
-                    f" {service} process runs there",
-                    origin=f"processes in {node}'s network namespace",
-                )
-            ]
-        process = found[0]
-        if service == "redis":
-            host, port = redis_address(process)
-            argv = in_netns_of(
-                process, ("redis-cli", "-h", host, "-p", port, "INFO", "replication")
-            )
-            return [self._command(key, node, argv)]
-        if service == "haproxy":
-            return [Job(key, node, lambda: self._haproxy(view, process, node))]
-        if service == "galera":
-            status = in_netns_of(
-                process, ("mysql", "-e", "SHOW GLOBAL STATUS LIKE 'wsrep_%'"), mounts=True
-            )
-            grastate = view.path_as_seen_by(process, f"{mysql_datadir(process)}/grastate.dat")
-            return [
-                self._command(galera.STATUS_KEY, node, status),
-                Job(
-                    galera.GRASTATE_KEY,
-                    node,
-                    lambda: _read_file(galera.GRASTATE_KEY, node, grastate),
-                ),
-            ]
-        argv = in_netns_of(
-            process, ("rabbitmqctl", "cluster_status", "--formatter", "json"), mounts=True
-        )
-        return [self._command(key, node, argv)]
-
-    def _command(self, key: str, node: str, argv: tuple[str, ...]) -> Job:
-        return Job(
-            key,
-            node,
-            lambda: capture_command(self.runner, key, node, argv, timeout=self.timeout),
-        )
-
-    def _haproxy(self, view: HostView, process: Process, node: str) -> Capture:
-        key = haproxy.KEY
-        config = haproxy_config(process)
-        origin = f"haproxy pid {process.pid} on {node}"
-        if config is None:
-            return Capture(
-                key,
-                node,
-                origin,
-                CaptureStatus.NOT_CAPTURED,
-                reason="haproxy runs without -f FILE: its stats socket is unknown",
-            )
-        try:
-            with open(view.path_as_seen_by(process, config), errors="replace") as f:
-                text = f.read()
-        except OSError as err:
-            return Capture(
-                key,
-                node,
-                origin,
-                CaptureStatus.FAILED,
-                reason=f"cannot read {config}: {err.strerror}",
-            )
-        path = haproxy_stats_socket(text)
-        if path is None:
-            return Capture(
-                key,
-                node,
-                config,
-                CaptureStatus.NOT_CAPTURED,
-                reason=f"no `stats socket` in {config}",
-            )
-        origin = f"echo 'show stat' | socat stdio {path}  (on {node})"
-        try:
-            out = self.socket_query(view.path_as_seen_by(process, path), "show stat", self.timeout)
-        except TimeoutError:
-            return Capture(
-                key,
-                node,
-                origin,
-                CaptureStatus.TIMEOUT,
-                reason=f"no answer within {self.timeout:g} s",
-            )
-        except OSError as err:
-            return Capture(key, node, origin, CaptureStatus.FAILED, reason=err.strerror or str(err))
-        return Capture(key, node, origin, CaptureStatus.OK, out)
-
-
 # The rules judge both clusters and name Pacemaker's tools; on a hakeeper cluster the next
 # command is hakeeper's (its resource and property verbs take pcs's arguments).
 _PCS_TO_HAKEEPER = (
@@ -486,20 +244,17 @@ def hakeeper_step(step: str) -> str:
     return step
 
 
-def _key(service: str) -> str:
-    return {
-        "redis": redis.KEY,
-        "haproxy": haproxy.KEY,
-        "galera": galera.STATUS_KEY,
-        "rabbitmq": rabbitmq.KEY,
-    }[service]
-
-
-def _read_file(key: str, node: str, path: str) -> Capture:
-    try:
-        with open(path, errors="replace") as f:
-            return Capture(key, node, path, CaptureStatus.OK, f.read())
-    except FileNotFoundError:
-        return Capture(key, node, path, CaptureStatus.NOT_CAPTURED, reason="no such file")
-    except OSError as err:
-        return Capture(key, node, path, CaptureStatus.FAILED, reason=err.strerror or str(err))
+def cluster_source(
+    env: Env,
+    runner: CommandRunner,
+    hostname: str,
+    timeout: float = 10.0,
+    read: Callable[[Env], tuple[StatusDto, Cib]] = read_cluster,
+    look: Callable[[], HostView] = scan,
+    socket_query: Callable[[str, str, float], str] = query_unix_socket,
+) -> HakeeperSource:
+    """The source of a hakeeper cluster's check; `read`, `look` and `socket_query` are the
+    seams tests replace (the store, the host's processes, HAProxy's socket)."""
+    return HakeeperSource(
+        env.store, cluster_read(env, read), runner, hostname, timeout, look, socket_query
+    )
