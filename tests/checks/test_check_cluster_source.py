@@ -12,11 +12,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
+
 from hakeeper.checks import codes
 from hakeeper.checks.finding import Area, Finding, Verdict
 from hakeeper.checks.runner import RunResult
 from hakeeper.checks.where import HostView, Process
-from hakeeper.cib.parse import parse_cib_text
+from hakeeper.cib.parse import parse_cib_file, parse_cib_text
 from hakeeper.commands.check import CheckEnv, HakeeperCluster, check
 from hakeeper.commands.check_cluster import (
     cluster_source,
@@ -30,7 +32,7 @@ from hakeeper.model.cib import Cib
 from hakeeper.reports import CommandError, Report
 from hakeeper.reports import codes as report_codes
 
-from .conftest import fixture_text
+from .conftest import FIXTURES, fixture_text
 
 OP = (
     '<lrm_rsc_op id="{id}" operation_key="{rsc}_{op}_{iv}" operation="{op}" call-id="{call}"'
@@ -307,3 +309,46 @@ def test_next_steps_are_hakeeper_commands_on_a_hakeeper_cluster() -> None:
     )
     # what has no hakeeper counterpart stays as it is
     assert hakeeper_step("ssh n1 podman logs --tail 100 x") == "ssh n1 podman logs --tail 100 x"
+
+
+def _judged(crm_or_text: object) -> list[tuple[str, str, str | None, str]]:
+    from hakeeper.checks import cluster
+    from hakeeper.checks.capture import Capture, Captures, CaptureStatus
+    from hakeeper.checks.crm_mon import CrmMon
+
+    if isinstance(crm_or_text, CrmMon):
+        capture = Capture(cluster.KEY, None, "status", CaptureStatus.OK, parsed=crm_or_text)
+    else:
+        capture = Capture(cluster.KEY, None, "crm_mon", CaptureStatus.OK, str(crm_or_text))
+    found = cluster.assess(Captures.of([capture]))
+    return sorted((f.code, f.subject, f.node, f.verdict.value) for f in found)
+
+
+@pytest.mark.parametrize(
+    "state", ["converged", "after-redis-fail", "after-stonith-nodefail", "after-stop-fail"]
+)
+def test_hakeeper_status_and_crm_mon_of_one_state_give_the_same_findings(state: str) -> None:
+    # the seeds' cluster in four states: Pacemaker's crm_mon XML of each, and hakeeper's own
+    # status of the CIB it was printed from, judged by the same rules
+    cib = parse_cib_file(str(FIXTURES / "pacemaker" / f"{state}.cib.xml"))
+    ours = _judged(crm_of(status_of(cib, 1, 1), cib))
+    assert ours == _judged(fixture_text(f"pacemaker/{state}.crm_mon.xml"))
+
+
+def test_bundle_with_fewer_replicas_running_than_configured_from_hakeeper_status() -> None:
+    # controller-0 was fenced: every bundle has 2 of its 3 configured replicas running
+    cib = parse_cib_file(str(FIXTURES / "pacemaker" / "after-stonith-nodefail.cib.xml"))
+    crm = crm_of(status_of(cib, 1, 1), cib)
+    galera = next(b for b in crm.bundles if b.id == "galera-bundle")
+    assert [r.running for r in galera.replicas] == [False, True, True]
+    assert [r.id for r in galera.replicas[1].resources] == [
+        "galera",
+        "galera-bundle-podman-1",
+        "galera-bundle-1",
+    ]
+    assert crm.host_of("galera-bundle-1") == "controller-1"
+    found = {(f[0], f[1]): f for f in _judged(crm)}
+    for bundle in ("galera-bundle", "rabbitmq-bundle", "redis-bundle", "haproxy-bundle"):
+        assert found[(codes.BUNDLE_DEGRADED, bundle)][3] == "warning"
+    # a guest node is not a cluster member: only controller-0 is offline
+    assert [f[1] for f in found.values() if f[0] == codes.NODE_OFFLINE] == ["controller-0"]

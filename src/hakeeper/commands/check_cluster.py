@@ -9,13 +9,16 @@ hakeeper.checks.hakeeper_source.HakeeperSource, which this module feeds with the
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Callable, Iterator
 
 from hakeeper.checks.capture import CaptureStatus
 from hakeeper.checks.crm_mon import (
+    BundleReplica,
     CrmMon,
+    PcmkBundle,
     PcmkFailure,
     PcmkNode,
     PcmkResource,
@@ -29,6 +32,7 @@ from hakeeper.commands.cib_store import read_cib
 from hakeeper.commands.env import Env
 from hakeeper.commands.status import StatusDto, status_of
 from hakeeper.model.cib import Cib
+from hakeeper.model.config import Bundle
 from hakeeper.model.scores import INFINITY
 from hakeeper.node.records import cluster_cib
 from hakeeper.reports import CommandError
@@ -52,7 +56,26 @@ def _shown_id(r: ResourceView, parent: ResourceView | None) -> str:
     return r.id
 
 
-def _resources(dto: StatusDto) -> list[PcmkResource]:
+def _resource(r: ResourceView, parent: ResourceView | None, top: str | None) -> PcmkResource:
+    # a bundle's replica is running where its container is, unless shown Stopped
+    active = bool(r.nodes) and not r.stopped_label
+    in_bundle = parent is not None and parent.kind == "bundle"
+    return PcmkResource(
+        id=_shown_id(r, parent).split(" ", 1)[0],  # a replica line may add " (IP)"
+        agent=r.agent or "",
+        role=r.role.label if active else "Stopped",
+        target_role="Stopped" if r.disabled else None,
+        active=active,
+        blocked=r.blocked,
+        managed=r.managed,
+        failed=r.failed,
+        nodes=r.nodes if active else (),
+        parent=top,
+        replica=str(parent.children.index(r)) if in_bundle and parent else None,
+    )
+
+
+def _resources(dto: StatusDto, bundles: list[PcmkBundle]) -> list[PcmkResource]:
     out: list[PcmkResource] = []
 
     def visit(r: ResourceView, parent: ResourceView | None, top: str | None) -> None:
@@ -60,25 +83,67 @@ def _resources(dto: StatusDto) -> list[PcmkResource]:
             for child in r.children:
                 visit(child, r, top or r.id)
             return
-        out.append(
-            PcmkResource(
-                id=_shown_id(r, parent),
-                agent=r.agent or "",
-                role=r.role.label if r.nodes else "Stopped",
-                target_role="Stopped" if r.disabled else None,
-                active=bool(r.nodes),
-                blocked=r.blocked,
-                managed=r.managed,
-                failed=r.failed,
-                nodes=r.nodes,
-                parent=top,
-                replica=None,
-            )
-        )
+        out.append(_resource(r, parent, top))
 
     for r in dto.view.resources:
-        visit(r, None, None)
-    return out
+        if r.kind != "bundle":
+            visit(r, None, None)
+    return out + [res for b in bundles for replica in b.replicas for res in replica.resources]
+
+
+def _bundle_config(cib: Cib) -> dict[str, Bundle]:
+    return {r.id: r for r in cib.configuration.resources if isinstance(r, Bundle)}
+
+
+def _replica(bundle: ResourceView, config: Bundle | None, i: int) -> BundleReplica:
+    """A replica as crm_mon lists it: the resource inside (on the guest node), the container
+    (BUNDLE-ENGINE-N, on its host) and the remote connection (the guest node's name)."""
+    line = bundle.children[i]
+    engine = config.engine if config else "podman"
+    replica = str(i)
+
+    def member(rid: str, agent: str, role: str, nodes: tuple[str, ...]) -> PcmkResource:
+        return PcmkResource(
+            rid, agent, role if nodes else "Stopped", None, bool(nodes), False,
+            bundle.managed, False, nodes, bundle.id, replica,
+        )  # fmt: skip
+
+    engine_agent = f"ocf:heartbeat:{engine}"
+    container = member(f"{bundle.id}-{engine}-{i}", engine_agent, "Started", line.nodes)
+    if config is None or config.child is None:
+        return BundleReplica(replica, (container,))
+    guest = line.id.split(" ", 1)[0]  # the line is named after the guest, plus " (IP)"
+    inside = _resource(line, bundle, bundle.id)
+    placed = (guest,) if inside.active else ()
+    child = dataclasses.replace(inside, id=config.child.id, nodes=placed, replica=replica)
+    remote = member(guest, "ocf:pacemaker:remote", "Started", line.nodes)
+    return BundleReplica(replica, (child, container, remote))
+
+
+def _bundles(dto: StatusDto, cib: Cib) -> list[PcmkBundle]:
+    """Each bundle with one replica per configured replica (hakeeper shows every one, placed
+    or not), so the rules see how many run against how many are configured."""
+    configs = _bundle_config(cib)
+    return [
+        PcmkBundle(
+            b.id,
+            b.agent or "",
+            b.managed,
+            tuple(_replica(b, configs.get(b.id), i) for i in range(len(b.children))),
+        )
+        for b in dto.view.resources
+        if b.kind == "bundle"
+    ]
+
+
+def _guests(bundles: list[PcmkBundle]) -> dict[str, str]:
+    """Guest node (the replica's remote connection) -> the container it lives in."""
+    return {
+        replica.resources[2].id: replica.resources[1].id
+        for b in bundles
+        for replica in b.replicas
+        if len(replica.resources) == 3
+    }
 
 
 def _fail_counts(cib: Cib) -> list[ResourceHistory]:
@@ -118,6 +183,8 @@ def _when(epoch: int) -> str:
 
 def crm_of(dto: StatusDto, cib: Cib) -> CrmMon:
     """hakeeper's status as the model crm_mon's XML is read into."""
+    bundles = _bundles(dto, cib)
+    guests = _guests(bundles)
     return CrmMon(
         status_code=0,
         status_message="OK",
@@ -131,7 +198,7 @@ def crm_of(dto: StatusDto, cib: Cib) -> CrmMon:
         nodes=tuple(
             PcmkNode(
                 name=n.name,
-                type="member",
+                type="remote" if n.kind != "member" else "member",
                 online=n.online,
                 standby=n.standby,
                 maintenance=n.maintenance,
@@ -140,12 +207,12 @@ def crm_of(dto: StatusDto, cib: Cib) -> CrmMon:
                 shutdown=n.shutdown,
                 expected_up=n.online,
                 is_dc=n.name == dto.dc,
-                container=None,
+                container=guests.get(n.name),
             )
             for n in dto.view.nodes
         ),
-        resources=tuple(_resources(dto)),
-        bundles=(),
+        resources=tuple(_resources(dto, bundles)),
+        bundles=tuple(bundles),
         failures=tuple(
             PcmkFailure(
                 op_key=f.op_key,
