@@ -55,7 +55,8 @@ def simulate(
     cib = apply_injections(cib, node_fail, tuple(parse_injection(i) for i in inject))
     # As crm_simulate: the CIB's execution-date is "now"; without one, the real time.
     now = cib.execution_date if cib.execution_date is not None else int(time.time())
-    return SimulateDto(cib, schedule(cib, now))
+    # As crm_simulate: a CIB file may come from crm_report, with its secrets masked.
+    return SimulateDto(cib, schedule(cib, now, sanitized=True))
 
 
 def _node_id(cib: Cib, name: str, option: str) -> str:

@@ -165,7 +165,14 @@ def handle_config_changes(cluster: Cluster) -> None:
             for op in ops[start_index:]:
                 if op.interval_ms != 0 or op.operation not in ("start", "promote"):
                     continue
-                change = definition_change(rsc, node, op, cluster.op_defaults, cluster.now)
+                change = definition_change(
+                    rsc,
+                    node,
+                    op,
+                    cluster.op_defaults,
+                    cluster.now,
+                    sanitized=cluster.options.sanitized,
+                )
                 if change is Change.RESTART:
                     action = custom_action(cluster, rsc, op.operation, None, False)
                     set_reason(action, "resource definition change", True)

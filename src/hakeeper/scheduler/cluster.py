@@ -58,6 +58,8 @@ class Options:
     stop_all_resources: bool = False
     have_quorum: bool = False
     have_stonith_resource: bool = False
+    # secret parameters may be masked in the CIB (crm_simulate's view of crm_report data)
+    sanitized: bool = False
     health_strategy: str = "none"
     health_red: str = "0"
     health_yellow: str = "0"

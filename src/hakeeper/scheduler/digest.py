@@ -4,6 +4,9 @@ An operation's op-digest is the MD5 of `<parameters .../>` (attributes sorted by
 one line, a leading space, a trailing newline) over the resource's parameters, the
 operation's own parameters and, for recurring operations, CRM_meta_timeout.
 op-restart-digest covers only the parameters named in op-force-restart.
+op-secure-digest leaves out the secret parameters (op-secure-params): a CIB taken with
+crm_report has those masked, so crm_simulate (a "sanitized" run) accepts a match on it
+as "unchanged" rather than restart every fencing device with a password.
 """
 
 from __future__ import annotations
@@ -88,7 +91,13 @@ def _op_params(
 
 
 def definition_change(
-    rsc: Rsc, node: Node, record: OpRecord, op_defaults: Mapping[str, str], now: int | None
+    rsc: Rsc,
+    node: Node,
+    record: OpRecord,
+    op_defaults: Mapping[str, str],
+    now: int | None,
+    *,
+    sanitized: bool = False,
 ) -> Change:
     """Compare the digests recorded with record against the current definition."""
     if record.op_digest is None:
@@ -96,6 +105,9 @@ def definition_change(
     params = _op_params(rsc, record.operation, record.interval_ms, node, op_defaults, now)
     if digest(params) == record.op_digest:
         return Change.NONE
+    if sanitized and record.op_secure_digest is not None:
+        if digest(_secure_params(rsc, record, params)) == record.op_secure_digest:
+            return Change.NONE
     if record.interval_ms == 0 and record.op_restart_digest is not None:
         listed = set(dict(record.extra).get("op-force-restart", "").split())
         op_specific = _op_specific(rsc, record.operation, record.interval_ms, node, now)
@@ -110,3 +122,49 @@ def _op_specific(rsc: Rsc, task: str, interval_ms: int, node: Node, now: int | N
     if op is None:
         return set()
     return set(resolve_sets(op.params, RuleContext(node_attrs=node.attrs, now=now)))
+
+
+# Before feature set 3.16.0 the executor did not hash the parameters the fencer adds to
+# every device, so they are left out of an older record's secure digest too.
+_FENCER_PARAMS = frozenset(
+    (
+        "provides",
+        "stonith-timeout",
+        "pcmk_action_limit",
+        "pcmk_delay_base",
+        "pcmk_delay_max",
+        "pcmk_host_argument",
+        "pcmk_host_check",
+        "pcmk_host_list",
+        "pcmk_host_map",
+    )
+)
+_FENCER_SUFFIXES = ("_action", "_timeout", "_retries")
+
+
+def _fencer_param(name: str) -> bool:
+    if name in _FENCER_PARAMS:
+        return True
+    if not name.startswith("pcmk_"):
+        return False
+    rest = name[len("pcmk_") :]
+    cut = rest.find("_")
+    return cut > 0 and rest[cut:] in _FENCER_SUFFIXES
+
+
+def _secure_params(rsc: Rsc, record: OpRecord, params: Mapping[str, str]) -> dict[str, str]:
+    secret = set(dict(record.extra).get("op-secure-params", "").split())
+    kept = {k: v for k, v in params.items() if k not in secret}
+    old = _version(record.crm_feature_set) < (3, 16, 0)
+    if old and rsc.config is not None and rsc.config.agent.standard == "stonith":
+        kept = {k: v for k, v in kept.items() if not _fencer_param(k)}
+    return kept
+
+
+def _version(text: str | None) -> tuple[int, ...]:
+    parts: list[int] = []
+    for part in (text or "").split("."):
+        if not part.isdigit():
+            break
+        parts.append(int(part))
+    return tuple(parts)

@@ -51,14 +51,17 @@ class Plan:
     revised: ClusterView
 
 
-def schedule(cib: Cib, now: int | None = None) -> Plan:
+def schedule(cib: Cib, now: int | None = None, *, sanitized: bool = False) -> Plan:
     """Compute the transition Pacemaker would compute for this CIB.
 
-    `now` (seconds since the epoch) defaults to the CIB's execution-date.
+    `now` (seconds since the epoch) defaults to the CIB's execution-date. `sanitized`
+    says secret parameters may be masked in the CIB (as crm_simulate assumes): a change
+    seen only in them is then no change.
     """
     if now is None:
         now = cib.execution_date
     cluster = unpack(cib, now)
+    cluster.options.sanitized = sanitized
     current = view_of(cluster)
     scores = _place(cluster)
     if cluster.have_remote_nodes:
