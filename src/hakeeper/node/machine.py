@@ -282,6 +282,8 @@ def _op_completed(state: State, event: OpCompleted, out: list[Instruction]) -> S
         return _probe_completed(state, action, event, out)
     if action.task == "stonith":
         return _fence_completed(state, run, action, event, out)
+    if action.task == "notify":
+        return _notified(state, run, action, event, out)
     expected = event.rc == action.target_rc and event.op_status == records.EXEC_DONE
     if not expected:
         state = _count_failure(state, action, event, out)
@@ -323,6 +325,8 @@ def _op_completed(state: State, event: OpCompleted, out: list[Instruction]) -> S
     if action.task == "start" and expected:
         started[action.resource] = action
         out.append(WatchExit(action.resource, _request(state, action)))
+    elif action.task in ("promote", "demote") and expected and action.resource in started:
+        out.append(WatchExit(action.resource, _request(state, started[action.resource])))
     elif action.task == "stop" and expected:
         started.pop(action.resource, None)
     if action.task == "monitor" and action.interval_ms and expected:
@@ -338,6 +342,24 @@ def _op_completed(state: State, event: OpCompleted, out: list[Instruction]) -> S
     return _record(state, action, run.transition_key, event, expected, out)
 
 
+def _notified(
+    state: State, run: Run, action: Action, event: OpCompleted, out: list[Instruction]
+) -> State:
+    """A notification is done whatever it returned (Pacemaker logs and ignores a failed
+    one) and, as in Pacemaker, leaves no op history."""
+    if event.rc != 0 or event.op_status != records.EXEC_DONE:
+        out.append(
+            Say(
+                f"notify of {action.resource} returned {_rc(event.rc)}"
+                f"{': ' + event.exit_reason if event.exit_reason else ''}: ignored"
+            )
+        )
+    if run.graph == state.following:
+        state = replace(state, done=state.done | {action.id})
+        out.append(WriteStatus({_progress_key(state): _progress_doc(state)}))
+    return state
+
+
 def _record(
     state: State,
     action: Action,
@@ -351,7 +373,9 @@ def _record(
     key = StatusKey(state.node, StatusKind.OP_HISTORY, action.resource)
     old = state.docs.get(key) or {}
     ops: dict[str, Any] = dict(old.get("ops", {}))
-    if action.task == "stop" and expected:  # its recurring monitors are cancelled
+    if action.task in ("stop", "promote", "demote") and expected:
+        # its recurring monitors are cancelled (a role change: the old role's; the graph
+        # starts the new role's after it)
         ops = {
             k: v
             for k, v in ops.items()
@@ -812,7 +836,7 @@ def _request(state: State, action: Action) -> OpRequest:
         state.node,
         Agent(standard, provider, kind),
         dict(action.params),
-        {},
+        dict(action.meta),
         action.interval_ms,
         action.timeout_ms,
     )
@@ -852,4 +876,7 @@ def _rc(rc: int) -> str:
 
 def _describe(action: Action) -> str:
     task = f"{action.task}/{action.interval_ms // 1000}s" if action.interval_ms else action.task
+    meta = dict(action.meta)
+    if action.task == "notify" and "notify_type" in meta:
+        task = f"{meta['notify_type']}-{meta.get('notify_operation', '?')} notify"
     return f"{task} {action.resource} on {action.node}"
