@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from hakeeper.agents.request import OpRequest
 from hakeeper.coord.model import StatusKey, StatusKind
+from hakeeper.node import machine, records
+from hakeeper.node.events import AttributeChanged, WriteStatus
 
 from .sim import Sim
 
@@ -170,3 +172,23 @@ def test_a_probe_that_finds_a_promoted_instance_records_rc_8_and_it_stays_promot
     assert ops["db_monitor_5000"]["rc-code"] == 8
     assert ops["db_last_0"]["operation"] == "monitor" and ops["db_last_0"]["rc-code"] == 8
     assert sim.started()["vip"] == "a"
+
+
+def test_a_cluster_attribute_is_one_document_per_name_outside_any_node() -> None:
+    sim = Sim(NODES, agent=Stateful())
+    sim.configure(promotable_config())
+    sim.settle()
+    sim.inbox["b"].append(AttributeChanged("redis_REPL_INFO", "b", cluster=True))
+    orders = sim.step("b")
+    key = StatusKey(records.CLUSTER, StatusKind.ATTRIBUTES, "redis_REPL_INFO")
+    writes = [o for o in orders if isinstance(o, WriteStatus)]
+    assert [dict(w.changes) for w in writes] == [{key: {"value": "b", "by": "b"}}]
+    sim.settle()
+    assert machine.cluster_attributes(sim.states["c"]) == {"redis_REPL_INFO": "b"}
+    assert sim.states["a"].dirty is None  # nothing to schedule for it
+    cib = machine.current_cib(sim.states["a"])
+    assert cib is not None
+    assert sorted(n.uname for n in cib.status.nodes) == list(NODES)  # not a node
+    sim.inbox["c"].append(AttributeChanged("redis_REPL_INFO", None, cluster=True))
+    sim.settle()
+    assert machine.cluster_attributes(sim.states["a"]) == {}

@@ -20,6 +20,7 @@ from hakeeper.agents.request import STONITH_TARGET as TARGET
 from hakeeper.agents.request import OpRequest
 from hakeeper.cib.parse import parse_cib_text
 from hakeeper.coord.model import JsonDoc, StatusKey, StatusKind
+from hakeeper.model.cib import Cib
 from hakeeper.model.config import Agent
 from hakeeper.model.scores import INFINITY
 from hakeeper.node import failures, records
@@ -182,7 +183,7 @@ def _status_changed(state: State, event: StatusChanged) -> State:
     state = replace(state, docs=docs)
     if event.key.kind is StatusKind.OP_HISTORY or event.key.name == PROGRESS:
         state = replace(state, progress_at=state.now)
-    if event.key.node == state.node or event.doc is None:
+    if event.key.node in (state.node, records.CLUSTER) or event.doc is None:
         return state
     if event.key.kind is StatusKind.OP_HISTORY:
         changed = event.doc.get("ops", {}).get(event.doc.get("changed", ""))
@@ -210,6 +211,8 @@ def _status_changed(state: State, event: StatusChanged) -> State:
 
 
 def _attribute_changed(state: State, event: AttributeChanged, out: list[Instruction]) -> State:
+    if event.cluster:
+        return _cluster_attribute_changed(state, event, out)
     key = StatusKey(state.node, StatusKind.ATTRIBUTES, records.NODE_ATTRIBUTES)
     attrs = dict(state.docs.get(key) or {})
     if attrs.get(event.name) == event.value or (event.value is None and event.name not in attrs):
@@ -222,6 +225,43 @@ def _attribute_changed(state: State, event: AttributeChanged, out: list[Instruct
     docs[key] = attrs
     out.append(WriteStatus({key: attrs}))
     return replace(state, docs=docs, dirty=f"attribute {event.name} of {state.node} changed")
+
+
+def _cluster_attribute_changed(
+    state: State, event: AttributeChanged, out: list[Instruction]
+) -> State:
+    """One document per name, so that two nodes setting different names never overwrite
+    each other; the last writer of a name wins. No reason to schedule: the scheduler does
+    not read these."""
+    key = StatusKey(records.CLUSTER, StatusKind.ATTRIBUTES, event.name)
+    old = state.docs.get(key)
+    if (old or {}).get("value") == event.value:
+        return state
+    docs = dict(state.docs)
+    if event.value is None:
+        docs.pop(key, None)
+        out.append(WriteStatus({key: None}))
+    else:
+        docs[key] = {"value": event.value, "by": state.node}
+        out.append(WriteStatus({key: docs[key]}))
+    return replace(state, docs=docs)
+
+
+def cluster_attributes(state: State) -> dict[str, str]:
+    """The cluster-wide attributes agents set, as this node knows them."""
+    return {
+        k.name: str(doc.get("value"))
+        for k, doc in state.docs.items()
+        if k.node == records.CLUSTER and k.kind is StatusKind.ATTRIBUTES
+    }
+
+
+def current_cib(state: State) -> Cib | None:
+    """The cluster as this node knows it, as the CIB the leader would schedule (None before
+    a configuration is stored). Raises CommandError if the configuration is invalid."""
+    if state.config_xml is None:
+        return None
+    return records.cluster_cib(state.config_xml, _cluster_docs(state), state.members, state.leader)
 
 
 def node_attributes(state: State) -> dict[str, dict[str, str]]:
