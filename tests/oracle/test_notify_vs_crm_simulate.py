@@ -189,3 +189,22 @@ def test_promoted_node_in_standby_demotes_then_promotes_with_notifications() -> 
 
 def test_converged_promotable_clone_has_nothing_to_notify() -> None:
     _compare_notifications(_promotable_cib(_promotable_state("ctl1")))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="not planned yet: Pacemaker's pseudo post-notification of the fenced node's own "
+    "instance (redis_post_notify_stop_0, redis_notified_0, after the fencing); the "
+    "survivors' notifications agree",
+)
+def test_lost_promoted_node_is_fenced_and_its_demotion_and_stop_are_notified() -> None:
+    xml = _promotable_cib(_promotable_state("ctl0"))
+    xml = xml.replace('name="stonith-enabled" value="false"', 'name="stonith-enabled" value="true"')
+    up = '<node_state id="1" uname="ctl0" in_ccm="true" crmd="online" join="member"'
+    assert up in xml
+    xml = xml.replace(
+        up, '<node_state id="1" uname="ctl0" in_ccm="false" crmd="offline" join="down"'
+    )
+    fence = '<primitive id="fence" class="stonith" type="fence_dummy"/>'
+    xml = xml.replace('<primitive id="vip"', f'{fence}<primitive id="vip"')
+    _compare_notifications(xml)
