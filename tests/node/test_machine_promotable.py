@@ -52,6 +52,8 @@ class Stateful:
 
     def __call__(self, request: OpRequest) -> int:
         where = (request.node, request.resource)
+        # as ocf_is_ms: without the clone's promotable meta, a promoted instance is "running"
+        promotable = int(request.meta.get("master_max", "0")) > 0
         role = self.roles.get(where)
         if request.action == "start":
             self.roles[where] = "unpromoted"
@@ -66,7 +68,7 @@ class Stateful:
             self.notified.append(request)
             return 1 if self.fail_notify else 0
         elif request.action == "monitor":
-            return {"promoted": 8, "unpromoted": 0}.get(role or "", 7)
+            return {"promoted": 8 if promotable else 0, "unpromoted": 0}.get(role or "", 7)
         return 0
 
     def promoted(self) -> set[str]:

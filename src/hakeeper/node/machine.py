@@ -502,7 +502,7 @@ def _probe(state: State, out: list[Instruction]) -> State:
         return _probes_done(
             replace(state, probing=frozenset()), out, "the configuration is invalid"
         )
-    probes = probe_actions(config, state.node)
+    probes = probe_actions(config, state.node, max(len(state.members), 1))
     if not probes:
         return _probes_done(replace(state, probing=frozenset()), out, "no resource to probe")
     running = dict(state.running)

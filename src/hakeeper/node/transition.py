@@ -244,11 +244,14 @@ def anonymous_clone_primitives(config: Configuration) -> frozenset[str]:
     return frozenset(found)
 
 
-def probe_actions(config: Configuration, node: str) -> list[Action]:
+def probe_actions(config: Configuration, node: str, nodes: int = 1) -> list[Action]:
     """A one-off monitor (expected: not running) of every primitive this node could run,
     as Pacemaker's probes. Anonymous clone instances are probed under the clone's
-    primitive id, as Pacemaker records them; fence devices are not probed."""
+    primitive id, as Pacemaker records them, with the clone's meta (a promotable agent
+    reports a promoted instance, rc 8, only when told it is promotable); fence devices are
+    not probed. `nodes`: how many there are (the default clone-max)."""
     op_defaults = _plain_values(config.op_defaults)
+    clones = clones_of(config)
     found = []
     for prim in primitives(config).values():
         if prim.agent.standard == "stonith":
@@ -269,6 +272,9 @@ def probe_actions(config: Configuration, node: str) -> list[Action]:
                 timeout_ms,
                 digest({**params, **op_params}),
                 "probe: is it running here?",
+                meta=tuple(sorted(clone_meta(clones[prim.id], prim.id, nodes).items()))
+                if prim.id in clones
+                else (),
             )
         )
     return found
