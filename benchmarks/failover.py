@@ -3,16 +3,22 @@ Pacemaker's measured on this machine with the same probe and the same faults.
 
     sudo .venv/bin/python benchmarks/failover.py --runs 5
 
-The cluster (tests/node/nscluster.py): real redis (ocf:heartbeat:redis) and a VIP in one
-group, stonith enabled with the lab fence agent, leases of --ttl seconds. The probe runs in
-a surviving node's namespace and loops on `INFO replication` at VIP:6379 every 20 ms; a
-figure is the time from the fault to the first answer `role:master` after it.
+The cluster (tests/node/nscluster.py): real redis (ocf:heartbeat:redis) as a promotable
+clone on the three nodes (promoted-max 1, notify=true: the agent re-points the replicas),
+the VIP colocated with the Promoted instance and started after the promotion, as
+Pacemaker's lab runs it (--group: redis and the VIP in one group instead); stonith enabled
+with the lab fence agent, leases of --ttl seconds. The probe runs in a surviving node's
+namespace and loops on `INFO replication` at VIP:6379 every 20 ms; a figure is the time
+from the fault to the first answer `role:master` after it (from another redis process than
+before the fault).
 
 - node kill: every process of the VIP's node is SIGKILLed; the node is then started again.
 - link cut: the node's link to the bridge goes down; then up, and its daemon started again.
-- redis killed: SIGKILL of redis-server on the VIP's node (restarted in place).
+- redis killed: SIGKILL of redis-server on the VIP's node (the master); the scheduler
+  recovers it as Pacemaker would (promotable: restarted and promoted in place, or a
+  replica promoted).
 - process crash -> recovery begun / restart begun: same fault, time until the daemon logs
-  the first action of the recovery (the stop of the group's VIP) and the start of redis
+  the first action of the recovery (the stop of the VIP) and the start of redis
   (the exit is heard through a pidfd, not at the next monitor).
 
 Pacemaker's figures (medians of 3, /work/shared/tools/pacemaker-lab/failover/results.md):
@@ -157,6 +163,12 @@ def main() -> int:
     parser.add_argument("--ttl", type=float, default=1.0, help="lease ttl (default 1)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument(
+        "--group",
+        dest="promotable",
+        action="store_false",
+        help="redis and the VIP in one group (default: redis a promotable clone)",
+    )
+    parser.add_argument(
         "--idle",
         type=float,
         default=0,
@@ -169,7 +181,9 @@ def main() -> int:
         sys.stderr.write(f"failover benchmark: {reason}\n")
         return 2
     workdir = Path(tempfile.mkdtemp(prefix="hk-failover-"))
-    cluster = NsCluster(workdir, ttl=args.ttl, fence_after=round(args.ttl * 0.6, 2))
+    cluster = NsCluster(
+        workdir, ttl=args.ttl, fence_after=round(args.ttl * 0.6, 2), promotable=args.promotable
+    )
     results: dict[str, list[float]] = {}
     coord = None
     try:
@@ -192,9 +206,11 @@ def main() -> int:
             import shutil
 
             shutil.rmtree(workdir, ignore_errors=True)
+    setup = "redis promotable clone, VIP on the master" if args.promotable else "redis+VIP group"
     print(
-        f"\nlease ttl {args.ttl} s, self-fencing after {cluster.fence_after} s, "
-        f"etcd heartbeat 50 ms / election 500 ms, {args.runs} runs each"
+        f"\n{setup}; lease ttl {args.ttl} s, self-fencing after {cluster.fence_after} s, "
+        f"etcd heartbeat 50 ms / election 500 ms, {args.runs} runs each; "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     print(f"{'fault':36} {'min':>7} {'median':>7} {'max':>7}   Pacemaker (median of 3)")
     for key in ("kill", "cut", "redis", "recovery", "crash"):

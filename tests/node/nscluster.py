@@ -6,7 +6,12 @@ lives in the host namespace with the etcd members listening on its address, so t
 killing a node or cutting its link leaves etcd's quorum alone (etcd as the external
 cluster it is in production). The configuration: a group of real redis (ocf:heartbeat:redis,
 each node its own run directory through a #uname rule) and a VIP (the built-in agent) in
-front of it, and the lab fence device (fence_hakeeper_lab) with stonith enabled.
+front of it, and the lab fence device (fence_hakeeper_lab) with stonith enabled. With
+`promotable`, redis is instead a promotable clone (promoted-max 1, notify=true: the agent
+re-points the replicas on a post-promote notification) on every node, the VIP colocated
+with its Promoted instance and started after the promotion; node names resolve in every
+namespace (/etc/netns/NS/hosts), since the agent makes replicas `SLAVEOF` the master's
+node name.
 
 Observers run *inside* the node namespaces as scripts whose process names the fence
 agent spares: a probe that loops on `INFO replication` at VIP:6379 until role:master (the
@@ -124,6 +129,7 @@ class NsCluster:
     ttl: float = 1.0
     fence_after: float = 0.6
     monitor: str = "1s"
+    promotable: bool = False
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:4])
     daemons: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     etcd: list[subprocess.Popen[bytes]] = field(default_factory=list)
@@ -184,6 +190,7 @@ class NsCluster:
             run("ip", "-n", ns, "addr", "add", f"{self.addr(node)}/24", "dev", "eth0")
             run("ip", "-n", ns, "link", "set", "eth0", "up")
             self.rundir(node).mkdir(parents=True, exist_ok=True)
+        self._write_hosts()
         self._start_etcd()
         (self.workdir / "redis.conf").write_text(
             'bind 0.0.0.0\nprotected-mode no\nport 6379\nsave ""\nappendonly no\n'
@@ -199,6 +206,16 @@ class NsCluster:
         wait_for("every daemon to join", lambda: coord.members().nodes == set(NODES), 30)
         coord.write_config(self.config(), expected_revision=0)
         return coord
+
+    def _write_hosts(self) -> None:
+        """Node names resolve to their addresses inside every node's namespace (`ip netns
+        exec` binds /etc/netns/NS/hosts over /etc/hosts)."""
+        hosts = "127.0.0.1 localhost\n" + "".join(f"{self.addr(n)} {n}\n" for n in NODES)
+        for node in NODES:
+            path = Path("/etc/netns") / self.ns(node) / "hosts"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(hosts)
+            self.created.append(f"hosts:{path.parent}")
 
     def _start_etcd(self) -> None:
         etcd = shutil.which("etcd")
@@ -258,6 +275,9 @@ class NsCluster:
         wait_for("etcd to be healthy", healthy, 30)
 
     def config(self) -> str:
+        return self.promotable_config() if self.promotable else self.group_config()
+
+    def _redis_params(self) -> str:
         rundirs = "".join(
             f'<instance_attributes id="redis-{n}" score="{10 - i}"><rule id="redis-{n}-r" '
             f'score="0"><expression id="redis-{n}-e" attribute="#uname" operation="eq" '
@@ -265,6 +285,14 @@ class NsCluster:
             f'value="{self.rundir(n)}"/></instance_attributes>'
             for i, n in enumerate(NODES)
         )
+        return (
+            '<instance_attributes id="redis-i">'
+            f'<nvpair id="redis-c" name="config" value="{self.workdir}/redis.conf"/>'
+            '<nvpair id="redis-u" name="user" value="root"/></instance_attributes>'
+            f"{rundirs}"
+        )
+
+    def _head(self) -> str:
         host_map = ";".join(f"{n}:{self.ns(n)}" for n in NODES)
         return (
             '<cib crm_feature_set="3.16.2" validate-with="pacemaker-3.9"><configuration>'
@@ -277,22 +305,63 @@ class NsCluster:
             f'<nvpair id="f-m" name="pcmk_host_map" value="{host_map}"/>'
             f'<nvpair id="f-s" name="spare" value="{SPARED}"/>'
             "</instance_attributes></primitive>"
-            '<group id="g">'
-            '<primitive id="redis" class="ocf" provider="heartbeat" type="redis">'
-            '<instance_attributes id="redis-i">'
-            f'<nvpair id="redis-c" name="config" value="{self.workdir}/redis.conf"/>'
-            '<nvpair id="redis-u" name="user" value="root"/></instance_attributes>'
-            f"{rundirs}<operations>"
-            f'<op id="redis-m" name="monitor" interval="{self.monitor}" timeout="10s"/>'
-            '<op id="redis-s" name="start" interval="0" timeout="30s"/>'
-            "</operations></primitive>"
+        )
+
+    def _vip(self) -> str:
+        return (
             '<primitive id="vip" class="ocf" provider="hakeeper" type="VIP">'
             '<instance_attributes id="vip-i">'
             f'<nvpair id="vip-ip" name="ip" value="{self.vip}"/>'
             '<nvpair id="vip-n" name="nic" value="eth0"/>'
             '<nvpair id="vip-c" name="cidr_netmask" value="24"/></instance_attributes>'
             f'<operations><op id="vip-m" name="monitor" interval="{self.monitor}" '
-            'timeout="10s"/></operations></primitive></group></resources>'
+            'timeout="10s"/></operations></primitive>'
+        )
+
+    def promotable_config(self) -> str:
+        """redis as a promotable clone, the VIP with its Promoted instance, after promotion."""
+        return (
+            f"{self._head()}"
+            '<clone id="redis-clone"><meta_attributes id="rc-m">'
+            '<nvpair id="rc-p" name="promotable" value="true"/>'
+            '<nvpair id="rc-pm" name="promoted-max" value="1"/>'
+            '<nvpair id="rc-n" name="notify" value="true"/></meta_attributes>'
+            '<primitive id="redis" class="ocf" provider="heartbeat" type="redis">'
+            f"{self._redis_params()}<operations>"
+            f'<op id="redis-mp" name="monitor" interval="{self.monitor}" role="Promoted" '
+            'timeout="10s"/>'
+            f'<op id="redis-mu" name="monitor" interval="{self.unpromoted_monitor}" '
+            'role="Unpromoted" timeout="10s"/>'
+            '<op id="redis-s" name="start" interval="0" timeout="30s"/>'
+            '<op id="redis-p" name="promote" interval="0" timeout="30s"/>'
+            '<op id="redis-d" name="demote" interval="0" timeout="30s"/>'
+            "</operations></primitive></clone>"
+            f"{self._vip()}</resources><constraints>"
+            '<rsc_colocation id="vip-with-master" rsc="vip" with-rsc="redis-clone" '
+            'with-rsc-role="Promoted" score="INFINITY"/>'
+            '<rsc_order id="promote-then-vip" first="redis-clone" first-action="promote" '
+            'then="vip" then-action="start"/>'
+            '</constraints><rsc_defaults><meta_attributes id="rd">'
+            '<nvpair id="rd-s" name="resource-stickiness" value="100"/>'
+            "</meta_attributes></rsc_defaults></configuration><status/></cib>"
+        )
+
+    @property
+    def unpromoted_monitor(self) -> str:
+        """The Unpromoted role's monitor interval: one that differs from the Promoted one."""
+        return f"{_ms(self.monitor) * 2 / 1000:g}s"
+
+    def group_config(self) -> str:
+        """redis and the VIP in one group."""
+        return (
+            f"{self._head()}"
+            '<group id="g">'
+            '<primitive id="redis" class="ocf" provider="heartbeat" type="redis">'
+            f"{self._redis_params()}<operations>"
+            f'<op id="redis-m" name="monitor" interval="{self.monitor}" timeout="10s"/>'
+            '<op id="redis-s" name="start" interval="0" timeout="30s"/>'
+            "</operations></primitive>"
+            f"{self._vip()}</group></resources>"
             '<constraints/><rsc_defaults><meta_attributes id="rd">'
             '<nvpair id="rd-s" name="resource-stickiness" value="100"/>'
             "</meta_attributes></rsc_defaults></configuration><status/></cib>"
@@ -401,16 +470,74 @@ class NsCluster:
                 where[key.name] = key.node
         return where
 
+    def promoted(self, coord: Coordinator) -> tuple[str | None, set[str]]:
+        """(the member whose redis history says promoted and monitored so, the members
+        whose redis is running unpromoted and monitored so)."""
+        members = coord.members().nodes
+        master, replicas = None, set()
+        for key, doc in coord.read_status().documents.items():
+            if key.kind is not StatusKind.OP_HISTORY or key.node not in members:
+                continue
+            if key.name != "redis":
+                continue
+            ops = doc["ops"]
+            last = ops.get("redis_last_0", {})
+            promoted = ops.get(f"redis_monitor_{_ms(self.monitor)}", {})
+            unpromoted = ops.get(f"redis_monitor_{_ms(self.unpromoted_monitor)}", {})
+            if promoted.get("rc-code") == 8 and last.get("rc-code") in (0, 8):
+                master = key.node
+            elif unpromoted.get("rc-code") == 0 and last.get("rc-code") == 0:
+                replicas.add(key.node)
+        return master, replicas
+
+    def replication(self, node: str) -> dict[str, str]:
+        """`INFO replication` of the node's redis, asked from the host over the bridge."""
+        import socket
+
+        try:
+            with socket.create_connection((self.addr(node), 6379), timeout=1) as s:
+                s.settimeout(1)
+                s.sendall(b"INFO replication\r\n")
+                data = b""
+                while not data.endswith(b"\r\n\r\n") and len(data) < 65536:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+        except OSError:
+            return {}
+        lines = data.decode(errors="replace").splitlines()
+        return dict(line.split(":", 1) for line in lines if ":" in line)
+
     def settled(self, coord: Coordinator) -> str | None:
         """The node running redis and the VIP, once both are monitored ok on one node, every
-        node is a member and the VIP answers; else None."""
+        node is a member and the VIP answers; else None. Promotable: the node of the one
+        redis master (the others replicating from it, link up) and the VIP."""
         if coord.members().nodes != set(NODES):
             return None
+        if self.promotable:
+            return self._settled_promotable(coord)
         placed = self.placed(coord)
         node = placed.get("redis")
         if node is None or placed.get("vip") != node or self.vip_holders() != {node}:
             return None
         return node
+
+    def _settled_promotable(self, coord: Coordinator) -> str | None:
+        master, replicas = self.promoted(coord)
+        if master is None or replicas != set(NODES) - {master}:
+            return None
+        if self.placed(coord).get("vip") != master or self.vip_holders() != {master}:
+            return None
+        if self.replication(master).get("role") != "master":
+            return None
+        for node in replicas:
+            info = self.replication(node)
+            if info.get("role") != "slave" or info.get("master_host") != master:
+                return None
+            if info.get("master_link_status") != "up":
+                return None
+        return master
 
     # -- tearing down ------------------------------------------------------------------------
 
@@ -433,6 +560,8 @@ class NsCluster:
             kind, name = item.split(":", 1)
             if kind == "netns":
                 run("ip", "netns", "del", name, check=False)
+            elif kind == "hosts":
+                shutil.rmtree(name, ignore_errors=True)
             else:
                 run("ip", "link", "del", name, check=False)
         for node in NODES:  # the lab fence agent's record that it powered the node off

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
+from hakeeper.cib.render import render_cib
+from hakeeper.node import machine
 from hakeeper.node.attrd import SHIMS, AttrServer, attrd_path
+
+from .sim import Sim
+from .test_machine_promotable import NODES, Stateful, promotable_config
 
 
 def crm(sock: Path, *args: str, instance: str = "redis:0") -> subprocess.CompletedProcess[str]:
@@ -41,8 +49,81 @@ def test_set_query_delete_and_refusals(tmp_path: Path) -> None:
         assert missing.returncode == 105
         other = crm(sock, "crm_attribute", "-N", "n2", "-n", "x", "-v", "1")
         assert other.returncode == 1 and "only its own" in other.stderr
-        config = crm(sock, "crm_attribute", "--type", "crm_config", "-n", "x", "-v", "1")
-        assert config.returncode == 3 and "not supported" in config.stderr
+        defaults = crm(sock, "crm_attribute", "--type", "rsc_defaults", "-n", "x", "-v", "1")
+        assert defaults.returncode == 3 and "not supported" in defaults.stderr
+    finally:
+        server.close()
+
+
+def test_cluster_attributes_as_the_redis_agent_sets_and_reads_them(tmp_path: Path) -> None:
+    changes: list[tuple[str, str | None]] = []
+    server = AttrServer(
+        tmp_path / "n1.attrd",
+        "n1",
+        lambda n, v: None,
+        on_cluster_change=lambda n, v: changes.append((n, v)),
+    )
+    # the agent's CRM_ATTR_REPL_INFO, with set_master's -v and last_known_master's --query
+    repl = ("crm_attribute", "--type", "crm_config", "--name", "redis_REPL_INFO")
+    repl += ("-s", "redis_replication")
+    try:
+        assert crm(server.path, *repl, "--query", "-q").returncode == 105
+        assert crm(server.path, *repl, "-v", "n1", "-q").returncode == 0
+        assert changes == [("redis_REPL_INFO", "n1")]
+        assert crm(server.path, *repl, "--query", "-q").stdout == "n1\n"  # before written back
+        server.update_view({}, {"redis_REPL_INFO": "n3"})  # another node's, as stored
+        got = crm(server.path, *repl, "--query")
+        assert got.stdout == "scope=crm_config  name=redis_REPL_INFO value=n3\n"
+        assert crm(server.path, *repl, "-D").returncode == 0
+        assert changes[-1] == ("redis_REPL_INFO", None)
+        assert crm(server.path, *repl, "--query", "-q").returncode == 105
+        node = crm(server.path, *repl, "-N", "n2", "-v", "x")
+        assert node.returncode == 64 and "no node" in node.stderr
+    finally:
+        server.close()
+
+
+def test_crm_mon_on_cibadmin_shows_the_promoted_instance_as_the_redis_agent_greps(
+    tmp_path: Path,
+) -> None:
+    agent = Stateful()
+    sim = Sim(NODES, agent=agent)
+    sim.configure(promotable_config())
+    sim.settle()
+    state = sim.states["b"]
+    server = AttrServer(
+        tmp_path / "b.attrd",
+        "b",
+        lambda n, v: None,
+        cib=lambda: render_cib(machine.current_cib(state) or pytest.fail("no CIB")),
+    )
+    env = {
+        "PATH": os.environ["PATH"],
+        "HAKEEPER_ATTRD": str(server.path),
+        "HAKEEPER_PYTHON": sys.executable,
+        "HA_SBIN_DIR": SHIMS,
+        "OCF_ROOT": "/usr/lib/ocf",
+    }
+    # redis's master_is_active(), through ocf-shellfuncs' crm_mon_no_validation
+    script = (
+        ". /usr/lib/ocf/lib/heartbeat/ocf-shellfuncs; crm_mon_no_validation -1 "
+        '--output-as=xml | grep -i -E \'resource.*id="db".* role="(Promoted|Master)"'
+        '.* active="true".* orphaned="false".* failed="false"\''
+    )
+    try:
+        got = subprocess.run(
+            ["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert got.returncode == 0, got.stderr
+        assert got.stdout.count("\n") == 1  # one promoted instance, of three
+        queried = subprocess.run(
+            [f"{SHIMS}/cibadmin", "-Q"], env=env, capture_output=True, text=True, timeout=10
+        )
+        assert queried.returncode == 0 and '<lrm_rsc_op id="db_last_0"' in queried.stdout
+        change = subprocess.run(
+            [f"{SHIMS}/cibadmin", "-R", "-x", "x.xml"], env=env, capture_output=True, text=True
+        )
+        assert change.returncode == 3 and "only -Q" in change.stderr
     finally:
         server.close()
 

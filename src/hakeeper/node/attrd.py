@@ -1,10 +1,12 @@
-"""The daemon's end of crm_attribute (agents/shims): a unix socket serving node attributes.
+"""The daemon's end of crm_attribute, cibadmin and crm_mon (agents/shims): a unix socket.
 
 Agents run by this daemon find it through $HAKEEPER_ATTRD. A set or delete of this node's
 attribute becomes an AttributeChanged event for the state machine, which writes the node's
 attribute document (and the leader schedules again); a query answers from the view the
 main loop keeps up to date (every node's attributes as last seen), plus this node's own
-changes not yet written back.
+changes not yet written back. Cluster-wide attributes (crm_attribute --type crm_config,
+request scope "crm_config") work the same way, any node setting them. `cib` answers the
+cluster as this node knows it, as a CIB (cibadmin -Q; crm_mon renders it).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import hashlib
 import json
 import os
 import socket
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -35,17 +38,36 @@ def agent_environment(state_dir: str, node: str) -> dict[str, str]:
         "HA_SBIN_DIR": SHIMS,
         "HAKEEPER_ATTRD": str(attrd_path(state_dir, node)),
         "HAKEEPER_NODE": node,
+        # the shims that need hakeeper itself (crm_mon) run it with the daemon's python
+        "HAKEEPER_PYTHON": sys.executable,
     }
 
 
+Change = Callable[[str, str | None], None]
+
+
 class AttrServer:
-    def __init__(self, path: Path, node: str, on_change: Callable[[str, str | None], None]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        node: str,
+        on_change: Change,
+        *,
+        on_cluster_change: Change | None = None,
+        cib: Callable[[], bytes | None] | None = None,
+    ) -> None:
         self.path = path
         self.node = node
         self.on_change = on_change
+        self.on_cluster_change = on_cluster_change
+        self.cib = cib
         self._lock = threading.Lock()
         self._view: dict[str, dict[str, str]] = {}
         self._pending: dict[str, str | None] = {}
+        self._cluster: dict[str, str] = {}
+        # name -> (the value set here, the value the view had then): shown until the view
+        # has it, or another node's newer write (the view moved off the old value)
+        self._cluster_pending: dict[str, tuple[str | None, str | None]] = {}
         path.parent.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -55,12 +77,23 @@ class AttrServer:
         self._thread = threading.Thread(target=self._serve, name="attrd", daemon=True)
         self._thread.start()
 
-    def update_view(self, attributes: Mapping[str, Mapping[str, str]]) -> None:
-        """Every node's attributes, as the state machine now knows them."""
+    def update_view(
+        self,
+        attributes: Mapping[str, Mapping[str, str]],
+        cluster: Mapping[str, str] | None = None,
+    ) -> None:
+        """Every node's attributes (and the cluster's), as the state machine now knows them."""
         with self._lock:
             self._view = {n: dict(a) for n, a in attributes.items()}
             mine = self._view.get(self.node, {})
             self._pending = {k: v for k, v in self._pending.items() if mine.get(k) != v}
+            if cluster is not None:
+                self._cluster = dict(cluster)
+                self._cluster_pending = {
+                    k: (v, base)
+                    for k, (v, base) in self._cluster_pending.items()
+                    if self._cluster.get(k) == base != v
+                }
 
     def close(self) -> None:
         self._sock.close()
@@ -91,6 +124,10 @@ class AttrServer:
 
     def answer(self, request: Mapping[str, object]) -> dict[str, object]:
         op, name = request.get("op"), request.get("name")
+        if op == "cib":
+            return self._answer_cib()
+        if request.get("scope") == "crm_config":
+            return self._answer_cluster(op, name, request.get("value"))
         node = request.get("node") or self.node
         if not isinstance(name, str) or not name or not isinstance(node, str):
             return {"ok": False, "error": "an attribute name is required", "code": 64}
@@ -117,4 +154,39 @@ class AttrServer:
         with self._lock:
             self._pending[name] = value
         self.on_change(name, value)
+        return {"ok": True}
+
+    def _answer_cib(self) -> dict[str, object]:
+        if self.cib is None:
+            return {"ok": False, "code": 3, "error": "this daemon does not serve the CIB"}
+        try:
+            xml = self.cib()
+        except Exception as err:  # an invalid stored configuration, mostly: say so
+            return {"ok": False, "code": 1, "error": f"the cluster cannot be shown: {err}"}
+        if xml is None:
+            return {"ok": False, "code": 105, "error": "no configuration is stored yet"}
+        return {"ok": True, "value": xml.decode()}
+
+    def _answer_cluster(self, op: object, name: object, value: object) -> dict[str, object]:
+        if not isinstance(name, str) or not name or "/" in name:
+            return {"ok": False, "error": "an attribute name (without '/') is required", "code": 64}
+        if op == "get":
+            with self._lock:
+                attrs = dict(self._cluster)
+                for k, (v, _) in self._cluster_pending.items():
+                    if v is None:
+                        attrs.pop(k, None)
+                    else:
+                        attrs[k] = v
+            return {"ok": True, "value": attrs.get(name)}
+        if op not in ("set", "delete"):
+            return {"ok": False, "error": f"unknown operation {op!r}", "code": 64}
+        if self.on_cluster_change is None:
+            return {"ok": False, "code": 3, "error": "cluster attributes are not served here"}
+        if op == "set" and not isinstance(value, str):
+            return {"ok": False, "error": "the value must be a string", "code": 64}
+        new = value if op == "set" and isinstance(value, str) else None
+        with self._lock:
+            self._cluster_pending[name] = (new, self._cluster.get(name))
+        self.on_cluster_change(name, new)
         return {"ok": True}

@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from hakeeper.agents.request import AgentRunner, OpRequest
+from hakeeper.cib.render import render_cib
 from hakeeper.coord import (
     ClusterSnapshot,
     Conflict,
@@ -135,6 +136,7 @@ class NodeDaemon:
         self.exits = ExitWatcher(lambda resource: self.events.put(ProcessExited(resource)))
         self.state_dir = state_dir
         self.attrd: AttrServer | None = None
+        self._state = machine.State(name)
         self.log = logging.LoggerAdapter(log, {"node": name})
 
     def run(self) -> int:
@@ -162,16 +164,22 @@ class NodeDaemon:
                 attrd_path(self.state_dir, self.name),
                 self.name,
                 lambda n, v: self.events.put(AttributeChanged(n, v)),
+                on_cluster_change=lambda n, v: self.events.put(AttributeChanged(n, v, True)),
+                cib=self._cib,
             )
         state = machine.State(self.name, recheck_s=self.recheck_s, now=self.clock())
+        self._state = state
         pending: list[Event] = list(snapshot_events(snap))
         try:
             while not self.stopping.is_set():
                 state, orders = machine.handle(state, Ticked(self.clock()), *pending)
                 for order in orders:
                     self._carry_out(order, lease)
+                self._state = state  # what the shims' thread reads (cibadmin -Q)
                 if self.attrd is not None:
-                    self.attrd.update_view(machine.node_attributes(state))
+                    self.attrd.update_view(
+                        machine.node_attributes(state), machine.cluster_attributes(state)
+                    )
                 if not state.member:
                     self.pool.shutdown(wait=True)  # the self-fencing stops
                     self._forget_lease(lease)
@@ -208,6 +216,11 @@ class NodeDaemon:
 
     def stop(self) -> None:
         self.stopping.set()
+
+    def _cib(self) -> bytes | None:
+        """The cluster as this node knows it (the state is immutable: read from any thread)."""
+        cib = machine.current_cib(self._state)
+        return None if cib is None else render_cib(cib)
 
     # -- the orders ----------------------------------------------------------------------
 

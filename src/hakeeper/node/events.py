@@ -76,10 +76,12 @@ class ProcessExited:
 
 @dataclass(frozen=True, slots=True)
 class AttributeChanged:
-    """An agent set (value) or deleted (None) one of this node's attributes."""
+    """An agent set (value) or deleted (None) one of this node's attributes, or with
+    `cluster` one of the whole cluster's (crm_attribute --type crm_config)."""
 
     name: str
     value: str | None
+    cluster: bool = False
 
 
 Event = (

@@ -20,6 +20,7 @@ from hakeeper.agents.request import STONITH_TARGET as TARGET
 from hakeeper.agents.request import OpRequest
 from hakeeper.cib.parse import parse_cib_text
 from hakeeper.coord.model import JsonDoc, StatusKey, StatusKind
+from hakeeper.model.cib import Cib
 from hakeeper.model.config import Agent
 from hakeeper.model.scores import INFINITY
 from hakeeper.node import failures, records
@@ -182,7 +183,7 @@ def _status_changed(state: State, event: StatusChanged) -> State:
     state = replace(state, docs=docs)
     if event.key.kind is StatusKind.OP_HISTORY or event.key.name == PROGRESS:
         state = replace(state, progress_at=state.now)
-    if event.key.node == state.node or event.doc is None:
+    if event.key.node in (state.node, records.CLUSTER) or event.doc is None:
         return state
     if event.key.kind is StatusKind.OP_HISTORY:
         changed = event.doc.get("ops", {}).get(event.doc.get("changed", ""))
@@ -210,6 +211,8 @@ def _status_changed(state: State, event: StatusChanged) -> State:
 
 
 def _attribute_changed(state: State, event: AttributeChanged, out: list[Instruction]) -> State:
+    if event.cluster:
+        return _cluster_attribute_changed(state, event, out)
     key = StatusKey(state.node, StatusKind.ATTRIBUTES, records.NODE_ATTRIBUTES)
     attrs = dict(state.docs.get(key) or {})
     if attrs.get(event.name) == event.value or (event.value is None and event.name not in attrs):
@@ -222,6 +225,43 @@ def _attribute_changed(state: State, event: AttributeChanged, out: list[Instruct
     docs[key] = attrs
     out.append(WriteStatus({key: attrs}))
     return replace(state, docs=docs, dirty=f"attribute {event.name} of {state.node} changed")
+
+
+def _cluster_attribute_changed(
+    state: State, event: AttributeChanged, out: list[Instruction]
+) -> State:
+    """One document per name, so that two nodes setting different names never overwrite
+    each other; the last writer of a name wins. No reason to schedule: the scheduler does
+    not read these."""
+    key = StatusKey(records.CLUSTER, StatusKind.ATTRIBUTES, event.name)
+    old = state.docs.get(key)
+    if (old or {}).get("value") == event.value:
+        return state
+    docs = dict(state.docs)
+    if event.value is None:
+        docs.pop(key, None)
+        out.append(WriteStatus({key: None}))
+    else:
+        docs[key] = {"value": event.value, "by": state.node}
+        out.append(WriteStatus({key: docs[key]}))
+    return replace(state, docs=docs)
+
+
+def cluster_attributes(state: State) -> dict[str, str]:
+    """The cluster-wide attributes agents set, as this node knows them."""
+    return {
+        k.name: str(doc.get("value"))
+        for k, doc in state.docs.items()
+        if k.node == records.CLUSTER and k.kind is StatusKind.ATTRIBUTES
+    }
+
+
+def current_cib(state: State) -> Cib | None:
+    """The cluster as this node knows it, as the CIB the leader would schedule (None before
+    a configuration is stored). Raises CommandError if the configuration is invalid."""
+    if state.config_xml is None:
+        return None
+    return records.cluster_cib(state.config_xml, _cluster_docs(state), state.members, state.leader)
 
 
 def node_attributes(state: State) -> dict[str, dict[str, str]]:
@@ -282,6 +322,8 @@ def _op_completed(state: State, event: OpCompleted, out: list[Instruction]) -> S
         return _probe_completed(state, action, event, out)
     if action.task == "stonith":
         return _fence_completed(state, run, action, event, out)
+    if action.task == "notify":
+        return _notified(state, run, action, event, out)
     expected = event.rc == action.target_rc and event.op_status == records.EXEC_DONE
     if not expected:
         state = _count_failure(state, action, event, out)
@@ -323,6 +365,8 @@ def _op_completed(state: State, event: OpCompleted, out: list[Instruction]) -> S
     if action.task == "start" and expected:
         started[action.resource] = action
         out.append(WatchExit(action.resource, _request(state, action)))
+    elif action.task in ("promote", "demote") and expected and action.resource in started:
+        out.append(WatchExit(action.resource, _request(state, started[action.resource])))
     elif action.task == "stop" and expected:
         started.pop(action.resource, None)
     if action.task == "monitor" and action.interval_ms and expected:
@@ -338,6 +382,24 @@ def _op_completed(state: State, event: OpCompleted, out: list[Instruction]) -> S
     return _record(state, action, run.transition_key, event, expected, out)
 
 
+def _notified(
+    state: State, run: Run, action: Action, event: OpCompleted, out: list[Instruction]
+) -> State:
+    """A notification is done whatever it returned (Pacemaker logs and ignores a failed
+    one) and, as in Pacemaker, leaves no op history."""
+    if event.rc != 0 or event.op_status != records.EXEC_DONE:
+        out.append(
+            Say(
+                f"notify of {action.resource} returned {_rc(event.rc)}"
+                f"{': ' + event.exit_reason if event.exit_reason else ''}: ignored"
+            )
+        )
+    if run.graph == state.following:
+        state = replace(state, done=state.done | {action.id})
+        out.append(WriteStatus({_progress_key(state): _progress_doc(state)}))
+    return state
+
+
 def _record(
     state: State,
     action: Action,
@@ -351,7 +413,9 @@ def _record(
     key = StatusKey(state.node, StatusKind.OP_HISTORY, action.resource)
     old = state.docs.get(key) or {}
     ops: dict[str, Any] = dict(old.get("ops", {}))
-    if action.task == "stop" and expected:  # its recurring monitors are cancelled
+    if action.task in ("stop", "promote", "demote") and expected:
+        # its recurring monitors are cancelled (a role change: the old role's; the graph
+        # starts the new role's after it)
         ops = {
             k: v
             for k, v in ops.items()
@@ -438,7 +502,7 @@ def _probe(state: State, out: list[Instruction]) -> State:
         return _probes_done(
             replace(state, probing=frozenset()), out, "the configuration is invalid"
         )
-    probes = probe_actions(config, state.node)
+    probes = probe_actions(config, state.node, max(len(state.members), 1))
     if not probes:
         return _probes_done(replace(state, probing=frozenset()), out, "no resource to probe")
     running = dict(state.running)
@@ -812,7 +876,7 @@ def _request(state: State, action: Action) -> OpRequest:
         state.node,
         Agent(standard, provider, kind),
         dict(action.params),
-        {},
+        dict(action.meta),
         action.interval_ms,
         action.timeout_ms,
     )
@@ -852,4 +916,7 @@ def _rc(rc: int) -> str:
 
 def _describe(action: Action) -> str:
     task = f"{action.task}/{action.interval_ms // 1000}s" if action.interval_ms else action.task
+    meta = dict(action.meta)
+    if action.task == "notify" and "notify_type" in meta:
+        task = f"{meta['notify_type']}-{meta.get('notify_operation', '?')} notify"
     return f"{task} {action.resource} on {action.node}"

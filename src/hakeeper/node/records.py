@@ -24,6 +24,11 @@ EXEC_DONE = 0
 #: ATTRIBUTES document of each node holding the node attributes its agents set
 #: (crm_attribute -l reboot/forever), read by the scheduler as transient attributes
 NODE_ATTRIBUTES = "node"
+#: the pseudo-node under which cluster-wide attributes live, one ATTRIBUTES document per
+#: name ({"value": ..., "by": node}): what agents set with crm_attribute --type crm_config
+#: (the redis agent's REPL_INFO, who was master last). Not a node, never cleared by a
+#: node's fencing, not read by the scheduler.
+CLUSTER = "@cluster"
 
 
 def record_ids(resource: str, task: str, interval_ms: int, expected: bool) -> list[str]:
@@ -125,6 +130,7 @@ def cluster_cib(
     A node without history is cleanly down. Quorum: more than half of the known nodes are
     members."""
     cib = parse_cib_text(config_xml)
+    docs = {k: v for k, v in docs.items() if k.node != CLUSTER}
     members = frozenset(members)
     config = cib.configuration
     known = {n.uname for n in config.nodes} | members | {k.node for k in docs}

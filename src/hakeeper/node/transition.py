@@ -5,6 +5,11 @@ each published action waits for the real actions reached through the unpublished
 The leader also resolves what a node needs to run an action without reading the
 configuration: agent, parameters, timeout, the expected rc and the op digest.
 
+Clones: an action of a clone instance carries the clone's meta-attributes as the agent
+reads them (OCF_RESKEY_CRM_meta_clone, _clone_max, _notify, _promoted_max / _master_max,
+which tell the redis agent it is promotable), a notify action its type, operation and
+lists, and a monitor of the Promoted role expects OCF_RUNNING_PROMOTED (8).
+
 Fencing: the scheduler's `stonith` action names its target as its node; published, it is
 addressed to the leader (Pacemaker's DC asks its fencer too), names the fence device that
 can fence the target in `resource` and the target in `target`.
@@ -17,13 +22,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from hakeeper.cib.parse import parse_interval_ms
-from hakeeper.model.config import AttrSet, Clone, Configuration, Primitive
+from hakeeper.model.config import AttrSet, Clone, Configuration, Primitive, Role
 from hakeeper.scheduler.digest import digest
 from hakeeper.scheduler.rules import RuleContext, resolve_sets
 from hakeeper.scheduler.schedule import PlannedAction
 
 DEFAULT_TIMEOUT_MS = 20_000
 OCF_NOT_RUNNING = 7
+OCF_RUNNING_PROMOTED = 8
+_TRUE = ("true", "yes", "1", "on", "y")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +50,7 @@ class Action:
     digest: str
     reason: str | None = None
     target: str | None = None  # the node a stonith action fences
+    meta: tuple[tuple[str, str], ...] = ()  # OCF_RESKEY_CRM_meta_* beside the operation's
 
     def to_doc(self) -> dict[str, Any]:
         return {
@@ -59,6 +67,7 @@ class Action:
             "digest": self.digest,
             "reason": self.reason,
             "target": self.target,
+            "meta": dict(self.meta),
         }
 
     @staticmethod
@@ -78,6 +87,7 @@ class Action:
             str(doc["digest"]),
             doc.get("reason"),
             doc.get("target"),
+            tuple(sorted((str(k), str(v)) for k, v in (doc.get("meta") or {}).items())),
         )
 
 
@@ -144,6 +154,50 @@ def _plain_values(sets: Iterable[AttrSet]) -> dict[str, str]:
     return values
 
 
+def clone_meta(clone: Clone, instance: str, nodes: int) -> dict[str, str]:
+    """The clone's meta-attributes as Pacemaker passes them to an instance's agent; the
+    promoted counts under their old names too, which agents still test (ocf_is_ms)."""
+    values = _plain_values(clone.meta)
+
+    def get(*names: str, default: str) -> str:
+        return next((values[n] for n in names if n in values), default)
+
+    _, _, number = instance.partition(":")
+    meta = {
+        "clone": number or "0",
+        "clone_max": get("clone-max", default=str(nodes)),
+        "clone_node_max": get("clone-node-max", default="1"),
+        "globally_unique": get("globally-unique", default="false"),
+        "notify": get("notify", default="false"),
+    }
+    if clone.promotable_tag or get("promotable", default="false").lower() in _TRUE:
+        promoted_max = get("promoted-max", "master-max", default="1")
+        promoted_node_max = get("promoted-node-max", "master-node-max", default="1")
+        meta.update(
+            promoted_max=promoted_max,
+            promoted_node_max=promoted_node_max,
+            master_max=promoted_max,
+            master_node_max=promoted_node_max,
+        )
+    return meta
+
+
+def clones_of(config: Configuration) -> dict[str, Clone]:
+    """The clone around each primitive that is in one."""
+    found: dict[str, Clone] = {}
+    for rsc in config.resources:
+        if isinstance(rsc, Clone):
+            for prim in primitives(Configuration(resources=(rsc.child,))):
+                found[prim] = rsc
+    return found
+
+
+def monitor_target_rc(prim: Primitive, interval_ms: int) -> int:
+    """What a recurring monitor expects: OCF_RUNNING_PROMOTED for the Promoted role's."""
+    op = next((o for o in prim.ops if o.name == "monitor" and o.interval_ms == interval_ms), None)
+    return OCF_RUNNING_PROMOTED if op is not None and op.role == Role.PROMOTED else 0
+
+
 def _timeout_ms(
     prim: Primitive, task: str, interval_ms: int, op_defaults: Mapping[str, str]
 ) -> tuple[int, Mapping[str, str]]:
@@ -190,11 +244,14 @@ def anonymous_clone_primitives(config: Configuration) -> frozenset[str]:
     return frozenset(found)
 
 
-def probe_actions(config: Configuration, node: str) -> list[Action]:
+def probe_actions(config: Configuration, node: str, nodes: int = 1) -> list[Action]:
     """A one-off monitor (expected: not running) of every primitive this node could run,
     as Pacemaker's probes. Anonymous clone instances are probed under the clone's
-    primitive id, as Pacemaker records them; fence devices are not probed."""
+    primitive id, as Pacemaker records them, with the clone's meta (a promotable agent
+    reports a promoted instance, rc 8, only when told it is promotable); fence devices are
+    not probed. `nodes`: how many there are (the default clone-max)."""
     op_defaults = _plain_values(config.op_defaults)
+    clones = clones_of(config)
     found = []
     for prim in primitives(config).values():
         if prim.agent.standard == "stonith":
@@ -215,6 +272,9 @@ def probe_actions(config: Configuration, node: str) -> list[Action]:
                 timeout_ms,
                 digest({**params, **op_params}),
                 "probe: is it running here?",
+                meta=tuple(sorted(clone_meta(clones[prim.id], prim.id, nodes).items()))
+                if prim.id in clones
+                else (),
             )
         )
     return found
@@ -271,6 +331,8 @@ def build_transition(
     actions = []
     fence_with = stonith_action(config)
     anonymous = anonymous_clone_primitives(config)
+    clones = clones_of(config)
+    fencers = tuple(fencers)
     for a in planned:
         if not real(a):
             continue
@@ -289,6 +351,13 @@ def build_transition(
         if a.interval_ms:
             digest_params["CRM_meta_timeout"] = str(timeout_ms)
         probe = a.task == "monitor" and a.interval_ms == 0
+        target_rc = OCF_NOT_RUNNING if probe else 0
+        if a.task == "monitor" and a.interval_ms:
+            target_rc = monitor_target_rc(prim, a.interval_ms)
+        meta = dict(a.meta)
+        clone = clones.get(prim.id)
+        if clone is not None:
+            meta.update(clone_meta(clone, a.resource, len(fencers) or 1))
         actions.append(
             Action(
                 a.id,
@@ -297,12 +366,13 @@ def build_transition(
                 a.node,
                 a.interval_ms,
                 waits_for(a),
-                OCF_NOT_RUNNING if probe else 0,
+                target_rc,
                 (prim.agent.standard, prim.agent.provider, prim.agent.type),
                 tuple(sorted({**params, **op_params}.items())),
                 timeout_ms,
                 digest(digest_params),
                 a.reason,
+                meta=tuple(sorted(meta.items())),
             )
         )
     return Transition(uuid, seq, tuple(actions))

@@ -1,11 +1,14 @@
-"""Clone notifications (notify=true): pre- and post-notify actions around starts and stops.
+"""Clone notifications (notify=true): pre- and post-notify actions around starts and stops,
+and around promotions and demotions of a promotable clone.
 
-For each of start and stop, the clone gets four pseudo-actions (pre, confirmed-pre, post,
-confirmed-post) ordered around its own start/running or stop/stopped. Once the flags
-have settled, each instance gets its `notify` actions on the nodes concerned, ordered
-between a clone pseudo-action and its confirmation; they carry the lists of what starts,
-stops, is active and inactive, which the agent reads as OCF_RESKEY_CRM_meta_notify_*.
-None of this shows in the transition summary, only in the graph.
+For each of start and stop (promote and demote), the clone gets four pseudo-actions (pre,
+confirmed-pre, post, confirmed-post) ordered around its own start/running or stop/stopped
+(promote/promoted, demote/demoted). Once the flags have settled, each instance gets its
+`notify` actions on the nodes concerned, ordered between a clone pseudo-action and its
+confirmation; they carry the lists of what starts, stops, promotes, demotes, is active,
+inactive, promoted and unpromoted, which the agent reads as OCF_RESKEY_CRM_meta_notify_*
+(the redis agent re-points its replicas on a post-promote notification). None of this
+shows in the transition summary, only in the graph.
 """
 
 from __future__ import annotations
@@ -19,6 +22,13 @@ from hakeeper.scheduler.working import AF, OF, Action, Node, Rsc
 
 # the clone action a notification surrounds, and the one that completes it
 _PAIRS = (("start", "running"), ("stop", "stopped"))
+_ROLE_PAIRS = (("promote", "promoted"), ("demote", "demoted"))
+_COMPLETE = dict(_PAIRS + _ROLE_PAIRS)
+# the lists of the instances' current roles, under Pacemaker's new and old names
+_ROLE_LISTS = (
+    (Role.PROMOTED, ("promoted", "master")),
+    (Role.UNPROMOTED, ("unpromoted", "slave")),
+)
 
 
 @dataclass(slots=True)
@@ -58,39 +68,69 @@ def _pseudo(cluster: Cluster, clone: Rsc, around: Action, task: str, kind: str) 
     return action
 
 
+def _make(cluster: Cluster, clone: Rsc, task: str) -> _Notification | None:
+    """The four pseudo-actions around the clone's task and its completion, ordered."""
+    from hakeeper.scheduler.actions import order_actions
+
+    action = _clone_action(clone, task)
+    complete = _clone_action(clone, _COMPLETE[task])
+    if action is None or complete is None:
+        return None
+    pre = _pseudo(cluster, clone, action, "notify", "pre")
+    pre_done = _pseudo(cluster, clone, action, "notified", "confirmed-pre")
+    post = _pseudo(cluster, clone, complete, "notify", "post")
+    post_done = _pseudo(cluster, clone, complete, "notified", "confirmed-post")
+    for pseudo, kind in ((pre, "pre"), (pre_done, "pre"), (post, "post"), (post_done, "post")):
+        pseudo.meta["notify_type"] = kind
+        pseudo.meta["notify_operation"] = task
+    order_actions(pre, pre_done, OF.OPTIONAL)
+    order_actions(pre_done, action, OF.OPTIONAL)
+    order_actions(complete, post, OF.IMPLIES_THEN)
+    order_actions(post, post_done, OF.IMPLIES_THEN)
+    order_actions(pre_done, post, OF.OPTIONAL)
+    return _Notification(task, pre, pre_done, post, post_done)
+
+
 def create_pseudo_actions(cluster: Cluster, clone: Rsc) -> None:
     """The clone's pre/post notification pseudo-actions, ordered around its own."""
     from hakeeper.scheduler.actions import order_actions
 
     if not wants_notifications(clone):
         return
-    made: list[_Notification] = []
-    for task, complete_task in _PAIRS:
-        action = _clone_action(clone, task)
-        complete = _clone_action(clone, complete_task)
-        if action is None or complete is None:
-            continue
-        pre = _pseudo(cluster, clone, action, "notify", "pre")
-        pre_done = _pseudo(cluster, clone, action, "notified", "confirmed-pre")
-        post = _pseudo(cluster, clone, complete, "notify", "post")
-        post_done = _pseudo(cluster, clone, complete, "notified", "confirmed-post")
-        for pseudo, kind in ((pre, "pre"), (pre_done, "pre"), (post, "post"), (post_done, "post")):
-            pseudo.meta["notify_type"] = kind
-            pseudo.meta["notify_operation"] = task
-        order_actions(pre, pre_done, OF.OPTIONAL)
-        order_actions(pre_done, action, OF.OPTIONAL)
-        order_actions(complete, post, OF.IMPLIES_THEN)
-        order_actions(post, post_done, OF.IMPLIES_THEN)
-        order_actions(pre_done, post, OF.OPTIONAL)
-        made.append(_Notification(task, pre, pre_done, post, post_done))
+    made = [n for n in (_make(cluster, clone, task) for task, _ in _PAIRS) if n is not None]
     if len(made) == 2:
         start, stop = made
         order_actions(stop.post_done, start.pre, OF.OPTIONAL)
 
 
+def create_role_pseudo_actions(cluster: Cluster, clone: Rsc, task: str) -> None:
+    """The notification pseudo-actions of a promotable clone's promote or demote, made
+    right after its own pseudo-actions; after the demote's, every other notification
+    waits for the demotions' to be confirmed, and the promotions' for all the others."""
+    from hakeeper.scheduler.actions import order_actions
+
+    if not wants_notifications(clone):
+        return
+    made = _make(cluster, clone, task)
+    if task != "demote" or made is None:
+        return
+    start, stop, promote = (_found(clone, t) for t in ("start", "stop", "promote"))
+    if promote is None:
+        return
+    if stop is not None:
+        order_actions(stop.post_done, promote.pre, OF.OPTIONAL)
+    if start is not None:
+        order_actions(start.post_done, promote.pre, OF.OPTIONAL)
+    order_actions(made.post_done, promote.pre, OF.OPTIONAL)
+    if start is not None:
+        order_actions(made.post_done, start.pre, OF.OPTIONAL)
+    if stop is not None:
+        order_actions(made.post_done, stop.pre, OF.OPTIONAL)
+
+
 def _found(clone: Rsc, task: str) -> _Notification | None:
     action = _clone_action(clone, task)
-    complete = _clone_action(clone, dict(_PAIRS)[task])
+    complete = _clone_action(clone, _COMPLETE[task])
     if action is None or complete is None:
         return None
     pre = clone.action_index.get((_key(clone.id, "pre", task), None))
@@ -110,12 +150,18 @@ def _first_action(rsc: Rsc, task: str) -> Action | None:
 
 
 def _keys(clone: Rsc, note: _Notification) -> dict[str, str]:
-    """The notify_* lists an agent sees: what starts, stops, is active, is inactive."""
+    """The notify_* lists an agent sees: what starts, stops, promotes, demotes, is active,
+    inactive, promoted, unpromoted (the last two also under their old names master and
+    slave, which agents still read)."""
     lists: dict[str, list[tuple[str, str]]] = {
         "start": [],
         "stop": [],
+        "promote": [],
+        "demote": [],
         "active": [],
         "inactive": [],
+        "promoted": [],
+        "unpromoted": [],
     }
     for member in clone.primitives():
         node = member.running_on[0] if member.running_on else None
@@ -124,10 +170,13 @@ def _keys(clone: Rsc, note: _Notification) -> dict[str, str]:
             lists["inactive"].append((member.id, where))
         elif member.role >= Role.STARTED:
             lists["active"].append((member.id, where))
+        for role, (name, _) in _ROLE_LISTS:
+            if member.role == role:
+                lists[name].append((member.id, where))
         for action in member.actions:
             if action.optional or action.node is None or action.interval_ms:
                 continue
-            if action.task not in ("start", "stop"):
+            if action.task not in lists:
                 continue
             if not action.runnable and not (action.task == "stop" and action.node.unclean):
                 continue
@@ -137,6 +186,9 @@ def _keys(clone: Rsc, note: _Notification) -> dict[str, str]:
         entries.sort()
         keys[f"notify_{name}_resource"] = " ".join(e[0] for e in entries) or " "
         keys[f"notify_{name}_uname"] = " ".join(e[1] for e in entries if e[1]) or " "
+    for _, (name, old) in _ROLE_LISTS:
+        keys[f"notify_{old}_resource"] = keys[f"notify_{name}_resource"]
+        keys[f"notify_{old}_uname"] = keys[f"notify_{name}_uname"]
     return keys
 
 
@@ -178,17 +230,18 @@ def create_notifications(cluster: Cluster, clone: Rsc) -> None:
     """Each instance's notify actions, once the transition's flags are final."""
     if not wants_notifications(clone):
         return
-    for task, _ in _PAIRS:
+    tasks = _PAIRS + _ROLE_PAIRS if clone.promotable else _PAIRS
+    for task, _ in tasks:
         note = _found(clone, task)
         if note is None:
             continue
         keys = _keys(clone, note)
         listed = keys[f"notify_{task}_resource"] != " "
         if listed:
-            # something does start (stop): its notifications are part of the transition
+            # something does start (stop...): its notifications are part of the transition
             for pseudo in (note.pre, note.pre_done, note.post, note.post_done):
                 pseudo.flags &= ~AF.OPTIONAL
-        if task == "start" and not listed:
+        if task != "stop" and not listed:
             continue
         for member in clone.primitives():
             _instance_notifications(cluster, member, note, keys)
@@ -197,18 +250,20 @@ def create_notifications(cluster: Cluster, clone: Rsc) -> None:
 def _instance_notifications(
     cluster: Cluster, rsc: Rsc, note: _Notification, keys: dict[str, str]
 ) -> None:
-    if note.operation == "stop" and rsc.role != Role.STOPPED:
+    # a demotion is notified as a stop is, a promotion as a start; but the instance
+    # demoted stays to hear the post-notification, and the one promoted the pre-one
+    if note.operation in ("stop", "demote") and rsc.role != Role.STOPPED:
         stop = _first_action(rsc, "stop")
         for node in rsc.running_on:
             if stop is not None and stop.pseudo and node.unclean:
                 continue  # the node is fenced: nobody there to notify
             _notify_action(cluster, rsc, node, note.pre, note.pre_done, keys)
-            if stop is None or stop.optional:
+            if note.operation == "demote" or stop is None or stop.optional:
                 _post_notify(cluster, rsc, node, note, keys)
-    if note.operation == "start" and rsc.next_role != Role.STOPPED:
+    if note.operation in ("start", "promote") and rsc.next_role != Role.STOPPED:
         if rsc.allocated_to is None:
             return
         start = _first_action(rsc, "start")
-        if start is None or start.optional:
+        if note.operation == "promote" or start is None or start.optional:
             _notify_action(cluster, rsc, rsc.allocated_to, note.pre, note.pre_done, keys)
         _post_notify(cluster, rsc, rsc.allocated_to, note, keys)

@@ -440,14 +440,16 @@ def create_promotable_actions(cluster: Cluster, clone: Rsc) -> None:
         d, p = _role_changes(child)
         demoting = demoting or d
         promoting = promoting or p
-    for task, optional in (
-        ("promote", not promoting),
-        ("promoted", not promoting),
-        ("demote", not demoting),
-        ("demoted", not demoting),
+    from hakeeper.scheduler.notify import create_role_pseudo_actions
+
+    for task, complete, optional in (
+        ("promote", "promoted", not promoting),
+        ("demote", "demoted", not demoting),
     ):
-        action = custom_action(cluster, clone, task, None, optional, pseudo=True)
-        action.flags |= AF.RUNNABLE
+        for name in (task, complete):
+            action = custom_action(cluster, clone, name, None, optional, pseudo=True)
+            action.flags |= AF.RUNNABLE
+        create_role_pseudo_actions(cluster, clone, task)
 
 
 def clone_orderings(cluster: Cluster, clone: Rsc) -> None:

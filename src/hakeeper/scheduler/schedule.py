@@ -31,6 +31,9 @@ class PlannedAction:
     pseudo: bool
     reason: str | None
     after: tuple[int, ...] = ()
+    # what the agent is told beside its parameters (OCF_RESKEY_CRM_meta_*): a notify
+    # action's type, operation and lists
+    meta: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,7 @@ def schedule(cib: Cib, now: int | None = None, *, sanitized: bool = False) -> Pl
             a.pseudo,
             a.reason,
             _waits_for(a),
+            _agent_meta(a),
         )
         for a in cluster.actions
     )
@@ -105,6 +109,12 @@ def schedule(cib: Cib, now: int | None = None, *, sanitized: bool = False) -> Pl
         current,
         revised_view(cluster),
     )
+
+
+def _agent_meta(action: Action) -> tuple[tuple[str, str], ...]:
+    if action.task != "notify" or action.pseudo:
+        return ()
+    return tuple(sorted((k, v) for k, v in action.meta.items() if k.startswith("notify_")))
 
 
 def _waits_for(action: Action) -> tuple[int, ...]:
