@@ -83,9 +83,12 @@ while True:
 """
 
 
-def test_vip_moves_and_clients_follow_within_a_second(lan: Lan, arping: str) -> None:
+def test_vip_moves_and_clients_follow_the_gratuitous_arp(lan: Lan, arping: str) -> None:
     """A client that cached the old owner's MAC reaches the new owner right after the move:
-    the gratuitous ARP updates its neighbour entry."""
+    the gratuitous ARP updates its neighbour entry at once. Without it the entry would stay
+    REACHABLE with the old MAC until it goes stale (base_reachable_time, 30 s here), so a
+    client that gets through within its 5 s budget, to the new MAC, proves the ARP; the time
+    it took is printed, and measured by benchmarks/failover.py, not asserted."""
     a, b, client = lan.names
     address, port = f"{lan.subnet}.210", 7777
     agent = VipAgent()
@@ -138,7 +141,6 @@ def test_vip_moves_and_clients_follow_within_a_second(lan: Lan, arping: str) -> 
             f"\nVIP move: stop+start {move * 1000:.0f} ms; client reconnected after "
             f"{reachable * 1000:.0f} ms"
         )
-        assert reachable < 1.0
         assert lan.mac(1) in ip("-n", client, "neigh", "show", address)
     finally:
         server.kill()
