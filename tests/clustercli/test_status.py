@@ -384,3 +384,32 @@ def test_a_real_pacemaker_cluster_like_crm_mon(tmp_path: Path) -> None:
     assert _shape(etree.fromstring(as_xml(dto))) == _shape(
         etree.fromstring(run("--output-as=xml").encode())
     )
+
+
+@pytest.mark.oracle
+def test_bundles_in_xml_like_crm_mon() -> None:
+    """The seeds' converged OpenStack cluster (a CIB Pacemaker wrote,
+    shared/examples/pacemaker-outputs/converged.cib.xml): each bundle's replicas with their
+    inner instance, container and connection, as crm_mon's XML has them; the agents inside
+    bundles grep this for a promoted instance (galera's master_exists, redis')."""
+    if shutil.which("crm_mon") is None:
+        pytest.skip("crm_mon is not installed (pacemaker-cli-utils)")
+    path = FIXTURES / "openstack-converged.cib.xml"
+    theirs = subprocess.run(
+        ["crm_mon", "-1", "--output-as=xml"],
+        capture_output=True,
+        env={**os.environ, "CIB_file": str(path)},
+        timeout=60,
+        check=True,
+    ).stdout
+    ours = as_xml(file_status(str(path)))
+    # the resources only: the guest nodes' lines differ still (resources_running, type)
+    assert (
+        _shape(etree.fromstring(ours))["resources"]
+        == (_shape(etree.fromstring(theirs))["resources"])
+    )
+    galera = etree.fromstring(ours).find("resources/bundle[@id='galera-bundle']")
+    assert galera is not None
+    assert [r.get("role") for r in galera.iterfind("replica/resource[@id='galera']")] == [
+        "Promoted"
+    ] * 3

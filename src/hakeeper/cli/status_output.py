@@ -273,10 +273,33 @@ def _xml_clone(parent: etree._Element, r: ResourceView, dto: StatusDto) -> None:
             _xml_resource(el, child, dto, shown)
 
 
+def _xml_bundle(parent: etree._Element, r: ResourceView, dto: StatusDto) -> None:
+    """As crm_mon: one <replica> per replica, holding its resources (agents inside a
+    bundle read this: galera's and redis' "is a promoted instance active?")."""
+    el = etree.SubElement(
+        parent,
+        "bundle",
+        {
+            "id": r.id,
+            "type": "podman",
+            "image": r.agent or "",
+            "unique": _b(r.unique),
+            "managed": _b(r.managed),
+            "failed": "false",
+        },
+    )
+    for index, line in enumerate(r.children):
+        replica = etree.SubElement(el, "replica", {"id": str(index)})
+        for part in line.parts:
+            _xml_resource(replica, part, dto)
+
+
 def _xml_resources(parent: etree._Element, dto: StatusDto) -> None:
     el = etree.SubElement(parent, "resources")
     for r in dto.view.resources:
-        if r.kind == "clone":
+        if r.kind == "bundle":
+            _xml_bundle(el, r, dto)
+        elif r.kind == "clone":
             _xml_clone(el, r, dto)
         elif r.kind == "group":
             _xml_group(el, r, dto)

@@ -36,6 +36,13 @@ PACKAGES = (
     "iproute2",
     "psmisc",
     "busybox",
+    # the inner OCF agents run inside the containers (as TripleO's images carry them),
+    # with what they call: the shims are Python (python3), rabbitmq-cluster and galera
+    # read crm_mon's XML with xmllint, galera's SST copies with rsync
+    "resource-agents",
+    "python3",
+    "libxml2-utils",
+    "rsync",
 )
 SERVICES = ("haproxy", "redis", "mariadb", "rabbitmq", "memcached", "cinder-volume")
 TAG = "pcmklatest"

@@ -44,6 +44,9 @@ class ResourceView:
     target_unpromoted: bool = False  # a promotable clone held unpromoted by target-role
     replicas: int = 0  # a bundle's replica count ("Container bundle set" if more than one)
     stopped_label: bool = False  # shown as Stopped even with a node (a replica's container)
+    #: a bundle replica's line: its resources as crm_mon's XML lists them (the inner
+    #: instance on its guest node, the container, the IP, the connection)
+    parts: tuple[ResourceView, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +154,11 @@ def _bundle_view(
             for n in where
             if cluster.node_by_name[n].unclean and not cluster.node_by_name[n].online
         )
+        parts = [
+            _part(part, nodes)
+            for part in (replica.child, replica.container, replica.ip, replica.remote)
+            if part is not None
+        ]
         lines.append(
             ResourceView(
                 name,
@@ -165,6 +173,7 @@ def _bundle_view(
                 shown.orphan,
                 unclean,
                 stopped_label=not placed,
+                parts=tuple(parts),
             )
         )
     return ResourceView(
@@ -177,6 +186,26 @@ def _bundle_view(
         children=tuple(lines),
         unique=rsc.unique,
         replicas=rsc.bundle.nreplicas,
+    )
+
+
+def _part(rsc: Rsc, nodes: dict[str, tuple[list[str], Role, bool]]) -> ResourceView:
+    """One resource of a bundle replica, named as crm_mon's XML names it (the inner
+    instance by its primitive's id)."""
+    placed, role, failed = nodes.get(rsc.id, ([], Role.STOPPED, False))
+    if role == Role.STARTED and _in_promotable(rsc):
+        role = Role.UNPROMOTED
+    return ResourceView(
+        rsc.config.id if rsc.config else rsc.id,
+        "primitive",
+        str(rsc.config.agent) if rsc.config else None,
+        role if placed else Role.STOPPED,
+        tuple(placed),
+        failed,
+        rsc.managed,
+        rsc.block,
+        rsc.target_role == Role.STOPPED,
+        rsc.orphan,
     )
 
 
