@@ -137,3 +137,40 @@ def test_a_long_state_dir_gets_a_short_socket_path() -> None:
     assert attrd_path("/run/hakeeper", "n1") == Path("/run/hakeeper/n1.attrd")
     long = attrd_path("/tmp/" + "x" * 120, "n1")
     assert len(str(long)) < 100 and long != attrd_path("/tmp/" + "y" * 120, "n1")
+
+
+def test_cibadmin_xpath_prints_the_matches_one_per_line_as_rabbitmq_cluster_reads_them(
+    tmp_path: Path,
+) -> None:
+    cib = (
+        '<cib><status><node_state uname="a" crmd="online"><transient_attributes>'
+        '<instance_attributes><nvpair id="s-a-1" name="rmq-node-attr-rabbitmq" '
+        'value="rabbit@10.0.0.1"/><nvpair id="s-a-2" name="other" value="x"/>'
+        "</instance_attributes></transient_attributes></node_state>"
+        '<node_state uname="b" crmd="online"><transient_attributes><instance_attributes>'
+        '<nvpair id="s-b-1" name="rmq-node-attr-rabbitmq" value="rabbit@10.0.0.2"/>'
+        "</instance_attributes></transient_attributes></node_state>"
+        '<node_state uname="c" crmd="offline"><transient_attributes><instance_attributes>'
+        '<nvpair id="s-c-1" name="rmq-node-attr-rabbitmq" value="rabbit@10.0.0.3"/>'
+        "</instance_attributes></transient_attributes></node_state></status></cib>"
+    )
+    server = AttrServer(tmp_path / "a.attrd", "a", lambda n, v: None, cib=lambda: cib.encode())
+    env = {"PATH": os.environ["PATH"], "HAKEEPER_ATTRD": str(server.path)}
+    name = "rmq-node-attr-rabbitmq"
+    # the agent's own pipeline (rmq_join_list)
+    script = (
+        f"{SHIMS}/cibadmin -Q --xpath \"//node_state[@crmd='online']//nvpair[@name='{name}']\""
+        f' | grep "{name}" | sed -n -e "s/^.*value=.\\(.*\\)\\".*$/\\1/p"'
+    )
+    try:
+        got = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True)
+        assert got.stdout.split() == ["rabbit@10.0.0.1", "rabbit@10.0.0.2"], got.stderr
+        none = subprocess.run(
+            [f"{SHIMS}/cibadmin", "-Q", "--xpath", "//nvpair[@name='absent']"],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert none.returncode == 105 and none.stdout == ""
+    finally:
+        server.close()

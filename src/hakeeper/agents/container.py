@@ -31,6 +31,11 @@ ENV_KEYS = (
     "DOCKER_HOST",
     "TMPDIR",
 )
+#: `inspect --format`: State, Config.Image and Config.Labels (podman and docker alike)
+_INSPECT_FORMAT = (
+    '{"State":{{json .State}},"Config":{"Image":{{json .Config.Image}},'
+    '"Labels":{{json .Config.Labels}}}}'
+)
 # What the engine answers for a name it does not know (podman 4, docker 20+)
 _NO_SUCH = ("no such container", "no such object", "no container with name or id")
 
@@ -143,14 +148,15 @@ class ContainerEngine:
 
     def inspect(self, name: str) -> ContainerInfo:
         """The container's state; state ABSENT if there is no such container."""
-        outcome = self._call(["container", "inspect", name])
+        # only the fields read here: the whole answer can pass the 16 KiB output tail
+        outcome = self._call(["container", "inspect", "--format", _INSPECT_FORMAT, name])
         if outcome.code != 0:
             if _absent(outcome):
                 return ContainerInfo(name, State.ABSENT, "absent", None, None, "", {})
             raise ContainerError(f"{self.name} inspect {name} failed", outcome.stderr)
         try:
-            data = json.loads(outcome.stdout)[0]
-        except (ValueError, IndexError, KeyError) as exc:
+            data = json.loads(outcome.stdout.strip().splitlines()[0])
+        except (ValueError, IndexError, KeyError, AttributeError) as exc:
             raise ContainerError(
                 f"{self.name} inspect {name}: unreadable answer", outcome.stdout
             ) from exc

@@ -14,6 +14,8 @@ so one configuration serves all nodes as it does on real machines.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from lxml import etree
 
 from hakeeper.lab.images import image_ref
@@ -217,179 +219,198 @@ def _minimal(plan: LabPlan, resources: etree._Element, constraints: etree._Eleme
     _order(constraints, "redis", "start", redis_vip, "start", "Optional")
 
 
-def _bundle(
-    resources: etree._Element,
-    bid: str,
-    service: str,
-    *,
-    replicas: int,
-    run_command: str,
-    mounts: list[tuple[str, str, str]],
-    plan: LabPlan,
-    promoted_max: int | None = None,
-    meta: dict[str, str] | None = None,
-    options: str = "",
-    control_port: int | None = None,
-) -> etree._Element:
+Mounts = tuple[tuple[str, str, str], ...]
+Ops = tuple[tuple[str, str, str, str | None], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Inner:
+    """The primitive a bundle wraps (its agent runs inside the replica's container)."""
+
+    id: str
+    agent: str
+    params: dict[str, str]
+    ops: Ops
+    meta: dict[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BundleRow:
+    """One bundle of the openstack profile. PRIVATE in a path is the node's own directory."""
+
+    id: str
+    service: str  # the image: localhost/hakeeper-lab/SERVICE:pcmklatest
+    run_command: str
+    mounts: Mounts = ()
+    replicas: int | None = None  # None: one per node
+    promoted_max: int | None = None  # None: not promotable; "all": one per node
+    promoted_all: bool = False
+    inner: Inner | None = None
+    control_port: int | None = None
+    role: str | None = None  # the node attribute (haproxy-role...) its location rule wants
+    options: str = ""
+
+
+#: every bundle maps these (TripleO maps the host's /etc/hosts; here the lab's own names)
+COMMON_MOUNTS: Mounts = (
+    ("/etc/localtime", "/etc/localtime", "ro"),
+    ("PRIVATE/etc/hosts", "/etc/hosts", "ro"),
+)
+#: what Pacemaker gives a bundle whose inner resource is told about its peers
+NOTIFY_META = {"container-attribute-target": "host", "notify": "true"}
+
+
+def openstack_bundles(plan: LabPlan) -> tuple[BundleRow, ...]:
+    """The openstack profile's bundles. The inner agents are resource-agents in the image
+    (as TripleO's images carry them) and run there through the engine's exec."""
+    internal = [n.internal for n in plan.nodes]
+    return (
+        BundleRow(
+            "haproxy-bundle",
+            "haproxy",
+            "/usr/sbin/haproxy -db -f /etc/haproxy/haproxy.cfg",
+            (
+                ("PRIVATE/etc/haproxy", "/etc/haproxy", "ro"),
+                ("PRIVATE/haproxy", "PRIVATE/haproxy", "rw"),
+            ),
+            role="haproxy-role",
+        ),
+        BundleRow(
+            "galera-bundle",
+            "mariadb",
+            "/bin/sleep infinity",
+            (
+                ("PRIVATE/mysql", "/var/lib/mysql", "rw"),
+                ("PRIVATE/etc/mysql/galera.cnf", "/etc/mysql/mariadb.conf.d/99-galera.cnf", "ro"),
+            ),
+            promoted_all=True,
+            control_port=3123,
+            role="galera-role",
+            inner=Inner(
+                "galera",
+                "ocf:heartbeat:galera",
+                {
+                    "enable_creation": "true",
+                    "log": "/var/lib/mysql/mysqld.log",
+                    "wsrep_cluster_address": "gcomm://" + ",".join(internal),
+                    "cluster_host_map": ";".join(f"{n.name}:{n.internal}" for n in plan.nodes),
+                },
+                (
+                    ("start", "0s", "120s", None),
+                    ("stop", "0s", "120s", None),
+                    ("promote", "0s", "300s", None),
+                    ("demote", "0s", "120s", None),
+                    ("monitor", "10s", "30s", "Promoted"),
+                    ("monitor", "30s", "30s", "Unpromoted"),
+                ),
+                {"container-attribute-target": "host", "ordered": "true"},
+            ),
+        ),
+        BundleRow(
+            "rabbitmq-bundle",
+            "rabbitmq",
+            "/bin/sleep infinity",
+            (
+                ("PRIVATE/rabbitmq", "/var/lib/rabbitmq", "rw"),
+                ("PRIVATE/etc/rabbitmq", "/etc/rabbitmq", "ro"),
+            ),
+            control_port=3122,
+            role="rabbitmq-role",
+            inner=Inner(
+                "rabbitmq",
+                "ocf:heartbeat:rabbitmq-cluster",
+                {"set_policy": 'ha-all ^(?!amq\\.).* {"ha-mode":"exactly","ha-params":2}'},
+                (
+                    ("start", "0s", "200s", None),
+                    ("stop", "0s", "200s", None),
+                    ("monitor", "10s", "40s", None),
+                ),
+            ),
+        ),
+        BundleRow(
+            "redis-bundle",
+            "redis",
+            "/bin/sleep infinity",
+            (("PRIVATE/redis", "/var/lib/redis", "rw"), ("PRIVATE/etc/redis", "/etc/redis", "ro")),
+            promoted_max=1,
+            control_port=3124,
+            role="redis-role",
+            inner=Inner(
+                "redis",
+                "ocf:heartbeat:redis",
+                {"config": "/etc/redis/redis.conf", "wait_last_known_master": "true"},
+                (
+                    ("start", "0s", "200s", None),
+                    ("stop", "0s", "200s", None),
+                    ("promote", "0s", "120s", None),
+                    ("demote", "0s", "120s", None),
+                    ("monitor", "20s", "60s", None),
+                    ("monitor", "60s", "60s", "Unpromoted"),
+                    ("monitor", "45s", "60s", "Promoted"),
+                ),
+                {"interleave": "true"},
+            ),
+        ),
+        BundleRow(
+            "memcached-bundle",
+            "memcached",
+            "/usr/bin/memcached -u root -l 0.0.0.0 -p 11211 -m 64",
+        ),
+        BundleRow(
+            "openstack-cinder-volume",
+            "cinder-volume",
+            # a stand-in: the service's place in the cluster, not its work
+            "/bin/busybox httpd -f -p 8776 -h /var/lib/cinder",
+            (("PRIVATE/cinder", "/var/lib/cinder", "rw"),),
+            replicas=1,
+            role="cinder-volume-role",
+        ),
+    )
+
+
+def _bundle(resources: etree._Element, row: BundleRow, plan: LabPlan) -> None:
+    bid = row.id
     bundle = _E(resources, "bundle", id=bid)
-    if meta:
-        _nv(bundle, f"{bid}-meta_attributes", meta, "meta_attributes")
+    if row.inner is not None:
+        _nv(bundle, f"{bid}-meta_attributes", NOTIFY_META, "meta_attributes")
     podman = {
-        "image": image_ref(service),
-        "replicas": str(replicas),
+        "image": image_ref(row.service),
+        "replicas": str(row.replicas or len(plan.nodes)),
         "network": "host",
-        "run-command": run_command,
+        "run-command": row.run_command,
         "options": f"--user=root --log-driver=k8s-file --log-opt "
-        f"path={plan.private_dir}/log/containers/{bid}.log {options}".strip(),
+        f"path={plan.private_dir}/log/containers/{bid}.log {row.options}".strip(),
     }
-    if promoted_max is not None:
-        podman["promoted-max"] = str(promoted_max)
+    promoted = len(plan.nodes) if row.promoted_all else row.promoted_max
+    if promoted is not None:
+        podman["promoted-max"] = str(promoted)
     _E(bundle, "podman", podman)
-    if control_port is not None:
+    if row.control_port is not None:
         # Pacemaker's bundles reach their inner resource through pacemaker-remoted on this
         # port; hakeeper execs the agent in the container instead, but the schema wants it
-        _E(bundle, "network", {"control-port": str(control_port)})
+        _E(bundle, "network", {"control-port": str(row.control_port)})
     storage = _E(bundle, "storage")
-    common = [("/etc/localtime", "/etc/localtime", "ro"), ("/usr/lib/ocf", "/usr/lib/ocf", "ro")]
-    for i, (source, target, opts) in enumerate(common + mounts):
+    for i, (source, target, opts) in enumerate(COMMON_MOUNTS + row.mounts):
         _E(
             storage,
             "storage-mapping",
             {
                 "id": f"{bid}-storage-{i}",
-                "source-dir": source,
-                "target-dir": target,
+                "source-dir": source.replace("PRIVATE", plan.private_dir),
+                "target-dir": target.replace("PRIVATE", plan.private_dir),
                 "options": opts,
             },
         )
-    return bundle
+    if row.inner is not None:
+        inner = row.inner
+        _primitive(bundle, inner.id, inner.agent, inner.params, list(inner.ops), inner.meta)
 
 
 def _openstack(plan: LabPlan, resources: etree._Element, constraints: etree._Element) -> None:
     private = plan.private_dir
-    internal = [n.internal for n in plan.nodes]
-    _bundle(
-        resources,
-        "haproxy-bundle",
-        "haproxy",
-        replicas=len(plan.nodes),
-        plan=plan,
-        run_command="/usr/sbin/haproxy -db -f /etc/haproxy/haproxy.cfg",
-        mounts=[
-            (f"{private}/etc/haproxy", "/etc/haproxy", "ro"),
-            (f"{private}/haproxy", f"{private}/haproxy", "rw"),
-        ],
-    )
-    galera = _bundle(
-        resources,
-        "galera-bundle",
-        "mariadb",
-        replicas=len(plan.nodes),
-        plan=plan,
-        promoted_max=len(plan.nodes),
-        run_command="/bin/sleep infinity",
-        control_port=3123,
-        meta={"container-attribute-target": "host", "notify": "true"},
-        mounts=[
-            (f"{private}/mysql", "/var/lib/mysql", "rw"),
-            (f"{private}/etc/mysql/galera.cnf", "/etc/mysql/mariadb.conf.d/99-galera.cnf", "ro"),
-        ],
-    )
-    _primitive(
-        galera,
-        "galera",
-        "ocf:heartbeat:galera",
-        {
-            "enable_creation": "true",
-            "log": "/var/lib/mysql/mysqld.log",
-            "wsrep_cluster_address": "gcomm://" + ",".join(internal),
-            "cluster_host_map": ";".join(f"{n.name}:{n.internal}" for n in plan.nodes),
-        },
-        [
-            ("start", "0s", "120s", None),
-            ("stop", "0s", "120s", None),
-            ("promote", "0s", "300s", None),
-            ("demote", "0s", "120s", None),
-            ("monitor", "10s", "30s", "Promoted"),
-            ("monitor", "30s", "30s", "Unpromoted"),
-        ],
-        meta={"container-attribute-target": "host", "ordered": "true"},
-    )
-    rabbit = _bundle(
-        resources,
-        "rabbitmq-bundle",
-        "rabbitmq",
-        replicas=len(plan.nodes),
-        plan=plan,
-        run_command="/bin/sleep infinity",
-        control_port=3122,
-        meta={"container-attribute-target": "host", "notify": "true"},
-        mounts=[
-            (f"{private}/rabbitmq", "/var/lib/rabbitmq", "rw"),
-            (f"{private}/etc/rabbitmq", "/etc/rabbitmq", "ro"),
-        ],
-    )
-    _primitive(
-        rabbit,
-        "rabbitmq",
-        "ocf:heartbeat:rabbitmq-cluster",
-        {"set_policy": 'ha-all ^(?!amq\\.).* {"ha-mode":"exactly","ha-params":2}'},
-        [
-            ("start", "0s", "200s", None),
-            ("stop", "0s", "200s", None),
-            ("monitor", "10s", "40s", None),
-        ],
-    )
-    redis = _bundle(
-        resources,
-        "redis-bundle",
-        "redis",
-        replicas=len(plan.nodes),
-        plan=plan,
-        promoted_max=1,
-        run_command="/bin/sleep infinity",
-        control_port=3124,
-        meta={"container-attribute-target": "host", "notify": "true"},
-        mounts=[
-            (f"{private}/redis", "/var/lib/redis", "rw"),
-            (f"{private}/etc/redis", "/etc/redis", "ro"),
-        ],
-    )
-    _primitive(
-        redis,
-        "redis",
-        "ocf:heartbeat:redis",
-        {"config": "/etc/redis/redis.conf", "wait_last_known_master": "true"},
-        [
-            ("start", "0s", "200s", None),
-            ("stop", "0s", "200s", None),
-            ("promote", "0s", "120s", None),
-            ("demote", "0s", "120s", None),
-            ("monitor", "20s", "60s", None),
-            ("monitor", "60s", "60s", "Unpromoted"),
-            ("monitor", "45s", "60s", "Promoted"),
-        ],
-        meta={"interleave": "true"},
-    )
-    _bundle(
-        resources,
-        "memcached-bundle",
-        "memcached",
-        replicas=len(plan.nodes),
-        plan=plan,
-        run_command="/usr/bin/memcached -u root -l 0.0.0.0 -p 11211 -m 64",
-        mounts=[],
-    )
-    _bundle(
-        resources,
-        "openstack-cinder-volume",
-        "cinder-volume",
-        replicas=1,
-        plan=plan,
-        # a stand-in: the service's place in the cluster, not its work
-        run_command="/bin/busybox httpd -f -p 8776 -h /var/lib/cinder",
-        mounts=[(f"{private}/cinder", "/var/lib/cinder", "rw")],
-    )
+    rows = openstack_bundles(plan)
+    for row in rows:
+        _bundle(resources, row, plan)
     _anything(
         _clone(resources, "openstack-api-clone"),
         plan,
@@ -405,13 +426,7 @@ def _openstack(plan: LabPlan, resources: etree._Element, constraints: etree._Ele
     _colocate(constraints, redis_vip, "redis-bundle", with_role="Promoted")
     _order(constraints, "redis-bundle", "promote", redis_vip, "start", "Optional")
     _order(constraints, "galera-bundle", "promote", "openstack-cinder-volume", "start", "Mandatory")
-    for bid, role in (
-        ("haproxy-bundle", "haproxy-role"),
-        ("galera-bundle", "galera-role"),
-        ("rabbitmq-bundle", "rabbitmq-role"),
-        ("redis-bundle", "redis-role"),
-        ("openstack-cinder-volume", "cinder-volume-role"),
-    ):
+    for bid, role in ((r.id, r.role) for r in rows if r.role is not None):
         loc = _E(
             constraints,
             "rsc_location",

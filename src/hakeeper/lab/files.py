@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import os
 import pwd
+import secrets
 import shutil
 
 from hakeeper.lab.catalog import haproxy_cfg
-from hakeeper.lab.images import ImageStore, write_conf
+from hakeeper.lab.images import ImageStore, image_user, write_conf
 from hakeeper.lab.plan import API_PORT, REDIS_PORT, LabPlan, Node, Profile
 
 
@@ -57,12 +58,35 @@ def galera_cnf(plan: LabPlan, node: Node) -> str:
             "wsrep_on = ON",
             "wsrep_provider = /usr/lib/galera/libgalera_smm.so",
             "wsrep_cluster_name = hakeeper-lab",
+            # mysql_install_db (the agent's enable_creation) wants it with rsync SST; the
+            # agent's promote passes its own (gcomm:// on the bootstrap node)
+            "wsrep_cluster_address = gcomm://" + ",".join(n.internal for n in plan.nodes),
             f"wsrep_node_address = {node.internal}",
             f"wsrep_node_name = {node.name}",
             "wsrep_sst_method = rsync",
+            # gcomm and IST on the node's own address: every namespace has several
+            f'wsrep_provider_options = "gmcast.listen_addr=tcp://{node.internal}:4567;'
+            f' ist.recv_addr={node.internal}:4568"',
             "",
         ]
     )
+
+
+def hosts(plan: LabPlan) -> str:
+    """/etc/hosts for the containers (TripleO maps the host's): the nodes by name, so an
+    agent that names a peer by its node name (redis' SLAVEOF) reaches it."""
+    lines = ["127.0.0.1 localhost"]
+    lines += [f"{n.internal} {n.name}" for n in plan.nodes]
+    return "\n".join([*lines, ""])
+
+
+def rabbitmq_cookie(plan: LabPlan) -> str:
+    """The erlang cookie every node of the lab shares (made once per lab)."""
+    path = f"{plan.directory}/rabbitmq.cookie"
+    if not os.path.exists(path):
+        _write(path, secrets.token_hex(16).upper(), 0o600)
+    with open(path) as f:
+        return f.read().strip()
 
 
 def write_node_files(plan: LabPlan, node: Node) -> None:
@@ -108,12 +132,24 @@ def write_node_files(plan: LabPlan, node: Node) -> None:
             redis_conf(plan, node, "/var/lib/redis", "/var/lib/redis/redis.log"),
         )
         _write(f"{root}/etc/mysql/galera.cnf", galera_cnf(plan, node))
+        _write(f"{root}/etc/hosts", hosts(plan))
         _write(
             f"{root}/etc/rabbitmq/rabbitmq-env.conf",
             f"NODENAME=rabbit@{node.internal}\nUSE_LONGNAME=true\n",
         )
+        # the listeners on the node's address: every namespace has several
+        _write(
+            f"{root}/etc/rabbitmq/rabbitmq.conf",
+            f"listeners.tcp.default = {node.internal}:5672\nloopback_users = none\n",
+        )
         os.chmod(f"{root}/mysql", 0o777)
         os.chmod(f"{root}/rabbitmq", 0o777)
+        # the cluster's nodes must share the cookie; it belongs to the image's rabbitmq user
+        cookie = f"{root}/rabbitmq/.erlang.cookie"
+        _write(cookie, rabbitmq_cookie(plan), 0o400)
+        ids = image_user(plan.cache, "rabbitmq")
+        if ids is not None:
+            os.chown(cookie, *ids)
 
 
 def write_podman_conf(plan: LabPlan) -> None:

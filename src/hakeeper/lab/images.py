@@ -96,6 +96,12 @@ class ImageStore:
         return f"{self.cache}/images-{cache_key()}/run"
 
     @property
+    def passwd(self) -> str:
+        """A copy of the image's /etc/passwd: the lab's files (the erlang cookie) belong to
+        the image's service users, whose ids the host does not know."""
+        return f"{self.cache}/images-{cache_key()}/passwd"
+
+    @property
     def conf(self) -> str:
         return f"{self.cache}/containers.conf"
 
@@ -115,7 +121,7 @@ class ImageStore:
         return {"CONTAINERS_CONF": self.conf, "HOME": "/root"}
 
     def ready(self) -> bool:
-        if not os.path.isdir(self.root):
+        if not os.path.isdir(self.root) or not os.path.isfile(self.passwd):
             return False
         out = system.attempt(
             [
@@ -188,6 +194,8 @@ def ensure_images(cache: str, say: Callable[[str], None]) -> BuildResult:
         _build_step([*argv, SUITE, rootfs, MIRROR], 3600, "debootstrap", work)
         for part in TRIM:
             shutil.rmtree(f"{rootfs}/{part}", ignore_errors=True)
+        os.makedirs(os.path.dirname(store.passwd), exist_ok=True)
+        shutil.copyfile(f"{rootfs}/etc/passwd", store.passwd)
         tarball = f"{work}/rootfs.tar"
         say("packing the root filesystem")
         _build_step(["tar", "-C", rootfs, "--numeric-owner", "-cf", tarball, "."], 600, "tar", work)
@@ -221,6 +229,19 @@ def ensure_images(cache: str, say: Callable[[str], None]) -> BuildResult:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return BuildResult(True, time.monotonic() - began, size)
+
+
+def image_user(cache: str, user: str) -> tuple[int, int] | None:
+    """(uid, gid) of `user` in the lab's image; None if the image or the user is unknown."""
+    try:
+        with open(ImageStore(cache).passwd) as f:
+            for line in f:
+                fields = line.split(":")
+                if len(fields) > 3 and fields[0] == user:
+                    return int(fields[2]), int(fields[3])
+    except (OSError, ValueError):
+        return None
+    return None
 
 
 def _build_step(argv: list[str], timeout: float, what: str, work: str) -> None:

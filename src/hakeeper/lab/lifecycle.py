@@ -99,6 +99,28 @@ def connect_store(plan: LabPlan) -> Coordinator:
     return connect(plan.store_url)
 
 
+def machines_up(plan: LabPlan, progress: Progress) -> LabState:
+    """Only the machines of the lab (make_machines, no etcd, store or daemon): a bench on
+    which to run services by hand. `lab down` removes it as it removes a lab."""
+    require_root()
+    require_tools(plan)
+    _check_free(plan)
+    _check_reachable(plan)
+    began = time.monotonic()
+    st = LabState(
+        plan, len(plan.nodes), plan.nodes[0].name.rstrip("0123456789"), started_at=time.time()
+    )
+    state.save(st)
+    try:
+        st, _ = make_machines(
+            plan, st, lambda text: progress(text, time.monotonic() - began), etcd=False
+        )
+    except BaseException:
+        lab_down(plan.directory, lambda text, s: None)
+        raise
+    return st
+
+
 def lab_up(plan: LabPlan, progress: Progress, *, timeout: float = 300.0) -> UpResult:
     """Bring the lab up; on a failure before the daemons run, undo everything made."""
     require_root()
@@ -140,32 +162,7 @@ def lab_up(plan: LabPlan, progress: Progress, *, timeout: float = 300.0) -> UpRe
 def _make(
     plan: LabPlan, st: LabState, say: Callable[[str], None]
 ) -> tuple[LabState, images.BuildResult | None]:
-    st = replace(st, bridge_made=True)
-    state.save(st)
-    net.make_bridge(plan)
-    say(f"bridge {plan.bridge}: " + ", ".join(cidr for _, cidr in plan.nets))
-    for node in plan.nodes:
-        st = replace(st, namespaces=(*st.namespaces, node.name))
-        state.save(st)
-        net.make_node(plan, node)
-        system.run(
-            ["ip", "netns", "exec", node.name, "sysctl", "-qw", "net.ipv4.ip_nonlocal_bind=1"]
-        )
-        files.write_node_files(plan, node)
-    say(
-        f"namespaces {', '.join(n.name for n in plan.nodes)}: eth0 at "
-        + ", ".join(n.internal for n in plan.nodes)
-    )
-    result = None
-    if plan.profile is Profile.OPENSTACK:
-        result = images.ensure_images(plan.cache, say)
-        say(
-            ("built" if result.built else "found cached") + " the images "
-            f"({', '.join(images.SERVICES)}) in {result.seconds:.1f} s"
-        )
-    files.write_podman_conf(plan)
-    for node in plan.nodes:
-        st = boot_node(plan, st, node, etcd=plan.store is StoreKind.ETCD)
+    st, result = make_machines(plan, st, say, etcd=plan.store is StoreKind.ETCD)
     say("etcd members started" if plan.store is StoreKind.ETCD else "sqlite store")
     coord = _wait_store(plan, say)
     try:
@@ -182,6 +179,41 @@ def _make(
     for node in plan.nodes:
         st = start_node_daemon(plan, st, node)
     say("node daemons started")
+    return st, result
+
+
+def make_machines(
+    plan: LabPlan, st: LabState, say: Callable[[str], None], *, etcd: bool
+) -> tuple[LabState, images.BuildResult | None]:
+    """The nodes as machines: bridge, namespaces, their files, the images (openstack),
+    the holders and (etcd) the etcd members; no store and no daemon yet."""
+    st = replace(st, bridge_made=True)
+    state.save(st)
+    net.make_bridge(plan)
+    say(f"bridge {plan.bridge}: " + ", ".join(cidr for _, cidr in plan.nets))
+    for node in plan.nodes:
+        st = replace(st, namespaces=(*st.namespaces, node.name))
+        state.save(st)
+        net.make_node(plan, node)
+        system.run(
+            ["ip", "netns", "exec", node.name, "sysctl", "-qw", "net.ipv4.ip_nonlocal_bind=1"]
+        )
+    say(
+        f"namespaces {', '.join(n.name for n in plan.nodes)}: eth0 at "
+        + ", ".join(n.internal for n in plan.nodes)
+    )
+    result = None
+    if plan.profile is Profile.OPENSTACK:
+        result = images.ensure_images(plan.cache, say)
+        say(
+            ("built" if result.built else "found cached") + " the images "
+            f"({', '.join(images.SERVICES)}) in {result.seconds:.1f} s"
+        )
+    for node in plan.nodes:  # after the images: some files belong to the image's users
+        files.write_node_files(plan, node)
+    files.write_podman_conf(plan)
+    for node in plan.nodes:
+        st = boot_node(plan, st, node, etcd=etcd)
     return st, result
 
 

@@ -44,6 +44,8 @@ def agent_environment(state_dir: str, node: str) -> dict[str, str]:
 
 
 Change = Callable[[str, str | None], None]
+#: (node, name, value): a change to another node's attribute
+PeerChange = Callable[[str, str, str | None], None]
 
 
 class AttrServer:
@@ -55,8 +57,13 @@ class AttrServer:
         *,
         on_cluster_change: Change | None = None,
         cib: Callable[[], bytes | None] | None = None,
+        on_peer_change: PeerChange | None = None,
     ) -> None:
+        """on_peer_change: where a set or delete of another node's attribute goes (galera's
+        promote sets every peer's promotion score, as Pacemaker's attrd allows); None
+        refuses it."""
         self.path = path
+        self.on_peer_change = on_peer_change
         self.node = node
         self.on_change = on_change
         self.on_cluster_change = on_cluster_change
@@ -142,6 +149,12 @@ class AttrServer:
             return {"ok": True, "value": attrs.get(name)}
         if op not in ("set", "delete"):
             return {"ok": False, "error": f"unknown operation {op!r}", "code": 64}
+        if node != self.node and self.on_peer_change is not None:
+            value = request.get("value") if op == "set" else None
+            if value is not None and not isinstance(value, str):
+                return {"ok": False, "error": "the value must be a string", "code": 64}
+            self.on_peer_change(node, name, value)
+            return {"ok": True}
         if node != self.node:
             return {
                 "ok": False,
