@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from hakeeper.coord import CoordError, Coordinator, connect
-from hakeeper.lab import files, images, net, state, system
+from hakeeper.lab import files, images, net, ready, state, system
 from hakeeper.lab import node as machine
 from hakeeper.lab.observe import Observation, observe
 from hakeeper.lab.plan import LabPlan, Node, Profile, StoreKind
@@ -288,25 +288,21 @@ def _converge(
                     plan, False, time.monotonic() - began, image_seconds, image_built, None
                 )
             else:
-                if obs.converged:
+                readiness = ready.probe(plan) if obs.converged else None
+                if readiness is not None and readiness.ready:
                     seconds = time.monotonic() - began
                     st = replace(st, converged_after=seconds)
                     state.save(st)
-                    say(f"converged: {obs.active} resource instances active, leader {obs.leader}")
+                    say(
+                        f"converged: {obs.active} resource instances active, leader "
+                        f"{obs.leader}; HAProxy serves every VIP"
+                    )
                     return UpResult(plan, True, seconds, image_seconds, image_built, obs)
                 line = (
-                    f"waiting: {len(obs.members)}/{len(plan.nodes)} nodes joined, "
-                    f"leader {obs.leader or '-'}, {obs.active}/{len(obs.instances)} "
-                    f"resource instances active"
+                    "resources converged; waiting for " + ", ".join(readiness.waiting_for[:3])
+                    if readiness is not None
+                    else _waiting(plan, obs)
                 )
-                if obs.active == len(obs.instances) and obs.pending_actions:
-                    line += "; still to do: " + "; ".join(obs.pending_actions[:4])
-                if obs.failures:
-                    f = obs.failures[-1]
-                    line += (
-                        f"; {len(obs.failures)} failed op(s), last: {f.operation} "
-                        f"{f.resource} on {f.node} rc={f.rc} {f.reason or ''}"
-                    ).rstrip()
             if line != last_line:
                 say(line)
                 last_line = line
@@ -315,6 +311,23 @@ def _converge(
         coord.close()
     say(f"not converged after {timeout:g} s")
     return UpResult(plan, False, time.monotonic() - began, image_seconds, image_built, obs)
+
+
+def _waiting(plan: LabPlan, obs: Observation) -> str:
+    line = (
+        f"waiting: {len(obs.members)}/{len(plan.nodes)} nodes joined, "
+        f"leader {obs.leader or '-'}, {obs.active}/{len(obs.instances)} "
+        f"resource instances active"
+    )
+    if obs.active == len(obs.instances) and obs.pending_actions:
+        line += "; still to do: " + "; ".join(obs.pending_actions[:4])
+    if obs.failures:
+        f = obs.failures[-1]
+        line += (
+            f"; {len(obs.failures)} failed op(s), last: {f.operation} "
+            f"{f.resource} on {f.node} rc={f.rc} {f.reason or ''}"
+        ).rstrip()
+    return line
 
 
 # -- down ------------------------------------------------------------------------------

@@ -1,0 +1,35 @@
+"""Readiness from HAProxy's own answers: its frontends on the VIPs and its stats CSV."""
+
+from __future__ import annotations
+
+from hakeeper.lab.plan import Profile, make_plan
+from hakeeper.lab.ready import backends_down, binds
+
+HEADER = "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,"
+STATS = (
+    HEADER
+    + """wretr,wredis,status,weight
+keystone,FRONTEND,,,0,1,1024,3,0,0,0,0,0,,,,,OPEN,
+keystone,ctl0,0,0,0,1,,1,0,0,,0,,0,0,0,0,UP,1
+keystone,BACKEND,0,0,0,1,103,3,0,0,0,0,,0,0,0,0,UP,3
+redis,FRONTEND,,,0,1,1024,3,0,0,0,0,0,,,,,OPEN,
+redis,ctl0,0,0,0,1,,1,0,0,,0,,0,0,0,0,DOWN,1
+redis,BACKEND,0,0,0,1,103,3,0,0,0,0,,0,0,0,0,DOWN,0
+"""
+)
+
+
+def test_a_service_is_ready_when_its_backend_is_up() -> None:
+    assert backends_down(STATS, ["keystone", "redis", "mysql"]) == ["redis", "mysql"]
+    assert backends_down(STATS, ["keystone"]) == []
+
+
+def test_every_vip_bind_of_the_catalog_is_probed() -> None:
+    plan = make_plan(3, profile=Profile.MINIMAL)
+    found = binds(plan)
+    internal = plan.vip("internal_api").ip
+    assert ("keystone", internal, 5000) in found
+    assert ("keystone", plan.vip("public").ip, 5000) in found
+    assert ("redis", plan.vip("redis").ip, 6379) in found
+    assert ("stats", internal, 1993) in found
+    assert ("mysql", internal, 3306) in binds(make_plan(3, profile=Profile.OPENSTACK))
