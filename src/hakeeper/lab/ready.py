@@ -1,6 +1,6 @@
 """Whether the lab's services answer, not only whether its resources run: HAProxy accepts
 connections on every VIP address its catalog binds, and its stats say each service has a
-server UP behind it. `lab up` counts the lab converged only then.
+server UP behind it by a passed health check. `lab up` counts the lab converged only then.
 """
 
 from __future__ import annotations
@@ -37,15 +37,22 @@ def binds(plan: LabPlan) -> list[tuple[str, str, int]]:
     return found
 
 
+#: a health check of that server has passed (HAProxy counts a server UP before its first)
+PASSED = ("L4OK", "L6OK", "L7OK")
+
+
 def backends_down(stats_csv: str, services: list[str]) -> list[str]:
-    """The services whose BACKEND line in HAProxy's CSV stats is not UP (or is missing)."""
+    """The services without a server that is UP by a passed health check, in HAProxy's CSV
+    stats (at start HAProxy counts every server UP before any check has run)."""
     text = stats_csv.lstrip("# ")
-    status = {
-        row["pxname"]: row.get("status", "")
+    serving = {
+        row["pxname"]
         for row in csv.DictReader(io.StringIO(text))
-        if row.get("svname") == "BACKEND"
+        if row.get("svname") not in ("FRONTEND", "BACKEND")
+        and row.get("status") == "UP"
+        and row.get("check_status") in PASSED
     }
-    return [s for s in services if status.get(s) != "UP"]
+    return [s for s in services if s not in serving]
 
 
 def _accepts(address: str, port: int) -> bool:
