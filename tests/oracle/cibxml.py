@@ -211,7 +211,36 @@ class Ticket:
     rsc_role: str | None = None
 
 
-Constraint = Location | Colocation | Order | Ticket
+@dataclass(frozen=True, slots=True)
+class RscSet:
+    """A resource_set: members in order; sequential None means the default (true)."""
+
+    id: str
+    members: tuple[str, ...]
+    sequential: bool | None = None
+    require_all: bool | None = None  # ordering sets only
+
+
+@dataclass(frozen=True, slots=True)
+class ColocationSets:
+    """rsc_colocation made of resource sets."""
+
+    id: str
+    sets: tuple[RscSet, ...]
+    score: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSets:
+    """rsc_order made of resource sets."""
+
+    id: str
+    sets: tuple[RscSet, ...]
+    kind: str | None = None
+    symmetrical: bool | None = None
+
+
+Constraint = Location | Colocation | Order | Ticket | ColocationSets | OrderSets
 
 
 # ---------------------------------------------------------------- status
@@ -335,7 +364,30 @@ def _resource_xml(r: Resource, ind: str) -> list[str]:
     return out
 
 
+def _set_xml(r: RscSet, ind: str) -> list[str]:
+    extra = ""
+    if r.sequential is not None:
+        extra += f' sequential="{"true" if r.sequential else "false"}"'
+    if r.require_all is not None:
+        extra += f' require-all="{"true" if r.require_all else "false"}"'
+    return [
+        f'{ind}<resource_set id="{r.id}"{extra}>',
+        *(f'{ind}  <resource_ref id="{m}"/>' for m in r.members),
+        f"{ind}</resource_set>",
+    ]
+
+
 def _constraint_xml(c: Constraint, ind: str) -> list[str]:
+    if isinstance(c, ColocationSets):
+        sets = [line for r in c.sets for line in _set_xml(r, ind + "  ")]
+        head = f'{ind}<rsc_colocation id="{c.id}" score="{score_text(c.score)}">'
+        return [head, *sets, f"{ind}</rsc_colocation>"]
+    if isinstance(c, OrderSets):
+        extra = f' kind="{c.kind}"' if c.kind else ""
+        if c.symmetrical is not None:
+            extra += f' symmetrical="{"true" if c.symmetrical else "false"}"'
+        sets = [line for r in c.sets for line in _set_xml(r, ind + "  ")]
+        return [f'{ind}<rsc_order id="{c.id}"{extra}>', *sets, f"{ind}</rsc_order>"]
     if isinstance(c, Location):
         disc = f' resource-discovery="{c.resource_discovery}"' if c.resource_discovery else ""
         disc += f' role="{c.role}"' if c.role else ""

@@ -9,6 +9,7 @@ orders and colocations never point a resource at itself, at least one node is on
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import replace
 
@@ -20,6 +21,7 @@ from .cibxml import (
     Clone,
     Cluster,
     Colocation,
+    ColocationSets,
     Constraint,
     Expression,
     Group,
@@ -29,8 +31,10 @@ from .cibxml import (
     NodeState,
     Op,
     Order,
+    OrderSets,
     Primitive,
     Resource,
+    RscSet,
     RscState,
     Rule,
     Ticket,
@@ -62,6 +66,7 @@ ALL_FEATURES = frozenset(
         # an ocf:pacemaker:Stateful clone with promotable=true (promoted-max, promoted-node-
         # max), master-stateful scores, instances running and promoted, role constraints
         "promotable",
+        "sets",  # rsc_colocation and rsc_order of resource sets, sequential or not
     }
 )
 # Drawn only when asked for (test_random_vs_crm_simulate has its own test for them):
@@ -265,6 +270,8 @@ def _constraints(
                 first_action = draw(st.sampled_from(["start", "stop"]))
                 then_action = draw(st.sampled_from(["start", "stop"]))
             out.append(Order(f"order{k}-{a}-then-{b}", a, b, kind, sym, first_action, then_action))
+    if "sets" in f and len(tops) > 2:
+        out += draw(_set_constraints(tops))
     if PROMOTABLE in tops:
         for k in range(draw(st.integers(0, 2))):
             node = draw(_node_name(nodes))
@@ -285,6 +292,36 @@ def _constraints(
             policy = draw(st.sampled_from([None, "stop", "demote", "fence", "freeze"]))
             ticket = draw(st.sampled_from(["ticketA", "ticketB"]))
             out.append(Ticket(f"tkt{k}-{r}", r, ticket, policy))
+    return out
+
+
+@st.composite
+def _rsc_sets(draw: st.DrawFn, cid: str, tops: list[str], ordering: bool) -> tuple[RscSet, ...]:
+    """One to three sets of distinct resources, each sequential or not."""
+    pool = draw(st.permutations(tops))
+    count = draw(st.integers(1, min(3, len(pool))))
+    cuts = sorted(draw(st.sets(st.integers(1, len(pool) - 1), max_size=count - 1)))
+    bounds = [0, *cuts, draw(st.integers((cuts[-1] if cuts else 0) + 1, len(pool)))]
+    sets = []
+    for i, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+        require_all = draw(st.sampled_from([None, None, False])) if ordering else None
+        sequential = draw(st.sampled_from([None, True, False]))
+        sets.append(RscSet(f"{cid}-set{i}", tuple(pool[lo:hi]), sequential, require_all))
+    return tuple(sets)
+
+
+@st.composite
+def _set_constraints(draw: st.DrawFn, tops: list[str]) -> list[Constraint]:
+    out: list[Constraint] = []
+    for k in range(draw(st.integers(0, 1))):
+        cid = f"colset{k}"
+        score = draw(st.sampled_from(SCORES))
+        out.append(ColocationSets(cid, draw(_rsc_sets(cid, tops, False)), score))
+    for k in range(draw(st.integers(0, 1))):
+        cid = f"ordset{k}"
+        kind = draw(st.sampled_from([None, "Mandatory", "Optional", "Serialize"]))
+        sym = draw(st.sampled_from([None, False])) if kind != "Serialize" else None
+        out.append(OrderSets(cid, draw(_rsc_sets(cid, tops, True)), kind, sym))
     return out
 
 

@@ -11,7 +11,7 @@ import itertools
 from collections.abc import Iterator
 
 from hakeeper.model.config import Order, Role
-from hakeeper.model.scores import ScoreError, parse_score
+from hakeeper.model.scores import INFINITY, ScoreError, parse_score
 from hakeeper.scheduler import migration
 from hakeeper.scheduler.cluster import Cluster, op_on_fail
 from hakeeper.scheduler.working import AF, OF, Action, Flags, Node, OrderSpec, Rsc, Variant, Wrapper
@@ -702,6 +702,9 @@ def apply_orderings(cluster: Cluster) -> None:
             order_actions(spec.first_action, spec.then_action, spec.flags)
     # newest first: Pacemaker prepends each new action to its list
     for action in reversed(list(cluster.actions)):
+        for blocked in _block_colocation_dependents(action):
+            update_action(cluster, blocked)
+    for action in reversed(list(cluster.actions)):
         update_action(cluster, action)
 
 
@@ -906,7 +909,10 @@ def _update_steps(cluster: Cluster, then: Action) -> Iterator[Action]:
                 wrapper.type = OF.NONE
                 then_changed = True
             continue
-        first_flags = _action_flags(first, then_node)
+        # Pacemaker asks a resource other than a clone for its flags on no node in
+        # particular: a group's running is runnable if its members start anywhere
+        clone_first = first.rsc is not None and first.rsc.variant == Variant.CLONE
+        first_flags = _action_flags(first, then_node if clone_first else None)
         watched = _watched(then)
         before_then = [a.flags for a in watched]
         before_first = first.flags
@@ -920,9 +926,46 @@ def _update_steps(cluster: Cluster, then: Action) -> Iterator[Action]:
     if requires_any:
         then_changed = then.flags != last_flags
     if then_changed:
+        if (last_flags & AF.RUNNABLE) and not (then.flags & AF.RUNNABLE):
+            yield from _block_colocation_dependents(then)
         yield then
         for after in list(then.after):
             yield after.action
+
+
+def _block_colocation_dependents(action: Action) -> Iterator[Action]:
+    """An unrunnable start (or promote) blocks the starts (promotes) of what has a
+    mandatory colocation with its resource, once no instance of the whole collective can
+    do it: the dependents' actions become unrunnable "due to colocation with" it. Yields
+    each blocked action to visit, after what it blocks in turn, as Pacemaker does."""
+    if action.flags & AF.RUNNABLE or action.rsc is None:
+        return
+    is_start = action.task == "start"
+    if not is_start and action.task != "promote":
+        return
+    top = action.rsc.top()
+    for child in top.children:
+        newest = next((a for a in reversed(child.actions) if a.task == action.task), None)
+        if newest is None or newest.flags & AF.RUNNABLE:
+            return  # an instance can still get there
+    for coloc in list(top.with_this):
+        if coloc.score < INFINITY:
+            continue
+        if not is_start and coloc.primary_role != Role.PROMOTED:
+            continue
+        task = "promote" if coloc.dependent_role == Role.PROMOTED else "start"
+        yield from _mark_blocked(coloc.dependent, task, action.rsc)
+
+
+def _mark_blocked(rsc: Rsc, task: str, reason: Rsc) -> Iterator[Action]:
+    for action in reversed(list(rsc.actions)):  # newest first, as Pacemaker's list
+        if action.flags & AF.RUNNABLE and action.task == task:
+            action.flags &= ~AF.RUNNABLE
+            set_reason(action, f"colocation with {reason.id}", False)
+            yield from _block_colocation_dependents(action)
+            yield action
+    for child in rsc.children:
+        yield from _mark_blocked(child, task, reason)
 
 
 def _watched(then: Action) -> list[Action]:

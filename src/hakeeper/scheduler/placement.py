@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 from functools import cmp_to_key
 
-from hakeeper.model.config import Colocation, Location, Role
+from hakeeper.model.config import Colocation, Location, ResourceSet, Role
 from hakeeper.model.scores import INFINITY, ScoreError, add, parse_score
 from hakeeper.reports import CommandError, Report, codes
 from hakeeper.scheduler.cluster import Cluster, fail_count
@@ -320,8 +321,13 @@ def unpack_colocations(cluster: Cluster) -> None:
             continue
         dependents = _targets(cluster, cons.rsc, None)
         primaries = _targets(cluster, cons.with_rsc, None)
-        if len(dependents) > 1 or len(primaries) > 1:
-            # a tag on either side: as a set of its members, colocated in turn
+        tagged = (_is_tag(cluster, cons.rsc), _is_tag(cluster, cons.with_rsc))
+        if all(tagged):
+            # Pacemaker 2.1.5 turns each side into a set and then colocates neither (seen
+            # with crm_simulate, tags and templates alike)
+            continue
+        if any(tagged):
+            # a tag on one side: each side a non-sequential set, every member with every one
             for dependent in dependents:
                 for primary in primaries:
                     new_colocation(
@@ -351,72 +357,52 @@ def unpack_colocations(cluster: Cluster) -> None:
         )
 
 
+def _is_tag(cluster: Cluster, rsc_id: str | None) -> bool:
+    """A tag or template id (not a resource, nor a cloned resource naming its clone)."""
+    return rsc_id is not None and rsc_id not in cluster.rsc_by_id and rsc_id not in cluster.clone_of
+
+
 def _unpack_coloc_sets(cluster: Cluster, cons: Colocation, score: int, where: str) -> None:
-    last_members: list[Rsc] | None = None
+    """Pacemaker's colocation sets (as crm_simulate 2.1.5 places them): inside a sequential
+    set each member goes with the one before it (a negative score: against every one
+    before it); a non-sequential set's members are not colocated with each other. Of two
+    sets in a row the earlier one is the dependent: its first member if sequential, else
+    every member, goes with the later set's last member if sequential, else every member."""
+
+    def colocate(dependent: Rsc, primary: Rsc, value: int, roles: tuple[str | None, ...]) -> None:
+        new_colocation(
+            cluster,
+            cons.id,
+            dependent,
+            primary,
+            value,
+            roles[0],
+            roles[1],
+            cons.node_attribute,
+            cons.influence,
+        )
+
+    previous: tuple[ResourceSet, list[Rsc]] | None = None
     for rset in cons.sets:
         set_score = score if rset.score is None else _score_of(cluster, rset.score, where)
         members = [m for r in rset.resources for m in _targets(cluster, r, None)]
         sequential = rset.sequential if rset.sequential is not None else True
-        if sequential and set_score != 0:
-            previous = None
-            for rsc in members:
-                if previous is not None:
-                    new_colocation(
-                        cluster,
-                        cons.id,
-                        rsc,
-                        previous,
-                        set_score,
-                        rset.role,
-                        rset.role,
-                        cons.node_attribute,
-                        cons.influence,
-                    )
-                previous = rsc
-        elif not sequential and set_score < 0:
-            for i, a in enumerate(members):
-                for b in members[i + 1 :]:
-                    new_colocation(
-                        cluster,
-                        cons.id,
-                        a,
-                        b,
-                        set_score,
-                        rset.role,
-                        rset.role,
-                        cons.node_attribute,
-                        cons.influence,
-                    )
-                    new_colocation(
-                        cluster,
-                        cons.id,
-                        b,
-                        a,
-                        set_score,
-                        rset.role,
-                        rset.role,
-                        cons.node_attribute,
-                        cons.influence,
-                    )
-        if last_members is not None and score != 0 and members:
-            # each set is colocated with the previous one: first of this with last of previous
-            dependent = members[0] if sequential else None
-            primary = last_members[-1] if last_members else None
-            dep_list = [dependent] if dependent is not None else members
-            for dep in dep_list:
-                if primary is not None:
-                    new_colocation(
-                        cluster,
-                        cons.id,
-                        dep,
-                        primary,
-                        score,
-                        None,
-                        None,
-                        cons.node_attribute,
-                        cons.influence,
-                    )
-        last_members = members
+        if sequential and set_score > 0:
+            for before, rsc in itertools.pairwise(members):
+                colocate(rsc, before, set_score, (rset.role, rset.role))
+        elif sequential and set_score < 0:
+            for i, rsc in enumerate(members):
+                for before in members[:i]:
+                    colocate(rsc, before, set_score, (rset.role, rset.role))
+        if previous is not None and score != 0:
+            first_set, first_members = previous
+            first_sequential = first_set.sequential if first_set.sequential is not None else True
+            dependents = first_members[:1] if first_sequential else first_members
+            primaries = members[-1:] if sequential else members
+            for dependent in dependents:
+                for primary in primaries:
+                    colocate(dependent, primary, score, (first_set.role, rset.role))
+        previous = (rset, members)
 
 
 def new_colocation(
