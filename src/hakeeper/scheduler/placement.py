@@ -776,13 +776,26 @@ def _assign_group(cluster: Cluster, rsc: Rsc, prefer: Node | None) -> Node | Non
 
 
 def _expand_group_colocations(rsc: Rsc) -> None:
+    """"Group with R" becomes "first member with R"; "R with group", "R with the last
+    member". Members after an unmanaged one also get the group's mandatory colocations:
+    the internal chain no longer carries them past a member that stays where it is."""
     first = rsc.children[0]
-    for coloc in rsc.this_with:
+    group_with = list(rsc.this_with)
+    for coloc in group_with:
         insert_sorted(first.this_with, coloc, _cmp_this_with)
+    any_unmanaged = not first.managed
+    for member in rsc.children[1:]:
+        if any_unmanaged:
+            for coloc in group_with:
+                if coloc.score >= INFINITY:
+                    insert_sorted(member.this_with, coloc, _cmp_this_with)
+        elif not member.managed:
+            any_unmanaged = True
     rsc.this_with = []
+    last = rsc.children[-1]
     for coloc in rsc.with_this:
-        for child in rsc.children:
-            insert_sorted(child.with_this, coloc, _cmp_with_this)
+        insert_sorted(last.with_this, coloc, _cmp_with_this)
+    rsc.with_this = []
 
 
 def _assign_primitive(cluster: Cluster, rsc: Rsc, prefer: Node | None) -> Node | None:
