@@ -653,6 +653,8 @@ def _unpack_order_sets(cluster: Cluster, cons: Order) -> None:
     symmetrical = _order_symmetry(cons.symmetrical, kind)
     previous: list[tuple[Rsc, str]] | None = None
     previous_sequential = True
+    previous_require_all = True
+    previous_id = ""
     for rset in cons.sets:
         action = rset.action or "start"
         members = [(cluster.rsc_by_id[r], action) for r in rset.resources if r in cluster.rsc_by_id]
@@ -661,7 +663,13 @@ def _unpack_order_sets(cluster: Cluster, cons: Order) -> None:
         if sequential:
             for (a, a_task), (b, b_task) in itertools.pairwise(members):
                 _order_pair(cluster, a, a_task, b, b_task, set_kind, symmetrical)
-        if previous is not None and members:
+        if previous is not None and members and not previous_require_all:
+            _order_after_any(cluster, previous_id, previous, members, kind, symmetrical)
+            if symmetrical:
+                for b, b_task in members if not sequential else members[:1]:
+                    for a, a_task in previous:
+                        _order_inverse(cluster, a, a_task, b, b_task, kind)
+        elif previous is not None and members:
             prev_members = previous if not previous_sequential else previous[-1:]
             this_members = members if not sequential else members[:1]
             for a, a_task in prev_members:
@@ -669,6 +677,57 @@ def _unpack_order_sets(cluster: Cluster, cons: Order) -> None:
                     _order_pair(cluster, a, a_task, b, b_task, kind, symmetrical)
         previous = members
         previous_sequential = sequential
+        previous_require_all = rset.require_all
+        previous_id = rset.id
+
+
+def _order_after_any(
+    cluster: Cluster,
+    set_id: str,
+    firsts: list[tuple[Rsc, str]],
+    thens: list[tuple[Rsc, str]],
+    kind: str,
+    symmetrical: bool,
+) -> None:
+    """A set with require-all=false: what follows it needs any one of its members, through
+    a pseudo-action (Pacemaker's one-or-more:SET) runnable once one of them is."""
+    key = f"one-or-more:{set_id}"
+    met = custom_action(cluster, None, key, None, True, key=key, pseudo=True)
+    met.flags |= AF.RUNNABLE | AF.REQUIRES_ANY
+    for first, first_task in firsts:
+        new_order(
+            cluster,
+            first,
+            first_task,
+            None,
+            None,
+            None,
+            met,
+            OF.ONE_OR_MORE | OF.IMPLIES_THEN_PRINTED,
+        )
+    for then, then_task in thens:
+        symmetry = "symmetric" if symmetrical else "asymmetric"
+        flags = _kind_flags(kind, firsts[0][1] if firsts else "start", symmetry)
+        new_order(cluster, None, None, met, then, then_task, None, flags | OF.RUNNABLE_LEFT)
+
+
+def _order_inverse(
+    cluster: Cluster, first: Rsc, first_task: str, then: Rsc, then_task: str, kind: str
+) -> None:
+    inv_first = INVERSE.get(first_task)
+    inv_then = INVERSE.get(then_task)
+    if inv_first is None or inv_then is None:
+        return
+    new_order(
+        cluster,
+        then,
+        inv_then,
+        None,
+        first,
+        inv_first,
+        None,
+        _kind_flags(kind, inv_first, "inverse"),
+    )
 
 
 # --- applying orderings -----------------------------------------------------------------------

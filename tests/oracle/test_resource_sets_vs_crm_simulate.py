@@ -1,4 +1,4 @@
-"""Colocation sets and tags against crm_simulate: who follows whom.
+"""Resource sets and tags against crm_simulate: who follows whom, who waits for whom.
 
 Each case makes one resource unable to run (banned from every node) or pushes it off a
 node, and asks which others stop or move with it: that shows the direction of every
@@ -125,3 +125,28 @@ TAGS = (
 def test_a_tag_in_a_colocation(dependent: str, primary: str) -> None:
     constraint = f'<rsc_colocation id="c" rsc="{dependent}" with-rsc="{primary}" score="INFINITY"/>'
     compare_with_crm_simulate(_cib(["a1", "a2", "b1", "b2"], constraint, 2, TAGS))
+
+
+ONE_OR_MORE = list(itertools.product(["", "a1", "a1 a2"], ["Mandatory", "Optional"], [True, False]))
+
+
+@pytest.mark.parametrize(
+    ("unrunnable", "kind", "symmetrical"),
+    ONE_OR_MORE,
+    ids=[
+        f"{u.replace(' ', '+') or 'none'}-{k}-{'sym' if s else 'asym'}" for u, k, s in ONE_OR_MORE
+    ],
+)
+def test_an_ordering_set_with_require_all_false_needs_any_one_member(
+    unrunnable: str, kind: str, symmetrical: bool
+) -> None:
+    """b1 and b2 start once a1 or a2 can; with neither they are blocked."""
+    constraint = (
+        f'<rsc_order id="ord" kind="{kind}" symmetrical="{"true" if symmetrical else "false"}">'
+        '<resource_set id="any-a" sequential="false" require-all="false">'
+        '<resource_ref id="a1"/><resource_ref id="a2"/></resource_set>'
+        + _set("then-b", True, ["b1", "b2"])
+        + "</rsc_order>"
+        + "".join(_ban(r, 2) for r in unrunnable.split())
+    )
+    compare_with_crm_simulate(_cib(["a1", "a2", "b1", "b2"], constraint, 2))
