@@ -27,6 +27,15 @@ PROBES = {
     "memcached": ["memcached", "-V"],
     "cinder-volume": ["busybox", "true"],
 }
+#: what the inner agents need inside every image when run by exec: the agents themselves,
+#: python3 with what the shims import, xmllint (crm_mon's XML), rsync (galera's SST)
+AGENTS = [
+    "sh",
+    "-c",
+    "for a in galera rabbitmq-cluster redis; do test -x /usr/lib/ocf/resource.d/heartbeat/$a;"
+    " done && python3 -c 'import argparse, json, socket, xml.etree.ElementTree'"
+    " && xmllint --version && rsync --version >/dev/null && test -x /usr/bin/mysqld_safe",
+]
 
 
 def test_images_are_built_once_then_found_in_the_cache() -> None:
@@ -38,7 +47,7 @@ def test_images_are_built_once_then_found_in_the_cache() -> None:
     if first.built:
         print(f"built the lab's images in {first.seconds:.0f} s")
     store = images.ImageStore(DEFAULT_CACHE)
-    for service, argv in PROBES.items():
+    for service, argv in [*PROBES.items(), ("mariadb", AGENTS), ("redis", AGENTS)]:
         run = subprocess.run(
             [
                 "env",

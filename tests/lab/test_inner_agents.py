@@ -2,8 +2,9 @@
 on the lab's namespace nodes (tests/lab/inner.py): galera bootstraps a 3-node cluster from
 the node the agent chooses and promotes the rest into it; rabbitmq-cluster makes one
 3-node RabbitMQ cluster with the CIB's HA policy; redis makes one master and two replicas
-following it. Actions come in the order Pacemaker's transitions give them. Afterwards
-`lab down` leaves nothing behind.
+following it; HAProxy in its bundle's containers serves Galera on the internal VIP.
+Actions come in the order Pacemaker's transitions give them. Afterwards `lab down` leaves
+nothing behind.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -79,6 +81,7 @@ def sql(bench: Bench, index: int, query: str) -> str:
 
 
 def test_galera_bootstraps_a_three_node_cluster_through_its_agent(bench: Bench) -> None:
+    need("mysql")
     for i in range(3):
         bench.start_container("galera-bundle", i)
     for i in range(3):
@@ -112,6 +115,41 @@ def test_galera_bootstraps_a_three_node_cluster_through_its_agent(bench: Bench) 
     sql(bench, order[-1], "CREATE DATABASE lab; CREATE TABLE lab.t (i INT PRIMARY KEY)")
     sql(bench, order[-1], "INSERT INTO lab.t VALUES (1), (2), (3)")
     assert sql(bench, order[0], "SELECT COUNT(*) FROM lab.t") == "3"
+    # and HAProxy, in its bundle's containers, serves it on the internal VIP: to the first
+    # node (the single writer), the others as backups
+    sql(bench, 0, "CREATE USER lab@'%' IDENTIFIED BY 'lab'; GRANT ALL ON lab.* TO lab@'%'")
+    for i in range(3):
+        bench.start_container("haproxy-bundle", i)
+    vip = bench.plan.vip("internal_api")
+    node = bench.plan.nodes[0]
+    subprocess.run(
+        ["ip", "-n", node.name, "addr", "add", f"{vip.ip}/{vip.prefix}", "dev", "eth0"],
+        check=True,
+    )
+
+    def through_vip() -> str:
+        run = subprocess.run(
+            [
+                "mysql",
+                "-h",
+                vip.ip,
+                "-ulab",
+                "-plab",
+                "--connect-timeout=2",
+                "-nNB",
+                "-e",
+                "SELECT @@wsrep_node_address, COUNT(*) FROM lab.t",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        return run.stdout.strip() if run.returncode == 0 else ""
+
+    deadline = time.monotonic() + 30
+    while not through_vip() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert through_vip().split() == [node.internal, "3"]
 
 
 def rabbitmqctl(bench: Bench, index: int, *args: str) -> str:

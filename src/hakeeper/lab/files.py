@@ -118,6 +118,7 @@ def write_node_files(plan: LabPlan, node: Node) -> None:
         0o755,
     )
     os.makedirs(f"{root}/redis", exist_ok=True)
+    _write(f"{root}/etc/hosts", hosts(plan))  # every bundle maps it
     if plan.profile is Profile.MINIMAL:
         _chown(f"{root}/redis", "redis")
         _write(
@@ -132,7 +133,6 @@ def write_node_files(plan: LabPlan, node: Node) -> None:
             redis_conf(plan, node, "/var/lib/redis", "/var/lib/redis/redis.log"),
         )
         _write(f"{root}/etc/mysql/galera.cnf", galera_cnf(plan, node))
-        _write(f"{root}/etc/hosts", hosts(plan))
         _write(
             f"{root}/etc/rabbitmq/rabbitmq-env.conf",
             f"NODENAME=rabbit@{node.internal}\nUSE_LONGNAME=true\n",
