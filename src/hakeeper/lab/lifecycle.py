@@ -401,6 +401,21 @@ def _unmount_under(directory: str) -> None:
             system.attempt(["umount", "-l", point])
 
 
+def _self_and_ancestors() -> set[int]:
+    """This process and those that started it: a `lab down --dir DIR` names the lab's
+    directory on its own command line (and so may a wrapper such as timeout)."""
+    found: set[int] = set()
+    pid = os.getpid()
+    while pid > 1 and pid not in found:
+        found.add(pid)
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                pid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    return found
+
+
 def leftovers(plan: LabPlan) -> list[str]:
     """Anything of the lab still on the host: namespaces, links, addresses, processes,
     mounts, files. Empty after a clean `lab down`."""
@@ -414,8 +429,9 @@ def leftovers(plan: LabPlan) -> list[str]:
         for m in _mounts()
         if m.startswith(plan.directory) or any(m == f"/run/netns/{n.name}" for n in plan.nodes)
     ]
+    mine = _self_and_ancestors()
     for entry in os.listdir("/proc"):
-        if entry.isdigit():
+        if entry.isdigit() and int(entry) not in mine:
             try:
                 with open(f"/proc/{entry}/cmdline", "rb") as f:
                     cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
