@@ -161,6 +161,18 @@ class Sim:
             )
             self.inbox[node].append(OpCompleted(run.run_id, rc, 0))
 
+    def probe_new(self) -> None:
+        """Every node probes what was configured since it joined; the leader last, so that
+        its next step (which records its own probes) schedules."""
+        others = [n for n in self.states if n != self.leader]
+        for node in others:
+            self.step(node)
+            self.finish_runs(node)
+            self.step(node)
+        if self.leader is not None:
+            self.step(self.leader)
+            self.finish_runs(self.leader)
+
     def settle(self, rounds: int = 50) -> None:
         """Deliver events and complete every action until nothing moves."""
         for _ in range(rounds):

@@ -376,3 +376,70 @@ def test_an_agents_crm_attribute_reaches_the_store_and_the_scheduler(
     assert doc["master-s1"] == "5"  # Stateful's unpromoted score
     placed = wait_for("d1 started where s1 set its score", lambda: started_on(coord).get("d1"))
     assert placed == node
+
+
+def per_node_dummy(rsc: str, state_dir: Path, meta: str = "") -> str:
+    """A Dummy primitive whose state file is its node's own (a #uname rule per node): on one
+    host the nodes would otherwise share it and all see it running."""
+    sets = "".join(
+        f'<instance_attributes id="{rsc}-{n}" score="{10 - i}"><rule id="{rsc}-{n}-r" '
+        f'score="0"><expression id="{rsc}-{n}-e" attribute="#uname" operation="eq" '
+        f'value="{n}"/></rule><nvpair id="{rsc}-{n}-s" name="state" '
+        f'value="{state_dir / n}-{rsc}.state"/></instance_attributes>'
+        for i, n in enumerate(NODES)
+    )
+    return (
+        f'<primitive id="{rsc}" class="ocf" provider="heartbeat" type="Dummy">{sets}{meta}'
+        f'<operations><op id="{rsc}-m" name="monitor" interval="1s" timeout="10s"/>'
+        "</operations></primitive>"
+    )
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("cluster", ["sqlite"], indirect=True)  # the store is not the point
+def test_a_resource_added_while_it_runs_by_hand_is_probed_and_adopted_not_started_twice(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    coord, _ = cluster
+    base = config(tmp_path, "n1").replace(
+        '<rsc_location id="d1-prefers" rsc="d1" node="n1" score="50"/>', ""
+    )
+    coord.write_config(base, expected_revision=0)
+    wait_for("d1 and d2 started", lambda: len(started_on(coord)) == 2)
+    # d3 runs on n2, started by hand; the configuration prefers n1 for it, but a running
+    # d3 sticks to where it runs: probed, it is adopted on n2, started nowhere
+    by_hand = tmp_path / "n2-d3.state"
+    result = LocalAgentRunner().run(
+        OpRequest("d3", "start", "n2", Agent("ocf", "heartbeat", "Dummy"), {"state": str(by_hand)})
+    )
+    assert result.rc == 0
+    before = by_hand.stat()
+    sticky = '<meta_attributes id="d3-m"><nvpair id="d3-st" name="resource-stickiness" value="100"/></meta_attributes>'
+    doc = coord.read_config()
+    assert doc is not None
+    xml = doc.xml.replace(
+        "</resources>", per_node_dummy("d3", tmp_path, sticky) + "</resources>"
+    ).replace(
+        "</constraints>",
+        '<rsc_location id="d3-prefers" rsc="d3" node="n1" score="50"/></constraints>',
+    )
+    coord.write_config(xml, expected_revision=doc.revision)
+
+    def monitored_on_n2() -> bool:
+        for key, d in coord.read_status().documents.items():
+            if key.kind is StatusKind.OP_HISTORY and (key.node, key.name) == ("n2", "d3"):
+                return d["ops"].get("d3_monitor_1000", {}).get("rc-code") == 0
+        return False
+
+    wait_for("d3 adopted and monitored on n2", monitored_on_n2)
+    probed = {
+        key.node
+        for key, d in coord.read_status().documents.items()
+        if key.kind is StatusKind.OP_HISTORY and key.name == "d3"
+    }
+    assert probed == set(NODES)
+    assert not (tmp_path / "n1-d3.state").exists() and not (tmp_path / "n3-d3.state").exists()
+    after = by_hand.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert ("n2", "d3") not in start_ids(coord) and all(r != "d3" for _, r in start_ids(coord))
+    assert "probe found d3 running" in (tmp_path / "n2.log").read_text()

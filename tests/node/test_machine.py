@@ -23,10 +23,15 @@ def test_vacant_leadership_is_campaigned_for_and_the_leader_settles_the_cluster(
     sim.configure(dummy_config("d1", "d2"))
     sim.settle()
     assert sim.started() == {"d1": "a", "d2": "b"}
-    # each resource started once, then its monitor: nothing restarted after the results
+    # each resource probed on both nodes (configured after they joined), started once,
+    # then its monitor: nothing restarted after the results
     assert sorted(sim.ops) == [
+        ("a", "d1", "monitor", 0),
         ("a", "d1", "monitor", 10000),
         ("a", "d1", "start", 0),
+        ("a", "d2", "monitor", 0),
+        ("b", "d1", "monitor", 0),
+        ("b", "d2", "monitor", 0),
         ("b", "d2", "monitor", 10000),
         ("b", "d2", "start", 0),
     ]
@@ -65,6 +70,7 @@ def test_an_action_waits_for_an_action_of_another_node() -> None:
     sim = Sim(("a", "b"))
     sim.settle()
     sim.configure(dummy_config("d1", "d2", constraints=ORDERED))
+    sim.probe_new()  # each node probes the resources configured since it joined
     sim.step("a")  # the leader publishes and starts d1
     assert [r.request.resource for r in sim.runs["a"]] == ["d1"]
     sim.step("b")
@@ -150,6 +156,7 @@ def test_a_config_change_aborts_a_graph_in_flight() -> None:
     sim = Sim(("a", "b"))
     sim.settle()
     sim.configure(dummy_config("d1", "d2", constraints=ORDERED))
+    sim.probe_new()
     sim.step("a")  # graph 1 runs d1's start on a
     sim.configure(dummy_config("d1"))
     sim.step("a")
@@ -307,3 +314,54 @@ def test_a_graph_without_results_is_given_up_after_its_timeout() -> None:
     assert any("aborting graph 1 because graph 1 made no progress for 80 s" in s for s in sim.said)
     assert any("giving up on the actions of graph 1" in s for s in sim.said)
     assert any("publishing graph 2" in s for s in sim.said)
+
+
+def test_a_resource_configured_later_is_probed_everywhere_and_adopted_where_it_runs() -> None:
+    sim = Sim(("a", "b", "c"))
+    sim.configure(dummy_config("d1"))
+    sim.settle()
+    sim.active.add(("c", "d3"))  # started by hand on c while the cluster runs
+    sim.ops.clear()
+    sim.configure(dummy_config("d1", "d3"))
+    sim.settle()
+    assert sorted(op for op in sim.ops if op[1] == "d3") == [
+        ("a", "d3", "monitor", 0),
+        ("b", "d3", "monitor", 0),
+        ("c", "d3", "monitor", 0),
+        ("c", "d3", "monitor", 10000),  # adopted where it runs: monitored, never started
+    ]
+    assert not any(task == "start" for _, _, task, _ in sim.ops)
+    assert any("c: probe found d3 running" in s for s in sim.said)
+
+
+def test_a_changed_agent_stops_with_the_old_one_and_probes_with_the_new_before_starting() -> None:
+    sim = Sim(("a", "b"))
+    calls: list[tuple[str, str, str, str]] = []
+
+    def agent(request: OpRequest) -> int:
+        recurring = "r" if request.interval_ms else ""
+        calls.append((request.node, request.action, recurring, request.agent.provider or ""))
+        return sim.dummy(request)
+
+    sim.agent = agent
+    on_a = '<rsc_location id="l1" rsc="d1" node="a" score="INFINITY"/>'
+    sim.configure(dummy_config("d1", constraints=on_a))
+    sim.settle()
+    assert sim.started() == {"d1": "a"}
+    calls.clear()
+    xml = dummy_config("d1", constraints=on_a)
+    sim.configure(xml.replace('provider="heartbeat"', 'provider="pacemaker"'))
+    sim.settle()
+    one_offs = [c for c in calls if c[2] == ""]
+    # the old instance stopped by its own agent, then every node probes the new agent's
+    # (b at once: its history is inactive; a once it stopped), then the start
+    assert ("a", "stop", "", "heartbeat") in one_offs
+    assert ("b", "monitor", "", "pacemaker") in one_offs
+    a_calls = [c for c in one_offs if c[0] == "a"]
+    assert a_calls == [
+        ("a", "stop", "", "heartbeat"),
+        ("a", "monitor", "", "pacemaker"),
+        ("a", "start", "", "pacemaker"),
+    ]
+    doc = sim.states["b"].docs[StatusKey("a", StatusKind.OP_HISTORY, "d1")]
+    assert doc["agent"] == ["ocf", "pacemaker", "Dummy"]

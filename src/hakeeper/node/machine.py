@@ -23,7 +23,7 @@ from hakeeper.coord.model import JsonDoc, StatusKey, StatusKind
 from hakeeper.model.cib import Cib
 from hakeeper.model.config import Agent
 from hakeeper.model.scores import INFINITY
-from hakeeper.node import failures, records
+from hakeeper.node import failures, probes, records
 from hakeeper.node.events import (
     AttributeChanged,
     Campaign,
@@ -105,6 +105,8 @@ class State:
     # probes after joining: None before they are sent; the resources still being probed
     probing: frozenset[str] | None = None
     probed: bool = False
+    # resource -> configured agent, of every resource a node probes (from config_xml)
+    probe_agents: Mapping[str, probes.AgentKey] = field(default_factory=dict)
     # the leader's side
     published: Transition | None = None
     seq: int = 0
@@ -143,6 +145,7 @@ def _apply(state: State, event: Event, out: list[Instruction]) -> State:
         return replace(
             state,
             config_xml=event.xml,
+            probe_agents=probes.probed_agents(event.xml, state.node),
             dirty=f"the configuration changed (revision {event.revision})",
         )
     if isinstance(event, StatusChanged):
@@ -187,6 +190,8 @@ def _status_changed(state: State, event: StatusChanged) -> State:
         return state
     if event.key.kind is StatusKind.OP_HISTORY:
         changed = event.doc.get("ops", {}).get(event.doc.get("changed", ""))
+        if event.key.node in state.waiting_for and not state.dirty:
+            state = replace(state, dirty=f"{event.key.node} probed {event.key.name}")
         if changed is not None and not _expected(changed):
             return replace(
                 state,
@@ -485,14 +490,17 @@ def _start_failure_is_fatal(state: State) -> bool:
     return True
 
 
-# -- probes after joining: what runs here already ---------------------------------------------
+# -- probes: what runs here already ---------------------------------------------------------
 
 
 def _probe(state: State, out: list[Instruction]) -> State:
     """Once, after joining: a probe of every configured resource, before this node runs
     anything of a graph (and before the leader schedules), so that what runs here is
-    adopted rather than started again elsewhere."""
-    if state.probed or state.probing is not None:
+    adopted rather than started again elsewhere. Later, a probe of each resource added
+    (or given another agent) since: the leader waits for those before scheduling."""
+    if state.probed:
+        return _probe_new(state, out)
+    if state.probing is not None:
         return state
     if state.config_xml is None:
         return _probes_done(replace(state, probing=frozenset()), out, "nothing is configured")
@@ -502,19 +510,46 @@ def _probe(state: State, out: list[Instruction]) -> State:
         return _probes_done(
             replace(state, probing=frozenset()), out, "the configuration is invalid"
         )
-    probes = probe_actions(config, state.node, max(len(state.members), 1))
-    if not probes:
+    actions = probe_actions(config, state.node, max(len(state.members), 1))
+    if not actions:
         return _probes_done(replace(state, probing=frozenset()), out, "no resource to probe")
+    out.append(Say(f"probing {len(actions)} resources to learn what runs here"))
+    return _send_probes(state, actions, out)
+
+
+def _probe_new(state: State, out: list[Instruction]) -> State:
+    busy = {r.action.resource for r in state.running.values()}
+    due = [
+        rsc
+        for rsc, agent in state.probe_agents.items()
+        if rsc not in busy
+        and rsc not in state.started
+        and probes.needs_probe(
+            rsc, state.docs.get(StatusKey(state.node, StatusKind.OP_HISTORY, rsc)), agent
+        )
+    ]
+    if not due or state.config_xml is None:
+        return state
+    config = parse_cib_text(state.config_xml).configuration  # probe_agents parsed it
+    actions = [
+        a
+        for a in probe_actions(config, state.node, max(len(state.members), 1))
+        if a.resource in due
+    ]
+    out.append(
+        Say(f"probing {', '.join(sorted(due))}: configured since this node probed what runs here")
+    )
+    return _send_probes(state, actions, out)
+
+
+def _send_probes(state: State, actions: list[Action], out: list[Instruction]) -> State:
     running = dict(state.running)
-    for action in probes:
-        running[f"probe:{action.resource}"] = Run(action, _probe_key(state), None, probe=True)
-        out.append(RunOp(f"probe:{action.resource}", _request(state, action)))
-    out.append(Say(f"probing {len(probes)} resources to learn what runs here"))
-    return replace(state, running=running, probing=frozenset(a.resource for a in probes))
-
-
-def _probe_key(state: State) -> str:
-    return f"-1:0:7:probe-{state.node}"
+    for action in actions:
+        run_id = f"probe:{action.resource}"
+        running[run_id] = Run(action, probes.probe_key(state.node), None, probe=True)
+        out.append(RunOp(run_id, _request(state, action)))
+    probing = (state.probing or frozenset()) | {a.resource for a in actions}
+    return replace(state, running=running, probing=probing)
 
 
 def _probe_completed(
@@ -539,10 +574,10 @@ def _probe_completed(
                 f"{': ' + event.exit_reason if event.exit_reason else ''}"
             )
         )
-    state = _record(state, action, _probe_key(state), event, ok, out)
+    state = _record(state, action, probes.probe_key(state.node), event, ok, out)
     probing = (state.probing or frozenset()) - {action.resource}
     state = replace(state, probing=probing)
-    if probing:
+    if probing or state.probed:
         return state
     return _probes_done(state, out, "every resource was probed")
 
@@ -555,7 +590,7 @@ def _probes_done(state: State, out: list[Instruction], why: str) -> State:
         for k, v in state.docs.items()
         if k.node == state.node
         and k.kind is StatusKind.OP_HISTORY
-        and _changed(v).get("transition-key") != _probe_key(state)
+        and probes.changed(v).get("transition-key") != probes.probe_key(state.node)
     }
     docs = {k: v for k, v in state.docs.items() if k not in stale}
     state = replace(state, probed=True, docs=docs)
@@ -566,18 +601,19 @@ def _probes_done(state: State, out: list[Instruction], why: str) -> State:
     return replace(state, dirty=state.dirty or "this node probed what runs here")
 
 
-def _changed(doc: JsonDoc) -> Mapping[str, Any]:
-    """The record a history document's last write changed."""
-    ops: Mapping[str, Any] = doc.get("ops", {})
-    record: Mapping[str, Any] = ops.get(str(doc.get("changed", "")), {})
-    return record
-
-
-def _has_probed(state: State, node: str) -> bool:
+def _unprobed(state: State, node: str) -> bool:
+    """The node has not yet probed everything the leader could start (so must wait)."""
     if node == state.node:
-        return state.probed
-    doc = state.docs.get(StatusKey(node, StatusKind.ATTRIBUTES, PROGRESS))
-    return bool(doc and doc.get("probed"))
+        if not state.probed:
+            return True
+    else:
+        doc = state.docs.get(StatusKey(node, StatusKind.ATTRIBUTES, PROGRESS))
+        if not (doc and doc.get("probed")):
+            return True
+    return any(
+        probes.needs_probe(rsc, state.docs.get(StatusKey(node, StatusKind.OP_HISTORY, rsc)), agent)
+        for rsc, agent in state.probe_agents.items()
+    )
 
 
 # -- fencing -----------------------------------------------------------------------------------
@@ -644,7 +680,7 @@ def _lead(state: State, out: list[Instruction]) -> State:
                 f"result within {limit:.0f} s (their timeout plus the cluster-delay)"
             )
         )
-    unprobed = frozenset(m for m in state.members if not _has_probed(state, m))
+    unprobed = frozenset(m for m in state.members if _unprobed(state, m))
     if unprobed:
         if unprobed != state.waiting_for:
             out.append(
@@ -791,7 +827,7 @@ def _execute(state: State, out: list[Instruction]) -> State:
         out.append(WriteStatus({_progress_key(state): _progress_doc(state)}))
     if graph.aborted:
         return state
-    busy = {r.action.resource for r in state.running.values() if r.graph is not None}
+    busy = {r.action.resource for r in state.running.values() if r.graph is not None or r.probe}
     in_flight = {r.action.id for r in state.running.values() if r.graph == ident}
     started = False
     for action in graph.actions:
@@ -813,6 +849,12 @@ def _execute(state: State, out: list[Instruction]) -> State:
                     k: m for k, m in state.monitors.items() if m.action.resource != action.resource
                 },
             )
+        begun = state.started.get(action.resource)
+        if action.task == "stop" and begun is not None:
+            # as Pacemaker's executor: stopped with the agent and parameters it was started
+            # with (a changed definition's old instance; recorded under its old agent, so
+            # the new agent probes it afterwards)
+            action = replace(action, agent=begun.agent, params=begun.params)
         run_id = f"{graph.uuid}:{graph.seq}:{action.id}"
         running = dict(state.running)
         running[run_id] = Run(action, graph.key(action), ident)
