@@ -414,7 +414,10 @@ def test_a_resource_added_while_it_runs_by_hand_is_probed_and_adopted_not_starte
     )
     assert result.rc == 0
     before = by_hand.stat()
-    sticky = '<meta_attributes id="d3-m"><nvpair id="d3-st" name="resource-stickiness" value="100"/></meta_attributes>'
+    sticky = (
+        '<meta_attributes id="d3-m"><nvpair id="d3-st" name="resource-stickiness" '
+        'value="100"/></meta_attributes>'
+    )
     doc = coord.read_config()
     assert doc is not None
     xml = doc.xml.replace(

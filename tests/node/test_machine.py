@@ -5,7 +5,7 @@ from __future__ import annotations
 from hakeeper.agents.request import OpRequest
 from hakeeper.coord.model import StatusKey, StatusKind
 from hakeeper.node import machine
-from hakeeper.node.events import LeaseLost, OpCompleted, RunOp, Ticked, WriteStatus
+from hakeeper.node.events import LeaseLost, OpCompleted, RunOp, Ticked, WriteFailed, WriteStatus
 
 from .sim import Sim, dummy_config
 
@@ -365,3 +365,19 @@ def test_a_changed_agent_stops_with_the_old_one_and_probes_with_the_new_before_s
     ]
     doc = sim.states["b"].docs[StatusKey("a", StatusKind.OP_HISTORY, "d1")]
     assert doc["agent"] == ["ocf", "pacemaker", "Dummy"]
+
+
+def test_documents_whose_write_failed_are_written_again_as_they_are_now() -> None:
+    sim = Sim(("a",))
+    sim.configure(dummy_config("d1"))
+    sim.settle()
+    key = StatusKey("a", StatusKind.OP_HISTORY, "d1")
+    progress = StatusKey("a", StatusKind.ATTRIBUTES, machine.PROGRESS)
+    state = sim.states["a"]
+    state, orders = machine.handle(state, Ticked(sim.now), WriteFailed(frozenset({key, progress})))
+    assert not [o for o in orders if isinstance(o, WriteStatus)]  # not at once: a pause first
+    state, orders = machine.handle(state, Ticked(sim.now + machine.REWRITE_S))
+    writes = [o for o in orders if isinstance(o, WriteStatus)]
+    assert len(writes) == 1 and set(writes[0].changes) == {key, progress}
+    assert writes[0].changes[key] == state.docs[key]
+    assert not state.unwritten

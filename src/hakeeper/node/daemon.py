@@ -61,6 +61,7 @@ from hakeeper.node.events import (
     StatusChanged,
     Ticked,
     WatchExit,
+    WriteFailed,
     WriteStatus,
 )
 from hakeeper.node.exits import ExitWatcher
@@ -262,7 +263,9 @@ class NodeDaemon:
         except LeaseExpired:
             self.events.put(LeaseLost())
         except CoordError as err:
+            # the machine counts them written: it writes them again
             self.log.error("%s: writing status failed (%s)", self.name, err)
+            self.events.put(WriteFailed(frozenset(changes)))
 
     def _run_op(self, run_id: str, request: OpRequest) -> None:
         try:

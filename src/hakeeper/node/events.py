@@ -84,6 +84,14 @@ class AttributeChanged:
     cluster: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class WriteFailed:
+    """A WriteStatus (or PublishTransition) of these keys did not reach the store (or may
+    not have: a timeout); they are written again, as they are then."""
+
+    keys: frozenset[StatusKey]
+
+
 Event = (
     Ticked
     | ConfigChanged
@@ -95,6 +103,7 @@ Event = (
     | OpCompleted
     | ProcessExited
     | AttributeChanged
+    | WriteFailed
 )
 
 # -- instructions ----------------------------------------------------------------------------

@@ -43,6 +43,7 @@ from hakeeper.node.events import (
     StatusChanged,
     Ticked,
     WatchExit,
+    WriteFailed,
     WriteStatus,
 )
 from hakeeper.node.transition import Action, Transition, build_transition, probe_actions
@@ -116,6 +117,9 @@ class State:
     progress_at: float = 0.0  # when the current graph last moved (a result, a progress)
     # resource -> when its process was heard exiting, until a monitor begun since answers
     exited: Mapping[str, float] = field(default_factory=dict)
+    # this node's documents whose last write failed, and when to write them again
+    unwritten: frozenset[StatusKey] = frozenset()
+    rewrite_at: float = 0.0
 
     @property
     def leading(self) -> bool:
@@ -128,6 +132,7 @@ def handle(state: State, *events: Event) -> tuple[State, list[Instruction]]:
     for event in events:
         state = _apply(state, event, out)
     if state.member:
+        state = _rewrite(state, out)
         state = _probe(state, out)
         state = _lead(state, out)
         state = _execute(state, out)
@@ -174,7 +179,38 @@ def _apply(state: State, event: Event, out: list[Instruction]) -> State:
         return _process_exited(state, event, out)
     if isinstance(event, AttributeChanged):
         return _attribute_changed(state, event, out)
+    if isinstance(event, WriteFailed):
+        if not state.unwritten:
+            out.append(
+                Say(f"writing {len(event.keys)} status documents failed: retrying in {REWRITE_S} s")
+            )
+        return replace(
+            state, unwritten=state.unwritten | event.keys, rewrite_at=state.now + REWRITE_S
+        )
     raise TypeError(f"unknown event {event!r}")
+
+
+#: how long after a failed write its documents are written again
+REWRITE_S = 0.2
+
+
+def _rewrite(state: State, out: list[Instruction]) -> State:
+    """Write again, as they are now, the documents of this node whose write failed (the
+    state already counts them written: the others would never see them otherwise)."""
+    if not state.unwritten or state.now < state.rewrite_at:
+        return state
+    by_node: dict[str, dict[StatusKey, JsonDoc | None]] = {}  # one write is of one node
+    for key in sorted(state.unwritten, key=lambda k: (k.node, k.kind.value, k.name)):
+        changes = by_node.setdefault(key.node, {})
+        if key == _progress_key(state):
+            changes[key] = _progress_doc(state)
+        elif key == StatusKey(state.node, StatusKind.ATTRIBUTES, TRANSITION):
+            if state.published is not None and state.leading:
+                out.append(PublishTransition(state.published))
+        else:
+            changes[key] = state.docs.get(key)
+    out.extend(WriteStatus(changes) for changes in by_node.values() if changes)
+    return replace(state, unwritten=frozenset())
 
 
 def _status_changed(state: State, event: StatusChanged) -> State:
@@ -887,6 +923,8 @@ def _run_monitors(state: State, out: list[Instruction]) -> State:
 def next_wakeup(state: State) -> float:
     """When handle() wants a Ticked at the latest (a monitor is due, or the recheck)."""
     times = [m.due for k, m in state.monitors.items() if k not in state.running]
+    if state.unwritten:
+        times.append(state.rewrite_at)
     if state.leading:
         times.append(state.next_recheck)
         if state.published is not None and state.published.actions:

@@ -1,0 +1,92 @@
+"""The daemon's loop in-process, on the memory store and the fake agent runner: what it
+does when the store fails under it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+
+from hakeeper.agents.fake import Call, FakeAgentRunner
+from hakeeper.coord import CoordUnavailable, StatusKind
+from hakeeper.coord.keyspace import KeyspaceCoordinator
+from hakeeper.coord.memory import MemoryKv
+from hakeeper.coord.model import JsonDoc, Lease, StatusKey
+from hakeeper.node.daemon import NodeDaemon
+
+from .sim import dummy_config
+
+
+class FlakyCoordinator(KeyspaceCoordinator):
+    """The memory store, failing the writes `fails` picks (as an unreachable etcd would)."""
+
+    def __init__(self, fails: Callable[[Mapping[StatusKey, JsonDoc | None]], bool]) -> None:
+        super().__init__(MemoryKv())
+        self.fails = fails
+        self.failed = 0
+
+    def write_status(
+        self, changes: Mapping[StatusKey, JsonDoc | None], *, lease: Lease | None = None
+    ) -> int:
+        if self.fails(changes):
+            self.failed += 1
+            raise CoordUnavailable("no endpoint answered (injected)")
+        return super().write_status(changes, lease=lease)
+
+
+def wait_for(what: str, check: Callable[[], object], timeout: float = 20.0) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@contextmanager
+def running(daemon: NodeDaemon) -> Iterator[list[int]]:
+    code: list[int] = []
+    thread = threading.Thread(target=lambda: code.append(daemon.run()), daemon=True)
+    thread.start()
+    try:
+        yield code
+    finally:
+        daemon.stop()
+        thread.join(10)
+
+
+def d1_runner() -> FakeAgentRunner:
+    return FakeAgentRunner(
+        [
+            Call("d1", "monitor", "n1", rc=7, interval_ms=0),
+            Call("d1", "start", "n1"),
+            Call("d1", "monitor", "n1", interval_ms=10000, times=1000),
+        ]
+    )
+
+
+def test_a_failed_status_write_is_written_again() -> None:
+    def monitor_record(changes: Mapping[StatusKey, JsonDoc | None]) -> bool:
+        doc = changes.get(StatusKey("n1", StatusKind.OP_HISTORY, "d1"))
+        return bool(doc and doc.get("changed") == "d1_monitor_10000") and coord.failed == 0
+
+    coord = FlakyCoordinator(monitor_record)
+    runner = d1_runner()
+    daemon = NodeDaemon(coord, "n1", runner, ttl=2.0)
+    with running(daemon):
+        wait_for("n1 to join", lambda: coord.members().nodes == {"n1"})
+        coord.write_config(dummy_config("d1"), expected_revision=0)
+
+        def monitored() -> bool:
+            doc = coord.read_status().documents.get(StatusKey("n1", StatusKind.OP_HISTORY, "d1"))
+            return bool(doc and doc["ops"].get("d1_monitor_10000", {}).get("rc-code") == 0)
+
+        wait_for("the monitor's record in the store", monitored)
+    # the monitor ran once (its rc never changed): its record reached the store only
+    # because the failed write was made again
+    assert coord.failed == 1
+    assert [r.interval_ms for r in runner.calls if r.action == "monitor"] == [0, 10000]
+    runner_errors = runner.errors
+    assert not runner_errors
