@@ -3,15 +3,18 @@ running the real Dummy agent."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -446,3 +449,57 @@ def test_a_resource_added_while_it_runs_by_hand_is_probed_and_adopted_not_starte
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
     assert ("n2", "d3") not in start_ids(coord) and all(r != "d3" for _, r in start_ids(coord))
     assert "probe found d3 running" in (tmp_path / "n2.log").read_text()
+
+
+def etcd_call(port: int, path: str, body: dict[str, object]) -> dict[str, Any]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v3/{path}", data=json.dumps(body).encode(), method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=5) as reply:
+        answer: dict[str, Any] = json.load(reply)
+    return answer
+
+
+@pytest.mark.integration
+def test_a_watch_that_fails_on_compacted_history_is_resumed_from_a_fresh_read(
+    etcd: EtcdCluster, tmp_path: Path
+) -> None:
+    need(str(DUMMY), "resource-agents")
+    # The daemons talk to a follower first; the test's own client to the others.
+    leader = etcd.leader()
+    victim = next(i for i in range(etcd.size) if i != leader)
+    order = [victim] + [i for i in range(etcd.size) if i != victim]
+    endpoints = ",".join(f"127.0.0.1:{etcd.client_ports[i]}" for i in order)
+    url = f"etcd://{endpoints}?namespace=/node-{uuid.uuid4().hex}/&timeout=2"
+    coord = connect(
+        url.replace(endpoints, ",".join(f"127.0.0.1:{etcd.client_ports[i]}" for i in order[1:]))
+    )
+    procs = start_daemons(url, tmp_path, ttl="3")
+    try:
+        wait_for("every daemon to join", lambda: coord.members().nodes == set(NODES))
+        coord.write_config(config(tmp_path, "n1"), expected_revision=0)
+        wait_for("both resources started", lambda: len(started_on(coord)) == 2)
+        # The member the daemons watch through hangs; meanwhile d3 is configured and the
+        # history compacted past it: the watch, resumed elsewhere from where it was, finds
+        # its history gone (before: the daemons stopped as if their leases were lost).
+        etcd.freeze(victim)
+        try:
+            doc = coord.read_config()
+            assert doc is not None
+            xml = doc.xml.replace("</resources>", per_node_dummy("d3", tmp_path) + "</resources>")
+            revision = coord.write_config(xml, expected_revision=doc.revision)
+            # once more, so that the compaction also removes the first change
+            coord.write_config(xml, expected_revision=revision)
+            port = etcd.client_ports[order[1]]
+            revision = int(etcd_call(port, "kv/range", {"key": "AA=="})["header"]["revision"])
+            etcd_call(port, "kv/compaction", {"revision": str(revision), "physical": True})
+            wait_for("d3 started", lambda: "d3" in started_on(coord), timeout=30)
+        finally:
+            etcd.thaw(victim)
+        assert all(p.poll() is None for p in procs.values()), "a daemon exited"
+        assert coord.members().nodes == set(NODES)
+        logs = "".join((tmp_path / f"{n}.log").read_text() for n in NODES)
+        assert "compacted" in logs and "read the store again after its watch failed" in logs
+    finally:
+        stop_daemons(procs, tmp_path)
+        coord.close()

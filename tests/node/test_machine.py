@@ -5,7 +5,16 @@ from __future__ import annotations
 from hakeeper.agents.request import OpRequest
 from hakeeper.coord.model import StatusKey, StatusKind
 from hakeeper.node import machine
-from hakeeper.node.events import LeaseLost, OpCompleted, RunOp, Ticked, WriteFailed, WriteStatus
+from hakeeper.node.events import (
+    LeaseLost,
+    OpCompleted,
+    RunOp,
+    Say,
+    StoreReread,
+    Ticked,
+    WriteFailed,
+    WriteStatus,
+)
 
 from .sim import Sim, dummy_config
 
@@ -381,3 +390,24 @@ def test_documents_whose_write_failed_are_written_again_as_they_are_now() -> Non
     assert len(writes) == 1 and set(writes[0].changes) == {key, progress}
     assert writes[0].changes[key] == state.docs[key]
     assert not state.unwritten
+
+
+def test_a_reread_store_brings_the_changes_the_watch_missed() -> None:
+    sim = Sim(("a", "b"))
+    sim.configure(dummy_config("d1", "d2"))
+    sim.settle()
+    state = sim.states["a"]
+    mine = {k: v for k, v in state.docs.items() if k.node == "a"}
+    # while the watch was down: b left (its history still there), d2 was deleted from
+    # the configuration; a's own documents as the store has them
+    theirs = {k: v for k, v in state.docs.items() if k.node == "b" and k.name != "progress"}
+    reread = StoreReread(
+        dummy_config("d1"), sim.revision + 5, {**mine, **theirs}, frozenset({"a"}), "a", 2
+    )
+    state, orders = machine.handle(state, Ticked(sim.now), reread)
+    assert state.members == frozenset({"a"})
+    assert state.config_xml == dummy_config("d1")
+    assert StatusKey("b", StatusKind.ATTRIBUTES, "progress") not in state.docs
+    said = [o.text for o in orders if isinstance(o, Say)]
+    assert said[0] == "read the store again after its watch failed: 3 changes missed"
+    assert any("publishing graph" in s for s in said)  # the leader schedules what it learnt

@@ -59,6 +59,7 @@ from hakeeper.node.events import (
     RunOp,
     Say,
     StatusChanged,
+    StoreReread,
     Ticked,
     WatchExit,
     WriteFailed,
@@ -81,6 +82,25 @@ def snapshot_events(snap: ClusterSnapshot) -> Iterator[Event]:
         yield MemberJoined(node)
     leader = snap.leader
     yield LeaderElected(leader.node if leader else None, leader.since if leader else snap.revision)
+
+
+def reread_event(snap: ClusterSnapshot) -> StoreReread:
+    leader = snap.leader
+    return StoreReread(
+        snap.config.xml if snap.config else None,
+        snap.config.revision if snap.config else 0,
+        dict(snap.status.documents),
+        frozenset(snap.members),
+        leader.node if leader else None,
+        leader.since if leader else snap.revision,
+    )
+
+
+def _close_quietly(watch: Watch) -> None:
+    try:
+        watch.close()
+    except CoordError:
+        pass
 
 
 def watch_event(event: cm.WatchEvent) -> Event:
@@ -137,6 +157,7 @@ class NodeDaemon:
         self.exits = ExitWatcher(lambda resource: self.events.put(ProcessExited(resource)))
         self.state_dir = state_dir
         self.attrd: AttrServer | None = None
+        self._watching: Watch | None = None  # the watch thread's current watch
         self._state = machine.State(name)
         self.log = logging.LoggerAdapter(log, {"node": name})
 
@@ -153,7 +174,7 @@ class NodeDaemon:
             lease = self._join()
         self._save_lease(lease)
         snap = self.coord.snapshot()
-        watch = self.coord.watch(snap.revision)
+        watch = self._watching = self.coord.watch(snap.revision)
         threads = [
             threading.Thread(target=self._keepalive, args=(lease,), daemon=True),
             threading.Thread(target=self._watch, args=(watch,), daemon=True),
@@ -212,7 +233,8 @@ class NodeDaemon:
             self.exits.close()
             if self.attrd is not None:
                 self.attrd.close()
-            watch.close()
+            if self._watching is not None:
+                _close_quietly(self._watching)
             self.pool.shutdown(wait=False, cancel_futures=True)
 
     def stop(self) -> None:
@@ -365,17 +387,43 @@ class NodeDaemon:
                 wait = 0.05
 
     def _watch(self, watch: Watch) -> None:
-        try:
-            while not self.stopping.is_set():
+        """Turn the watch into events; when it fails (its member lost, history compacted,
+        a reset connection), read the store again and watch on from that read."""
+        self._watching = watch
+        while not self.stopping.is_set():
+            try:
                 event = watch.next(0.2)
-                if event is not None:
-                    self.events.put(watch_event(event))
-        except CoordError as err:
-            if not self.stopping.is_set():
-                self.log.error(
-                    "%s: the watch ended (%s): stopping as if the lease were lost", self.name, err
+            except CoordError as err:
+                if self.stopping.is_set():
+                    return
+                self.log.warning(
+                    "%s: the watch failed (%s): reading the store again and watching on from there",
+                    self.name,
+                    err,
                 )
-                self.events.put(LeaseLost())
+                _close_quietly(watch)
+                rewatched = self._rewatch()
+                if rewatched is None:
+                    return
+                watch = self._watching = rewatched
+                continue
+            if event is not None:
+                self.events.put(watch_event(event))
+
+    def _rewatch(self) -> Watch | None:
+        """A fresh snapshot (as a StoreReread event) and a watch from its revision; retried
+        until both succeed or the daemon stops."""
+        while not self.stopping.is_set():
+            try:
+                snap = self.coord.snapshot()
+                watch = self.coord.watch(snap.revision)
+            except CoordError as err:
+                self.log.warning("%s: reading the store failed (%s): retrying", self.name, err)
+                self.stopping.wait(0.2)
+                continue
+            self.events.put(reread_event(snap))
+            return watch
+        return None
 
     def _next_events(self, wait: float) -> list[Event]:
         try:

@@ -92,6 +92,19 @@ class WriteFailed:
     keys: frozenset[StatusKey]
 
 
+@dataclass(frozen=True, slots=True)
+class StoreReread:
+    """The store as read again after the watch failed (a lost member, compacted history):
+    the changes missed in between are whatever differs from what this node knew."""
+
+    config_xml: str | None
+    config_revision: int
+    docs: Mapping[StatusKey, JsonDoc]
+    members: frozenset[str]
+    leader: str | None
+    leader_since: int
+
+
 Event = (
     Ticked
     | ConfigChanged
@@ -104,6 +117,7 @@ Event = (
     | ProcessExited
     | AttributeChanged
     | WriteFailed
+    | StoreReread
 )
 
 # -- instructions ----------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from hakeeper.node.events import (
     RunOp,
     Say,
     StatusChanged,
+    StoreReread,
     Ticked,
     WatchExit,
     WriteFailed,
@@ -179,6 +180,8 @@ def _apply(state: State, event: Event, out: list[Instruction]) -> State:
         return _process_exited(state, event, out)
     if isinstance(event, AttributeChanged):
         return _attribute_changed(state, event, out)
+    if isinstance(event, StoreReread):
+        return _reread(state, event, out)
     if isinstance(event, WriteFailed):
         if not state.unwritten:
             out.append(
@@ -211,6 +214,33 @@ def _rewrite(state: State, out: list[Instruction]) -> State:
             changes[key] = state.docs.get(key)
     out.extend(WriteStatus(changes) for changes in by_node.values() if changes)
     return replace(state, unwritten=frozenset())
+
+
+def _reread(state: State, event: StoreReread, out: list[Instruction]) -> State:
+    """Catch up with the store from a fresh read: each difference as the event the watch
+    would have delivered. This node's own documents stay as it last wrote them (the read
+    may predate its latest writes; a failed write is retried anyway)."""
+    missed: list[Event] = []
+    if event.config_xml is not None and event.config_xml != state.config_xml:
+        missed.append(ConfigChanged(event.config_xml, event.config_revision))
+    for key in sorted(set(state.docs) - set(event.docs), key=_key_order):
+        if key.node != state.node:
+            missed.append(StatusChanged(key, None))
+    for key, doc in sorted(event.docs.items(), key=lambda kd: _key_order(kd[0])):
+        if key.node != state.node and state.docs.get(key) != doc:
+            missed.append(StatusChanged(key, doc))
+    missed.extend(MemberJoined(n) for n in sorted(event.members - state.members))
+    missed.extend(MemberLost(n) for n in sorted(state.members - event.members))
+    if (event.leader, event.leader_since) != (state.leader, state.leader_since):
+        missed.append(LeaderElected(event.leader, event.leader_since))
+    out.append(Say(f"read the store again after its watch failed: {len(missed)} changes missed"))
+    for fact in missed:
+        state = _apply(state, fact, out)
+    return replace(state, dirty=state.dirty or "the store was read again after a watch error")
+
+
+def _key_order(key: StatusKey) -> tuple[str, str, str]:
+    return (key.node, key.kind.value, key.name)
 
 
 def _status_changed(state: State, event: StatusChanged) -> State:
