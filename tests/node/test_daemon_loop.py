@@ -9,7 +9,9 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
 from hakeeper.agents.fake import Call, FakeAgentRunner
-from hakeeper.coord import CoordUnavailable, StatusKind
+from hakeeper.agents.request import OpRequest
+from hakeeper.agents.result import OpResult
+from hakeeper.coord import CoordTimeout, CoordUnavailable, StatusKind
 from hakeeper.coord.keyspace import KeyspaceCoordinator
 from hakeeper.coord.memory import MemoryKv
 from hakeeper.coord.model import JsonDoc, Lease, StatusKey
@@ -90,3 +92,77 @@ def test_a_failed_status_write_is_written_again() -> None:
     assert [r.interval_ms for r in runner.calls if r.action == "monitor"] == [0, 10000]
     runner_errors = runner.errors
     assert not runner_errors
+
+
+class StallingCoordinator(KeyspaceCoordinator):
+    """The memory store cut off on demand: keepalives fail at once, status writes hang for
+    `stall` seconds first (an etcd client's timeout, beyond the self-fencing deadline)."""
+
+    def __init__(self, stall: float) -> None:
+        super().__init__(MemoryKv())
+        self.stall = stall
+        self.cut = threading.Event()
+        self.stalled = threading.Event()  # a write is hanging now
+
+    def keepalive(self, lease: Lease) -> None:
+        if self.cut.is_set():
+            raise CoordUnavailable("no endpoint answered (injected)")
+        super().keepalive(lease)
+
+    def write_status(
+        self, changes: Mapping[StatusKey, JsonDoc | None], *, lease: Lease | None = None
+    ) -> int:
+        if self.cut.is_set():
+            self.stalled.set()
+            time.sleep(self.stall)
+            self.stalled.clear()
+            raise CoordTimeout("no answer in time (injected)")
+        return super().write_status(changes, lease=lease)
+
+
+class StopWitness(FakeAgentRunner):
+    """Notes, at each stop, whether a store write of the daemon was hanging then."""
+
+    def __init__(self, coord: StallingCoordinator, expect: list[Call]) -> None:
+        super().__init__(expect)
+        self.coord = coord
+        self.stopped_while_stalled: list[bool] = []
+
+    def run(self, request: OpRequest) -> OpResult:
+        if request.action == "stop":
+            self.stopped_while_stalled.append(self.coord.stalled.is_set())
+        return super().run(request)
+
+
+def test_the_self_fencing_deadline_holds_while_the_loop_is_blocked_in_a_store_call() -> None:
+    coord = StallingCoordinator(stall=4.0)
+    runner = StopWitness(
+        coord,
+        [
+            Call("d1", "monitor", "n1", rc=7, interval_ms=0),
+            Call("d1", "start", "n1"),
+            Call("d1", "monitor", "n1", interval_ms=10000, times=1000),
+            Call("d2", "monitor", "n1", rc=7, interval_ms=0),
+            Call("d1", "stop", "n1"),
+        ],
+    )
+    daemon = NodeDaemon(coord, "n1", runner, ttl=2.0)  # deadline 1.5 s, below the stall
+    with running(daemon) as code:
+        wait_for("n1 to join", lambda: coord.members().nodes == {"n1"})
+        coord.write_config(dummy_config("d1"), expected_revision=0)
+
+        def monitored() -> bool:
+            doc = coord.read_status().documents.get(StatusKey("n1", StatusKind.OP_HISTORY, "d1"))
+            return bool(doc and doc["ops"].get("d1_monitor_10000", {}).get("rc-code") == 0)
+
+        wait_for("d1 started and monitored", monitored)
+        doc = coord.read_config()
+        assert doc is not None
+        coord.cut.set()
+        # d2's probe result is written next: the main loop hangs in that write
+        coord.write_config(dummy_config("d1", "d2"), expected_revision=doc.revision)
+        wait_for("the daemon to exit", lambda: code, timeout=30)
+    assert code == [1]
+    # d1 was stopped while the write still hung, not after it gave up
+    assert runner.stopped_while_stalled == [True]
+    assert not runner.errors

@@ -8,7 +8,9 @@ Self-fencing deadline: the lease is granted by the store for `ttl` seconds from 
 receives a keepalive, so it cannot lapse before `ttl` after the last keepalive that
 succeeded was *sent*. If no keepalive has succeeded for `fence_after` (< ttl) seconds
 the daemon acts as if the lease were lost -- it stops every resource -- so that the stops
-begin before any other node could be granted them, as a watchdog would.
+begin before any other node could be granted them. A watchdog thread of its own checks
+that deadline and starts the stops itself: the main loop may be blocked in a store call
+(up to the store's timeout, longer than the deadline) when it runs out.
 
 The lease's id is kept in STATE_DIR/NODE.lease: a daemon restarted before its lease ran
 out resumes it, and the cluster never sees the node leave (its resources are adopted).
@@ -159,6 +161,10 @@ class NodeDaemon:
         self.attrd: AttrServer | None = None
         self._watching: Watch | None = None  # the watch thread's current watch
         self._state = machine.State(name)
+        self.fenced = threading.Event()  # the watchdog began the self-fencing stops
+        self._fence_lock = threading.Lock()
+        self._fence_runs: set[str] = set()  # the stops the watchdog began
+        self._in_flight: set[str] = set()  # run ids submitted to the pool, not yet over
         self.log = logging.LoggerAdapter(log, {"node": name})
 
     def run(self) -> int:
@@ -178,6 +184,7 @@ class NodeDaemon:
         threads = [
             threading.Thread(target=self._keepalive, args=(lease,), daemon=True),
             threading.Thread(target=self._watch, args=(watch,), daemon=True),
+            threading.Thread(target=self._watchdog, daemon=True),
         ]
         for thread in threads:
             thread.start()
@@ -194,38 +201,23 @@ class NodeDaemon:
         pending: list[Event] = list(snapshot_events(snap))
         try:
             while not self.stopping.is_set():
+                if self.fenced.is_set():  # the watchdog's: before anything else
+                    pending = [LeaseLost(), *pending]
                 state, orders = machine.handle(state, Ticked(self.clock()), *pending)
+                # what the watchdog stops and the shims' thread reads (cibadmin -Q): before
+                # the orders, whose store calls may block
+                self._state = state
                 for order in orders:
                     self._carry_out(order, lease)
-                self._state = state  # what the shims' thread reads (cibadmin -Q)
                 if self.attrd is not None:
                     self.attrd.update_view(
                         machine.node_attributes(state), machine.cluster_attributes(state)
                     )
                 if not state.member:
-                    self.pool.shutdown(wait=True)  # the self-fencing stops
+                    self._finish_fencing(state, lease)
                     self._forget_lease(lease)
                     return 1
-                unconfirmed = time.monotonic() - self.confirmed
-                if unconfirmed > self.fence_after:
-                    self.log.error(
-                        "%s: no keepalive succeeded for %.2f s (deadline %.2f s, "
-                        "lease ttl %.1f s): fencing myself",
-                        self.name,
-                        unconfirmed,
-                        self.fence_after,
-                        self.ttl,
-                    )
-                    pending = [LeaseLost()]
-                    continue
-                wait = max(
-                    0.0,
-                    min(
-                        machine.next_wakeup(state) - self.clock(),
-                        0.5,
-                        self.fence_after - unconfirmed,
-                    ),
-                )
+                wait = max(0.0, min(machine.next_wakeup(state) - self.clock(), 0.5))
                 pending = self._next_events(wait)
             return 0
         finally:
@@ -240,6 +232,19 @@ class NodeDaemon:
     def stop(self) -> None:
         self.stopping.set()
 
+    def _finish_fencing(self, state: machine.State, lease: cm.Lease) -> None:
+        """Wait for the actions in flight when the lease was lost (a start that ends now
+        is stopped at once), then for the stops."""
+        deadline = time.monotonic() + max(
+            (r.action.timeout_ms / 1000 for r in state.running.values()), default=0.0
+        )
+        while self._in_flight and time.monotonic() < deadline + 5:
+            state, orders = machine.handle(state, Ticked(self.clock()), *self._next_events(0.2))
+            for order in orders:
+                if isinstance(order, RunOp | Say):
+                    self._carry_out(order, lease)
+        self.pool.shutdown(wait=True)  # the self-fencing stops
+
     def _cib(self) -> bytes | None:
         """The cluster as this node knows it (the state is immutable: read from any thread)."""
         cib = machine.current_cib(self._state)
@@ -250,8 +255,14 @@ class NodeDaemon:
     def _carry_out(self, order: Instruction, lease: cm.Lease) -> None:
         if isinstance(order, Say):
             self.log.info("%s: %s", self.name, order.text)
+        elif self.fenced.is_set():
+            # the watchdog began the self-fencing: no store call (each may hang), and no
+            # agent action but the stops it did not begin itself
+            if isinstance(order, RunOp) and order.run_id.startswith(machine.SELF_FENCE):
+                if order.run_id not in self._fence_runs:
+                    self._submit(order.run_id, order.request)
         elif isinstance(order, RunOp):
-            self.pool.submit(self._run_op, order.run_id, order.request)
+            self._submit(order.run_id, order.request)
         elif isinstance(order, WriteStatus):
             self._write(dict(order.changes), lease)
         elif isinstance(order, PublishTransition):
@@ -289,6 +300,10 @@ class NodeDaemon:
             self.log.error("%s: writing status failed (%s)", self.name, err)
             self.events.put(WriteFailed(frozenset(changes)))
 
+    def _submit(self, run_id: str, request: OpRequest) -> None:
+        self._in_flight.add(run_id)
+        self.pool.submit(self._run_op, run_id, request)
+
     def _run_op(self, run_id: str, request: OpRequest) -> None:
         try:
             result = self.runner.run(request)
@@ -301,6 +316,7 @@ class NodeDaemon:
             )
         except Exception as err:
             event = OpCompleted(run_id, 1, 4, f"the runner failed: {err}")
+        self._in_flight.discard(run_id)
         self.events.put(event)
 
     # -- the threads ---------------------------------------------------------------------
@@ -361,6 +377,38 @@ class NodeDaemon:
                     "%s: an earlier lease still holds this name: waiting for it to lapse", self.name
                 )
                 time.sleep(self.ttl / 4)
+
+    def _watchdog(self) -> None:
+        """The self-fencing deadline, on a thread that makes no blocking call."""
+        tick = min(0.05, self.fence_after / 8)
+        while not self.stopping.wait(tick):
+            unconfirmed = time.monotonic() - self.confirmed
+            if unconfirmed > self.fence_after:
+                self._self_fence(unconfirmed)
+                return
+
+    def _self_fence(self, unconfirmed: float) -> None:
+        """Stop what the last state says runs here, from this thread, then tell the loop."""
+        with self._fence_lock:
+            if self.fenced.is_set():
+                return
+            self.log.error(
+                "%s: no keepalive succeeded for %.2f s (deadline %.2f s, lease ttl %.1f s): "
+                "fencing myself",
+                self.name,
+                unconfirmed,
+                self.fence_after,
+                self.ttl,
+            )
+            _, orders = machine.handle(self._state, LeaseLost())
+            for order in orders:
+                if isinstance(order, Say):
+                    self.log.info("%s: %s", self.name, order.text)
+                elif isinstance(order, RunOp):
+                    self._fence_runs.add(order.run_id)
+                    self._submit(order.run_id, order.request)
+            self.fenced.set()
+        self.events.put(LeaseLost())  # the loop, once free, hears it and exits
 
     def _keepalive(self, lease: cm.Lease) -> None:
         # Renewed four times within the self-fencing deadline; after a failure, retried at

@@ -51,6 +51,7 @@ from hakeeper.node.transition import Action, Transition, build_transition, probe
 from hakeeper.reports import CommandError
 from hakeeper.scheduler.schedule import schedule
 
+SELF_FENCE = "self-fence:"  # run id prefix of the stops after the lease was lost
 TRANSITION = "transition"  # ATTRIBUTES document of the leader: its current graph
 PROGRESS = "progress"  # ATTRIBUTES document of each node: what it did of that graph
 RC_TEXT = {
@@ -378,7 +379,7 @@ def _lease_lost(state: State, out: list[Instruction]) -> State:
     )
     for resource, start in sorted(state.started.items()):
         stop = replace(start, task="stop", interval_ms=0, after=(), id=-1)
-        out.append(RunOp(f"self-fence:{resource}", _request(state, stop)))
+        out.append(RunOp(SELF_FENCE + resource, _request(state, stop)))
     return replace(state, member=False, monitors={}, started={}, published=None)
 
 
@@ -386,6 +387,11 @@ def _op_completed(state: State, event: OpCompleted, out: list[Instruction]) -> S
     run = state.running.get(event.run_id)
     running = {k: v for k, v in state.running.items() if k != event.run_id}
     state = replace(state, running=running, progress_at=state.now)
+    if run is not None and not state.member and run.action.task == "start":
+        # it ended after the lease was lost (its resource was not among those stopped then)
+        stop = replace(run.action, task="stop", interval_ms=0, after=(), id=-1)
+        out.append(Say(f"the start of {run.action.resource} ended after the lease was lost"))
+        out.append(RunOp(SELF_FENCE + run.action.resource, _request(state, stop)))
     if run is None or not state.member:
         return state
     action = run.action
