@@ -503,3 +503,46 @@ def test_a_watch_that_fails_on_compacted_history_is_resumed_from_a_fresh_read(
     finally:
         stop_daemons(procs, tmp_path)
         coord.close()
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("cluster", ["sqlite"], indirect=True)  # the store is not the point
+def test_sigterm_moves_the_nodes_resources_away_before_the_daemon_exits(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    coord, procs = cluster
+    xml = config(tmp_path, "n1")
+    for rsc in ("d1", "d2"):
+        start = xml.index(f'<primitive id="{rsc}"')
+        end = xml.index("</primitive>", start) + len("</primitive>")
+        xml = xml[:start] + per_node_dummy(rsc, tmp_path) + xml[end:]
+    coord.write_config(xml, expected_revision=0)
+    placed = wait_for("both resources started", lambda: len(started_on(coord)) == 2)
+    assert isinstance(placed, bool)
+    victim = started_on(coord)["d1"]
+    procs[victim].send_signal(signal.SIGTERM)
+    assert procs[victim].wait(timeout=30) == 0
+    # gone at once (lease revoked, status deleted: not fenced, not waited for)
+    assert victim not in coord.members().nodes
+    assert not [k for k in coord.read_status().documents if k.node == victim]
+    moved = wait_for(
+        "d1 and d2 on survivors",
+        lambda: (
+            set(started_on(coord)) == {"d1", "d2"}
+            and victim not in started_on(coord).values()
+            and started_on(coord)
+        ),
+    )
+    assert isinstance(moved, dict)
+    # nothing left running on the stopped node
+    dummy = Agent("ocf", "heartbeat", "Dummy")
+    for rsc in ("d1", "d2"):
+        state = {"state": f"{tmp_path / victim}-{rsc}.state"}
+        assert LocalAgentRunner().run(OpRequest(rsc, "monitor", victim, dummy, state)).rc == 7
+    # the stop there and the start elsewhere in one graph: no gap beyond a stop + start
+    logs = "".join((tmp_path / f"{n}.log").read_text() for n in NODES)
+    graphs = [line for line in logs.splitlines() if "publishing graph" in line]
+    assert any(
+        f"stop d1 on {victim}" in line and f"start d1 on {moved['d1']}" in line for line in graphs
+    ), graphs
+    assert f"{victim}: left the cluster" in logs

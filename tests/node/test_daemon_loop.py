@@ -56,6 +56,7 @@ def running(daemon: NodeDaemon) -> Iterator[list[int]]:
         yield code
     finally:
         daemon.stop()
+        daemon.stop()  # at once: no graceful leave
         thread.join(10)
 
 

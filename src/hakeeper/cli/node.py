@@ -53,6 +53,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="stop every resource when no keepalive succeeded for this long; "
         "must be below --ttl (default 0.75 x ttl)",
     )
+    run_p.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        default=25.0,
+        metavar="SECONDS",
+        help="on SIGTERM the node's resources move elsewhere before it exits; past this "
+        "long it stops what still runs here itself (default 25; a second SIGTERM exits "
+        "at once)",
+    )
     run_p.set_defaults(func=run)
     from hakeeper.cli import node_attrs  # standby, maintenance, attribute (pcs node ...)
 
@@ -86,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
             recheck_s=args.recheck_interval,
             state_dir=args.state_dir,
             fence_after=args.fence_after,
+            shutdown_timeout=args.shutdown_timeout,
         )
     except ValueError as err:
         coord.close()

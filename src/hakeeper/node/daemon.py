@@ -12,6 +12,12 @@ begin before any other node could be granted them. A watchdog thread of its own 
 that deadline and starts the stops itself: the main loop may be blocked in a store call
 (up to the store's timeout, longer than the deadline) when it runs out.
 
+Graceful stop: the first stop() (SIGTERM) asks the cluster to let this node leave -- the
+machine sets its `shutdown` attribute, the leader moves or stops what runs here -- and the
+daemon exits 0 once nothing runs here, having deleted its status and revoked its lease so
+that no one waits for it to lapse (nor fences it). Past `shutdown_timeout` it stops what
+still runs here itself; a second stop() exits at once.
+
 The lease's id is kept in STATE_DIR/NODE.lease: a daemon restarted before its lease ran
 out resumes it, and the cluster never sees the node leave (its resources are adopted).
 """
@@ -53,6 +59,7 @@ from hakeeper.node.events import (
     Instruction,
     LeaderElected,
     LeaseLost,
+    LeaveRequested,
     MemberJoined,
     MemberLost,
     OpCompleted,
@@ -135,6 +142,7 @@ class NodeDaemon:
         workers: int = 8,
         state_dir: str | None = None,
         fence_after: float | None = None,
+        shutdown_timeout: float = 25.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.coord = coord
@@ -151,6 +159,8 @@ class NodeDaemon:
                 f"the self-fencing deadline ({self.fence_after} s) must be "
                 f"above 0 and below the lease's ttl ({ttl} s)"
             )
+        self.shutdown_timeout = shutdown_timeout
+        self.leave_by: float | None = None  # when a graceful stop gives up waiting
         self.lease_file = Path(state_dir) / f"{name}.lease" if state_dir else None
         self.confirmed = time.monotonic()  # when the last good keepalive was sent
         self.events: queue.Queue[Event] = queue.Queue()
@@ -215,8 +225,26 @@ class NodeDaemon:
                     )
                 if not state.member:
                     self._finish_fencing(state, lease)
+                    if self.leave_by is not None:  # a graceful stop that ran out of time
+                        self._clear_own_status()
+                        self._forget_lease(lease)
+                        return 0
                     self._forget_lease(lease)
                     return 1
+                if state.left:
+                    self.pool.shutdown(wait=True)
+                    self._clear_own_status()
+                    self._forget_lease(lease)
+                    self.log.info("%s: left the cluster", self.name)
+                    return 0
+                if self.leave_by is not None and time.monotonic() > self.leave_by:
+                    self.log.error(
+                        "%s: could not leave within %.0f s: stopping what still runs here",
+                        self.name,
+                        self.shutdown_timeout,
+                    )
+                    pending = [LeaseLost()]
+                    continue
                 wait = max(0.0, min(machine.next_wakeup(state) - self.clock(), 0.5))
                 pending = self._next_events(wait)
             return 0
@@ -230,7 +258,19 @@ class NodeDaemon:
             self.pool.shutdown(wait=False, cancel_futures=True)
 
     def stop(self) -> None:
-        self.stopping.set()
+        """First call: leave gracefully (resources move first); second: exit at once."""
+        if self.leave_by is not None:
+            self.stopping.set()
+            return
+        self.leave_by = time.monotonic() + self.shutdown_timeout
+        self.events.put(LeaveRequested())
+
+    def _clear_own_status(self) -> None:
+        """Nothing runs here: without history, the leader sees a cleanly stopped node."""
+        try:
+            self.coord.clear_status(self.name)
+        except CoordError as err:
+            self.log.warning("%s: could not clear this node's status (%s)", self.name, err)
 
     def _finish_fencing(self, state: machine.State, lease: cm.Lease) -> None:
         """Wait for the actions in flight when the lease was lost (a start that ends now

@@ -105,6 +105,11 @@ class StoreReread:
     leader_since: int
 
 
+@dataclass(frozen=True, slots=True)
+class LeaveRequested:
+    """This node was asked to leave the cluster (SIGTERM): its resources go elsewhere first."""
+
+
 Event = (
     Ticked
     | ConfigChanged
@@ -118,6 +123,7 @@ Event = (
     | AttributeChanged
     | WriteFailed
     | StoreReread
+    | LeaveRequested
 )
 
 # -- instructions ----------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from hakeeper.node.events import (
     Instruction,
     LeaderElected,
     LeaseLost,
+    LeaveRequested,
     MemberJoined,
     MemberLost,
     OpCompleted,
@@ -119,6 +120,9 @@ class State:
     progress_at: float = 0.0  # when the current graph last moved (a result, a progress)
     # resource -> when its process was heard exiting, until a monitor begun since answers
     exited: Mapping[str, float] = field(default_factory=dict)
+    # asked to leave (the shutdown attribute is set); left: nothing runs here any more
+    leaving: bool = False
+    left: bool = False
     # this node's documents whose last write failed, and when to write them again
     unwritten: frozenset[StatusKey] = frozenset()
     rewrite_at: float = 0.0
@@ -139,6 +143,7 @@ def handle(state: State, *events: Event) -> tuple[State, list[Instruction]]:
         state = _lead(state, out)
         state = _execute(state, out)
         state = _run_monitors(state, out)
+        state = _check_left(state, out)
     return state, out
 
 
@@ -181,6 +186,17 @@ def _apply(state: State, event: Event, out: list[Instruction]) -> State:
         return _process_exited(state, event, out)
     if isinstance(event, AttributeChanged):
         return _attribute_changed(state, event, out)
+    if isinstance(event, LeaveRequested):
+        if state.leaving or not state.member:
+            return state
+        out.append(
+            Say(
+                "asked to leave: setting the shutdown attribute so that the leader moves "
+                "what runs here elsewhere first"
+            )
+        )
+        state = replace(state, leaving=True)
+        return _attribute_changed(state, AttributeChanged("shutdown", str(int(state.now))), out)
     if isinstance(event, StoreReread):
         return _reread(state, event, out)
     if isinstance(event, WriteFailed):
@@ -196,6 +212,19 @@ def _apply(state: State, event: Event, out: list[Instruction]) -> State:
 
 #: how long after a failed write its documents are written again
 REWRITE_S = 0.2
+
+
+def _check_left(state: State, out: list[Instruction]) -> State:
+    """A leaving node has left once nothing runs here and no action of it is in flight
+    (the leader, once its graph is over too: the starts elsewhere are its to order)."""
+    if not state.leaving or state.left or state.started:
+        return state
+    if any(r.graph is not None or r.probe for r in state.running.values()):
+        return state
+    if state.leading and state.published is not None and not _graph_over(state, state.published):
+        return state
+    out.append(Say("nothing runs here any more: leaving the cluster"))
+    return replace(state, left=True)
 
 
 def _rewrite(state: State, out: list[Instruction]) -> State:
@@ -245,6 +274,10 @@ def _key_order(key: StatusKey) -> tuple[str, str, str]:
 
 
 def _status_changed(state: State, event: StatusChanged) -> State:
+    if event.key.node == state.node and event.doc is not None and event.key in state.docs:
+        # this node's own write coming back: what it holds is as new or newer (an older
+        # write's echo arriving after a newer one was made would otherwise undo it)
+        return state
     docs = dict(state.docs)
     if event.doc is None:
         docs.pop(event.key, None)
