@@ -3,7 +3,8 @@ start or stop this host's node daemons (`hakeeper node run`), tracked by PID fil
 
 No systemd here: `start` spawns each daemon in its own session with its log in the run
 directory (RUN_DIR/NODE.log) and its PID in RUN_DIR/NODE.pid; `stop` sends SIGTERM and
-waits for the daemon to exit; its lease then lapses after its TTL (`node run --ttl`).
+waits for the daemon to exit; the daemon first lets the leader move (or stop) what runs on
+its node, then revokes its lease (`node run --shutdown-timeout` bounds the wait).
 """
 
 from __future__ import annotations
@@ -225,16 +226,25 @@ def cluster_start(
 def cluster_stop(
     env: Env, nodes: Sequence[str] = (), *, all_nodes: bool = False, timeout: float = 30.0
 ) -> tuple[DaemonDto, ...]:
-    """SIGTERM each node's daemon started here and wait for it to exit."""
-    results = []
-    for node in _targets(env, nodes, all_nodes):
+    """SIGTERM each node's daemon started here, all at once, and wait for them to exit.
+
+    On SIGTERM a daemon leaves gracefully: the leader moves (or, when every node is
+    leaving, stops) what runs there, then it exits and its lease is revoked. Signalled
+    one after the other, the nodes would pass their resources along to the next one."""
+    results: dict[str, DaemonDto] = {}
+    signalled: dict[str, DaemonDto] = {}
+    targets = _targets(env, nodes, all_nodes)
+    for node in targets:
         state = daemon_state(env, node)
         if not state.running or state.pid is None:
             _pid_file(env, node).unlink(missing_ok=True)
-            results.append(DaemonDto(node, None, False, False, state.log))
+            results[node] = DaemonDto(node, None, False, False, state.log)
             continue
         os.kill(state.pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
+        signalled[node] = state
+    deadline = time.monotonic() + timeout
+    for node, state in signalled.items():
+        assert state.pid is not None
         while _alive(state.pid):
             if time.monotonic() > deadline:
                 raise CommandError(
@@ -248,8 +258,8 @@ def cluster_stop(
                 )
             time.sleep(0.05)
         _pid_file(env, node).unlink(missing_ok=True)
-        results.append(DaemonDto(node, state.pid, False, True, state.log))
-    return tuple(results)
+        results[node] = DaemonDto(node, state.pid, False, True, state.log)
+    return tuple(results[n] for n in targets)
 
 
 def wait_members(

@@ -628,7 +628,6 @@ def _probe_new(state: State, out: list[Instruction]) -> State:
         rsc
         for rsc, agent in state.probe_agents.items()
         if rsc not in busy
-        and rsc not in state.started
         and probes.needs_probe(
             rsc, state.docs.get(StatusKey(state.node, StatusKind.OP_HISTORY, rsc)), agent
         )
@@ -654,7 +653,10 @@ def _send_probes(state: State, actions: list[Action], out: list[Instruction]) ->
         running[run_id] = Run(action, probes.probe_key(state.node), None, probe=True)
         out.append(RunOp(run_id, _request(state, action)))
     probing = (state.probing or frozenset()) | {a.resource for a in actions}
-    return replace(state, running=running, probing=probing)
+    # their recurring monitors end: the history they would add to is forgotten (a
+    # cleanup), and the leader schedules them again from what the probes find
+    monitors = {k: m for k, m in state.monitors.items() if m.action.resource not in probing}
+    return replace(state, running=running, probing=probing, monitors=monitors)
 
 
 def _probe_completed(
@@ -672,7 +674,11 @@ def _probe_completed(
         state = replace(state, started=started)
         out.append(WatchExit(action.resource, _request(state, action)))
         out.append(Say(f"probe found {action.resource} running ({_rc(event.rc)}): adopting it"))
-    elif not ok:
+    elif ok and action.resource in state.started:  # what it started (or adopted) stopped
+        started = {k: v for k, v in state.started.items() if k != action.resource}
+        state = replace(state, started=started)
+        out.append(WatchExit(action.resource, None))
+    if not ok:
         out.append(
             Say(
                 f"probe of {action.resource} returned {_rc(event.rc)}"
