@@ -21,8 +21,11 @@ import pytest
 from coord.etcd_cluster import EtcdCluster
 from hakeeper.agents.request import OpRequest
 from hakeeper.agents.runner import LocalAgentRunner
+from hakeeper.cib.edit import values_of
+from hakeeper.cib.parse import parse_cib_text
 from hakeeper.coord import Coordinator, Leader, StatusKind, connect
 from hakeeper.model.config import Agent
+from hakeeper.node.attrd import SHIMS, attrd_path
 
 DUMMY = Path("/usr/lib/ocf/resource.d/heartbeat/Dummy")
 NODES = ("n1", "n2", "n3")
@@ -546,3 +549,51 @@ def test_sigterm_moves_the_nodes_resources_away_before_the_daemon_exits(
         f"stop d1 on {victim}" in line and f"start d1 on {moved['d1']}" in line for line in graphs
     ), graphs
     assert f"{victim}: left the cluster" in logs
+
+
+def shim(tmp_path: Path, node: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """crm_attribute as an agent the node's daemon runs calls it."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "HAKEEPER_ATTRD": str(attrd_path(str(tmp_path / "run"), node)),
+        "HAKEEPER_NODE": node,
+    }
+    return subprocess.run(
+        [f"{SHIMS}/crm_attribute", *args], env=env, capture_output=True, text=True, timeout=20
+    )
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("cluster", ["sqlite"], indirect=True)  # the store is not the point
+def test_a_forever_attribute_is_kept_in_the_nodes_section_and_survives_a_rejoin(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    coord, procs = cluster
+    coord.write_config(config(tmp_path, "n1"), expected_revision=0)
+    wait_for("both resources started", lambda: len(started_on(coord)) == 2)
+    # as ocf:heartbeat:rabbitmq-cluster keeps the last node name it knew, and a transient one
+    last = ("-N", "n2", "--name", "rmq-node-attr-last-known-rmq", "-l", "forever")
+    assert shim(tmp_path, "n2", *last, "-v", "rabbit@n2").returncode == 0
+    assert shim(tmp_path, "n2", "-N", "n2", "-n", "boot", "-l", "reboot", "-v", "1").returncode == 0
+    doc = coord.read_config()
+    assert doc is not None
+    nodes = {n.uname: n for n in parse_cib_text(doc.xml).configuration.nodes}
+    assert values_of(nodes["n2"].attributes) == {"rmq-node-attr-last-known-rmq": "rabbit@n2"}
+    got = shim(tmp_path, "n1", *last, "--query", "-q")  # any node reads it
+    assert (got.returncode, got.stdout) == (0, "rabbit@n2\n")
+
+    # n2 dies and rejoins without its lease: its status (and transient attributes) cleared
+    procs["n2"].send_signal(signal.SIGKILL)
+    procs["n2"].wait()
+    (tmp_path / "run" / "n2.lease").unlink()
+    wait_for("n2's lease to lapse", lambda: "n2" not in coord.members().nodes)
+    url = procs["n1"].args[procs["n1"].args.index("--store") + 1]  # type: ignore[union-attr]
+    procs["n2"] = start_daemons(url, tmp_path, "1", only="n2")["n2"]
+    wait_for("n2 to join again", lambda: "n2" in coord.members().nodes)
+    wait_for("n2's socket", lambda: attrd_path(str(tmp_path / "run"), "n2").exists())
+    got = shim(tmp_path, "n2", *last, "--query", "-q")
+    assert (got.returncode, got.stdout) == (0, "rabbit@n2\n")
+    gone = shim(tmp_path, "n2", "-N", "n2", "-n", "boot", "-l", "reboot", "--query", "-q")
+    assert gone.returncode == 105
+    assert shim(tmp_path, "n2", *last, "-D").returncode == 0
+    assert shim(tmp_path, "n2", *last, "--query", "-q").returncode == 105

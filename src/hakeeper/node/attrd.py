@@ -44,6 +44,9 @@ def agent_environment(state_dir: str, node: str) -> dict[str, str]:
 
 
 Change = Callable[[str, str | None], None]
+#: (node, name) -> value of a permanent attribute; (node, name, value) -> set it (or raise)
+PermanentGet = Callable[[str, str], str | None]
+PermanentSet = Callable[[str, str, str | None], None]
 #: (node, name, value): a change to another node's attribute
 PeerChange = Callable[[str, str, str | None], None]
 
@@ -58,12 +61,14 @@ class AttrServer:
         on_cluster_change: Change | None = None,
         cib: Callable[[], bytes | None] | None = None,
         on_peer_change: PeerChange | None = None,
+        permanent: tuple[PermanentGet, PermanentSet] | None = None,
     ) -> None:
         """on_peer_change: where a set or delete of another node's attribute goes (galera's
         promote sets every peer's promotion score, as Pacemaker's attrd allows); None
         refuses it."""
         self.path = path
         self.on_peer_change = on_peer_change
+        self.permanent = permanent  # -l forever: the configuration's nodes section
         self.node = node
         self.on_change = on_change
         self.on_cluster_change = on_cluster_change
@@ -138,6 +143,8 @@ class AttrServer:
         node = request.get("node") or self.node
         if not isinstance(name, str) or not name or not isinstance(node, str):
             return {"ok": False, "error": "an attribute name is required", "code": 64}
+        if request.get("lifetime") == "forever" and self.permanent is not None:
+            return self._answer_permanent(op, node, name, request.get("value"))
         if op == "get":
             with self._lock:
                 attrs = dict(self._view.get(node, {}))
@@ -167,6 +174,25 @@ class AttrServer:
         with self._lock:
             self._pending[name] = value
         self.on_change(name, value)
+        return {"ok": True}
+
+    def _answer_permanent(
+        self, op: object, node: str, name: str, value: object
+    ) -> dict[str, object]:
+        """Any node's permanent attribute, read from and written to the store at once (the
+        agent's next query sees its write, as with Pacemaker's CIB)."""
+        assert self.permanent is not None
+        get, put = self.permanent
+        if op not in ("get", "set", "delete"):
+            return {"ok": False, "error": f"unknown operation {op!r}", "code": 64}
+        if op == "set" and not isinstance(value, str):
+            return {"ok": False, "error": "the value must be a string", "code": 64}
+        try:
+            if op == "get":
+                return {"ok": True, "value": get(node, name)}
+            put(node, name, value if op == "set" and isinstance(value, str) else None)
+        except Exception as err:  # the store or the stored configuration: say which
+            return {"ok": False, "code": 1, "error": f"the configuration could not be {op}: {err}"}
         return {"ok": True}
 
     def _answer_cib(self) -> dict[str, object]:

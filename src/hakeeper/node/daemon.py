@@ -48,7 +48,7 @@ from hakeeper.coord import (
     Watch,
 )
 from hakeeper.coord import model as cm
-from hakeeper.node import machine
+from hakeeper.node import machine, permanent
 from hakeeper.node.attrd import AttrServer, attrd_path
 from hakeeper.node.events import (
     AttributeChanged,
@@ -205,6 +205,10 @@ class NodeDaemon:
                 lambda n, v: self.events.put(AttributeChanged(n, v)),
                 on_cluster_change=lambda n, v: self.events.put(AttributeChanged(n, v, True)),
                 cib=self._cib,
+                permanent=(
+                    lambda node, name: permanent.read(self.coord, node, name),
+                    self._set_permanent,
+                ),
             )
         state = machine.State(self.name, recheck_s=self.recheck_s, now=self.clock())
         self._state = state
@@ -284,6 +288,17 @@ class NodeDaemon:
                 if isinstance(order, RunOp | Say):
                     self._carry_out(order, lease)
         self.pool.shutdown(wait=True)  # the self-fencing stops
+
+    def _set_permanent(self, node: str, name: str, value: str | None) -> None:
+        if not permanent.write(self.coord, node, name, value):
+            raise RuntimeError("other edits of the configuration won every attempt")
+        self.log.info(
+            "%s: permanent attribute %s of %s %s in the configuration",
+            self.name,
+            name,
+            node,
+            "deleted" if value is None else f"set to {value}",
+        )
 
     def _cib(self) -> bytes | None:
         """The cluster as this node knows it (the state is immutable: read from any thread)."""
