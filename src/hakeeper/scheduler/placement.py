@@ -776,7 +776,7 @@ def _assign_group(cluster: Cluster, rsc: Rsc, prefer: Node | None) -> Node | Non
 
 
 def _expand_group_colocations(rsc: Rsc) -> None:
-    """"Group with R" becomes "first member with R"; "R with group", "R with the last
+    """ "Group with R" becomes "first member with R"; "R with group", "R with the last
     member". Members after an unmanaged one also get the group's mandatory colocations:
     the internal chain no longer carries them past a member that stays where it is."""
     first = rsc.children[0]
