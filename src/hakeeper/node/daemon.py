@@ -244,6 +244,9 @@ class NodeDaemon:
                     "%s: campaign failed (%s): retrying on the next change", self.name, err
                 )
         elif isinstance(order, WatchExit):
+            request = order.request
+            if request is not None and (request.container or request.connection):
+                return  # its pid file is inside a container: its monitors watch it
             if order.request is None:
                 self.exits.forget(order.resource)
             else:
