@@ -43,6 +43,29 @@ def agent_environment(state_dir: str, node: str) -> dict[str, str]:
     }
 
 
+#: where a bundle container sees the directory of its host daemon's socket
+ATTRD_IN_CONTAINER = "/run/hakeeper-attrd"
+
+
+def container_mounts(state_dir: str, node: str) -> tuple[tuple[str, str, str], ...]:
+    """(source, target, options) a bundle container is started with so that the agents
+    inside reach this daemon: the shims (at their host path) and the socket's directory
+    (a directory, not the socket: a restarted daemon's new socket is seen too)."""
+    sock = attrd_path(state_dir, node)
+    return ((SHIMS, SHIMS, "ro"), (str(sock.parent), ATTRD_IN_CONTAINER, "rw"))
+
+
+def container_environment(state_dir: str, node: str) -> dict[str, str]:
+    """agent_environment as seen inside a bundle container (the shims need python3 in the
+    image; crm_mon also needs hakeeper, which is not mapped in)."""
+    return {
+        "HA_SBIN_DIR": SHIMS,
+        "HAKEEPER_ATTRD": f"{ATTRD_IN_CONTAINER}/{attrd_path(state_dir, node).name}",
+        "HAKEEPER_NODE": node,
+        "HAKEEPER_PYTHON": "python3",
+    }
+
+
 Change = Callable[[str, str | None], None]
 #: (node, name, value): a change to another node's attribute
 PeerChange = Callable[[str, str, str | None], None]

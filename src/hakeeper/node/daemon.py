@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from hakeeper.agents.container import ContainerEngine, ContainerError
 from hakeeper.agents.request import AgentRunner, OpRequest
 from hakeeper.cib.render import render_cib
 from hakeeper.coord import (
@@ -247,6 +248,9 @@ class NodeDaemon:
             request = order.request
             if request is not None and (request.container or request.connection):
                 return  # its pid file is inside a container: its monitors watch it
+            if request is not None and request.replica is not None:
+                self.pool.submit(self._watch_container, order.resource, request.replica.name)
+                return
             if order.request is None:
                 self.exits.forget(order.resource)
             else:
@@ -266,6 +270,18 @@ class NodeDaemon:
             self.events.put(LeaseLost())
         except CoordError as err:
             self.log.error("%s: writing status failed (%s)", self.name, err)
+
+    def _watch_container(self, resource: str, name: str) -> None:
+        """A bundle container's init process, by the engine's inspect: when the container
+        dies its monitor runs at once."""
+        engine = getattr(self.runner, "engine", None)
+        if not isinstance(engine, ContainerEngine):
+            return
+        try:
+            pid = engine.inspect(name).pid
+        except ContainerError:
+            return
+        self.exits.watch_pid(resource, pid)
 
     def _run_op(self, run_id: str, request: OpRequest) -> None:
         try:
