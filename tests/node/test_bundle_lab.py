@@ -105,10 +105,17 @@ def engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContainerEngine:
 
 
 @pytest.fixture
-def lab(tmp_path: Path, engine: ContainerEngine) -> Iterator[tuple[BundleCluster, Coordinator]]:
+def lab_ttl() -> float:
+    return 2.0
+
+
+@pytest.fixture
+def lab(
+    tmp_path: Path, engine: ContainerEngine, lab_ttl: float
+) -> Iterator[tuple[BundleCluster, Coordinator]]:
     image = f"localhost/hakeeper-test-ocf:{uuid.uuid4().hex[:8]}"
     build_image(engine, tmp_path, image)
-    cluster = BundleCluster(tmp_path, ttl=2.0, fence_after=1.2, image=image)
+    cluster = BundleCluster(tmp_path, ttl=lab_ttl, fence_after=round(lab_ttl * 0.6, 2), image=image)
     coord = None
     try:
         coord = cluster.start()
@@ -207,3 +214,34 @@ def test_a_bundle_runs_on_every_node_and_a_killed_container_is_restarted(
     print(f"killed container running again with its Dummy {time.monotonic() - killed:.2f} s later")
     wait_for("the cluster to settle again", lambda: settled(coord), 120)
     assert replicas(coord)[0] == node  # restarted where it was (no failure elsewhere)
+
+
+@pytest.mark.parametrize("lab_ttl", [10.0])  # a daemon restart within the lease, even under load
+def test_a_restarted_daemon_adopts_its_running_container_and_instance(
+    lab: tuple[BundleCluster, Coordinator], engine: ContainerEngine
+) -> None:
+    cluster, coord = lab
+    wait_for("every replica to run", lambda: settled(coord), 120)
+    i, node = next(iter(sorted(replicas(coord).items())))
+    name = f"{BUNDLE}-podman-{i}"
+    pid = engine.inspect(name).pid
+    daemon = cluster.daemons[node]
+    daemon.kill()
+    daemon.wait()
+    cluster.start_daemon(node)
+    wait_for(
+        "the restarted daemon to adopt the replica",
+        lambda: f"probe found dummy@{BUNDLE}-{i} running" in cluster.log(node),
+        60,
+    )
+    wait_for("the cluster to settle again", lambda: settled(coord), 60)
+    after = cluster.log(node).split("resumed the lease")
+    assert len(after) == 2, "the daemon did not resume its lease"
+    assert f"probe found {name} running" in after[1]
+    assert f"probe found {BUNDLE}-{i} running" in after[1]
+    assert engine.inspect(name).pid == pid  # the same container, not a new one
+    for other in NODES:
+        tail = cluster.log(other).split("resumed the lease")[-1]
+        assert f"running start {name}" not in tail
+        assert f"running start dummy@{BUNDLE}-{i}" not in tail
+    assert replicas(coord)[i] == node
