@@ -74,6 +74,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     node_attrs.register(sub)
 
 
+def render_status(cib_xml: str, output: str) -> str:
+    """crm_mon's output (XML or text) for a CIB: what `hakeeper status --file` prints."""
+    from hakeeper.cib.parse import parse_cib_text
+    from hakeeper.cli.status_output import as_xml, render_text
+    from hakeeper.commands.status import status_of
+
+    dto = status_of(parse_cib_text(cib_xml), 0, 0)
+    return as_xml(dto).decode() if output == "xml" else render_text(dto)
+
+
 def run(args: argparse.Namespace) -> int:
     from hakeeper.agents.container import ContainerEngine, Mount
     from hakeeper.agents.ocf import DEFAULT_PATH, OcfRunner
@@ -119,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
             recheck_s=args.recheck_interval,
             state_dir=args.state_dir,
             fence_after=args.fence_after,
+            render_status=render_status,
         )
     except ValueError as err:
         coord.close()

@@ -114,6 +114,7 @@ class NodeDaemon:
         state_dir: str | None = None,
         fence_after: float | None = None,
         clock: Callable[[], float] = time.time,
+        render_status: Callable[[str, str], str] | None = None,
     ) -> None:
         self.coord = coord
         self.name = name
@@ -137,6 +138,7 @@ class NodeDaemon:
         self.exits = ExitWatcher(lambda resource: self.events.put(ProcessExited(resource)))
         self.state_dir = state_dir
         self.attrd: AttrServer | None = None
+        self.render_status = render_status  # crm_mon's output, for the shim in containers
         self._state = machine.State(name)
         self.log = logging.LoggerAdapter(log, {"node": name})
 
@@ -167,6 +169,7 @@ class NodeDaemon:
                 lambda n, v: self.events.put(AttributeChanged(n, v)),
                 on_cluster_change=lambda n, v: self.events.put(AttributeChanged(n, v, True)),
                 cib=self._cib,
+                status=self.render_status,
             )
         state = machine.State(self.name, recheck_s=self.recheck_s, now=self.clock())
         self._state = state
