@@ -98,7 +98,19 @@ class LocalAgentRunner:
                 return failed(OcfRc.ERR_GENERIC, OpStatus.ERROR, str(exc))
             if state is not ContainerState.RUNNING:
                 return OpResult(OcfRc.NOT_RUNNING, OpStatus.DONE, None, 0.0)
-        return self._inner_runner(engine, request.container).run(request)
+        result = self._inner_runner(engine, request.container).run(request)
+        if result.status is OpStatus.DONE or request.action not in ("monitor", "stop", "demote"):
+            return result
+        # the exec itself failed: with its container gone, the instance is not running
+        # (Pacemaker's guest node is down then) and a stop has nothing left to stop
+        try:
+            state = engine.inspect(request.container).state
+        except ContainerError:
+            return result
+        if state is ContainerState.RUNNING:
+            return result
+        rc = OcfRc.NOT_RUNNING if request.action == "monitor" else OcfRc.OK
+        return OpResult(rc, OpStatus.DONE, None, result.duration)
 
     def _inner_runner(self, engine: ContainerEngine, container: str) -> OcfRunner:
         with self._lock:

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from hakeeper.agents.container import ContainerEngine, ContainerError
 from hakeeper.agents.request import AgentRunner, OpRequest
 from hakeeper.cib.render import render_cib
 from hakeeper.coord import (
@@ -113,6 +114,7 @@ class NodeDaemon:
         state_dir: str | None = None,
         fence_after: float | None = None,
         clock: Callable[[], float] = time.time,
+        render_status: Callable[[str, str], str] | None = None,
     ) -> None:
         self.coord = coord
         self.name = name
@@ -136,6 +138,7 @@ class NodeDaemon:
         self.exits = ExitWatcher(lambda resource: self.events.put(ProcessExited(resource)))
         self.state_dir = state_dir
         self.attrd: AttrServer | None = None
+        self.render_status = render_status  # crm_mon's output, for the shim in containers
         self._state = machine.State(name)
         self.log = logging.LoggerAdapter(log, {"node": name})
 
@@ -166,6 +169,7 @@ class NodeDaemon:
                 lambda n, v: self.events.put(AttributeChanged(n, v)),
                 on_cluster_change=lambda n, v: self.events.put(AttributeChanged(n, v, True)),
                 cib=self._cib,
+                status=self.render_status,
             )
         state = machine.State(self.name, recheck_s=self.recheck_s, now=self.clock())
         self._state = state
@@ -247,6 +251,9 @@ class NodeDaemon:
             request = order.request
             if request is not None and (request.container or request.connection):
                 return  # its pid file is inside a container: its monitors watch it
+            if request is not None and request.replica is not None:
+                self.pool.submit(self._watch_container, order.resource, request.replica.name)
+                return
             if order.request is None:
                 self.exits.forget(order.resource)
             else:
@@ -266,6 +273,18 @@ class NodeDaemon:
             self.events.put(LeaseLost())
         except CoordError as err:
             self.log.error("%s: writing status failed (%s)", self.name, err)
+
+    def _watch_container(self, resource: str, name: str) -> None:
+        """A bundle container's init process, by the engine's inspect: when the container
+        dies its monitor runs at once."""
+        engine = getattr(self.runner, "engine", None)
+        if not isinstance(engine, ContainerEngine):
+            return
+        try:
+            pid = engine.inspect(name).pid
+        except ContainerError:
+            return
+        self.exits.watch_pid(resource, pid)
 
     def _run_op(self, run_id: str, request: OpRequest) -> None:
         try:
