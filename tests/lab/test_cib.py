@@ -10,41 +10,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from lxml import etree
 
 from hakeeper.lab.catalog import CHECK, haproxy_cfg
 from hakeeper.lab.cib import build_cib
-from hakeeper.lab.plan import LabPlan, Profile, make_plan
+from hakeeper.lab.plan import Profile, make_plan
+from hakeeper.lab.support import online_cib
 
 from .conftest import need
 
-
-def online(plan: LabPlan, xml: str) -> str:
-    """The CIB with every node up, and the promotion scores galera and redis would set."""
-    root = etree.fromstring(xml.encode())
-    root.set("have-quorum", "1")
-    status = root.find("status")
-    assert status is not None
-    for node in plan.nodes:
-        nid = str(node.index + 1)
-        state = etree.SubElement(
-            status,
-            "node_state",
-            id=nid,
-            uname=node.name,
-            in_ccm="true",
-            crmd="online",
-            join="member",
-            expected="member",
-        )
-        attrs = etree.SubElement(
-            etree.SubElement(state, "transient_attributes", id=nid),
-            "instance_attributes",
-            id=f"status-{nid}",
-        )
-        for name, value in (("master-galera", "100"), ("master-redis", str(10 - node.index))):
-            etree.SubElement(attrs, "nvpair", id=f"status-{nid}-{name}", name=name, value=value)
-    return etree.tostring(root).decode()
+online = online_cib
 
 
 def converge(path: Path, rounds: int = 4) -> str:

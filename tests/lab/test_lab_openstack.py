@@ -27,20 +27,15 @@ from pathlib import Path
 
 import pytest
 
-from hakeeper.cib.parse import parse_cib_text
 from hakeeper.lab import fault
-from hakeeper.lab.cib import build_cib
 from hakeeper.lab.lifecycle import lab_down, lab_up, leftovers
 from hakeeper.lab.node import daemon_env
 from hakeeper.lab.plan import DEFAULT_CACHE, LabPlan, Net, Profile, StoreKind, make_plan
 from hakeeper.lab.state import load
 from hakeeper.lab.status import lab_status
-from hakeeper.node.transition import build_transition
-from hakeeper.reports import CommandError
-from hakeeper.scheduler.schedule import schedule
+from hakeeper.lab.support import daemon_gap
 
 from .conftest import need
-from .test_cib import online
 from .test_lab_minimal import free_lab_id, redis_call, wait_for
 
 pytestmark = pytest.mark.integration
@@ -49,27 +44,10 @@ DB_USER, DB_PASSWORD = "lab", "lab"
 QUEUE = "hakeeper-lab"
 
 
-def daemon_runs_bundles() -> str | None:
-    """None if the node daemon would start the openstack profile's bundle replicas; else
-    why it would not (asked of its own transition builder, not assumed)."""
-    plan = make_plan(3, profile=Profile.OPENSTACK)
-    cib = parse_cib_text(online(plan, build_cib(plan)))
-    try:
-        planned = schedule(cib).actions
-    except CommandError as exc:
-        return f"the scheduler does not take the openstack CIB yet: {exc}"
-    graph = build_transition("probe", 1, planned, cib.configuration)
-    if not any("-podman-" in a.resource for a in graph.actions):
-        return (
-            "the node daemon does not run bundles yet: its transition for the openstack "
-            "CIB starts no bundle container"
-        )
-    return None
-
-
 @pytest.fixture
 def openstack_lab() -> Iterator[LabPlan]:
-    reason = daemon_runs_bundles()
+    plan = make_plan(3, profile=Profile.OPENSTACK)
+    reason = daemon_gap(plan)
     if reason:
         pytest.skip(reason)
     need("ip", "etcd", "podman", "debootstrap", "nsenter", "mysql", root=True)

@@ -392,10 +392,15 @@ class NsCluster:
                     str(self.fence_after),
                     "--state-dir",
                     str(self.workdir / f"run-{node}"),
+                    *self.daemon_args(node),
                 ],
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
+
+    def daemon_args(self, node: str) -> list[str]:
+        """More flags for the daemon of node (a subclass's)."""
+        return []
 
     def log(self, node: str) -> str:
         return (self.workdir / f"{node}.log").read_text(errors="replace")

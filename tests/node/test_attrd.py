@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from hakeeper.cib.render import render_cib
+from hakeeper.cli.node import render_status
 from hakeeper.node import machine
 from hakeeper.node.attrd import SHIMS, AttrServer, attrd_path
 
@@ -83,9 +84,12 @@ def test_cluster_attributes_as_the_redis_agent_sets_and_reads_them(tmp_path: Pat
         server.close()
 
 
+@pytest.mark.parametrize("rendered_by", ["shim", "daemon"])
 def test_crm_mon_on_cibadmin_shows_the_promoted_instance_as_the_redis_agent_greps(
-    tmp_path: Path,
+    tmp_path: Path, rendered_by: str
 ) -> None:
+    """rendered_by daemon: as inside a bundle container, where only python3's stdlib is
+    found and the daemon renders crm_mon's output."""
     agent = Stateful()
     sim = Sim(NODES, agent=agent)
     sim.configure(promotable_config())
@@ -96,14 +100,18 @@ def test_crm_mon_on_cibadmin_shows_the_promoted_instance_as_the_redis_agent_grep
         "b",
         lambda n, v: None,
         cib=lambda: render_cib(machine.current_cib(state) or pytest.fail("no CIB")),
+        status=render_status,
     )
     env = {
         "PATH": os.environ["PATH"],
         "HAKEEPER_ATTRD": str(server.path),
-        "HAKEEPER_PYTHON": sys.executable,
         "HA_SBIN_DIR": SHIMS,
         "OCF_ROOT": "/usr/lib/ocf",
     }
+    if rendered_by == "shim":
+        env["HAKEEPER_PYTHON"] = sys.executable
+    else:
+        env["HAKEEPER_STATUS"] = "daemon"
     # redis's master_is_active(), through ocf-shellfuncs' crm_mon_no_validation
     script = (
         ". /usr/lib/ocf/lib/heartbeat/ocf-shellfuncs; crm_mon_no_validation -1 "
@@ -172,5 +180,28 @@ def test_cibadmin_xpath_prints_the_matches_one_per_line_as_rabbitmq_cluster_read
             text=True,
         )
         assert none.returncode == 105 and none.stdout == ""
+    finally:
+        server.close()
+
+
+def test_inside_a_bundle_with_container_attribute_target_host_the_host_is_set(
+    tmp_path: Path,
+) -> None:
+    changes: list[tuple[str, str | None]] = []
+    server = AttrServer(tmp_path / "n1.attrd", "n1", lambda n, v: changes.append((n, v)))
+    env = {
+        "PATH": os.environ["PATH"],
+        "HAKEEPER_ATTRD": str(server.path),
+        "OCF_RESKEY_CRM_meta_on_node": "redis-bundle-0",
+        "OCF_RESKEY_CRM_meta_physical_host": "n1",
+        "OCF_RESKEY_CRM_meta_container_attribute_target": "host",
+        "OCF_RESOURCE_INSTANCE": "redis",
+    }
+    try:
+        got = subprocess.run(
+            [f"{SHIMS}/crm_master", "-l", "reboot", "-v", "5"], env=env, capture_output=True
+        )
+        assert got.returncode == 0, got.stderr
+        assert changes == [("master-redis", "5")]
     finally:
         server.close()

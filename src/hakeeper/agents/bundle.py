@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import shlex
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from hakeeper.agents.container import (
     ContainerEngine,
@@ -67,6 +69,56 @@ def replica_spec(bundle: Bundle, index: int, *, netns: str | None = None) -> Con
     )
 
 
+def spec_doc(spec: ContainerSpec) -> dict[str, Any]:
+    """A container spec as JSON-ready data (in a published transition)."""
+    return {
+        "name": spec.name,
+        "image": spec.image,
+        "network": spec.network,
+        "mounts": [[m.source, m.target, m.options, m.create] for m in spec.mounts],
+        "run_command": list(spec.run_command),
+        "options": list(spec.options),
+        "env": dict(spec.env),
+        "labels": dict(spec.labels),
+    }
+
+
+def spec_from_doc(doc: Mapping[str, Any]) -> ContainerSpec:
+    return ContainerSpec(
+        name=str(doc["name"]),
+        image=str(doc["image"]),
+        network=str(doc.get("network", "host")),
+        mounts=tuple(
+            Mount(str(src), str(dst), str(opts or ""), bool(create))
+            for src, dst, opts, create in doc.get("mounts", ())
+        ),
+        run_command=tuple(str(w) for w in doc.get("run_command", ())),
+        options=tuple(str(w) for w in doc.get("options", ())),
+        env={str(k): str(v) for k, v in (doc.get("env") or {}).items()},
+        labels={str(k): str(v) for k, v in (doc.get("labels") or {}).items()},
+    )
+
+
+def on_node(spec: ContainerSpec, netns: str | None, extra: tuple[Mount, ...] = ()) -> ContainerSpec:
+    """The spec as this node runs it: network "host" is the node's namespace when the node
+    is one (the lab), and the node's own mounts (the agents' shims) are added."""
+    network = spec.network
+    if network == "host" and netns:
+        network = f"ns:{NETNS_DIR}/{netns}"
+    return ContainerSpec(
+        name=spec.name,
+        image=spec.image,
+        network=network,
+        mounts=spec.mounts + extra,
+        run_command=spec.run_command,
+        options=spec.options,
+        env=spec.env,
+        labels=spec.labels,
+        init=spec.init,
+        pull=spec.pull,
+    )
+
+
 class ContainerAgent:
     """A replica's container as a resource: idempotent start and stop, monitor by state."""
 
@@ -113,6 +165,23 @@ class ContainerAgent:
             return failed(OcfRc.ERR_GENERIC, OpStatus.ERROR, str(exc), time.monotonic() - began)
         rc = OcfRc.OK if state is State.RUNNING else OcfRc.NOT_RUNNING
         return OpResult(rc, OpStatus.DONE, None, time.monotonic() - began)
+
+    def connection(self, action: str, container: str) -> OpResult:
+        """A bundle's connection without pacemaker_remote: the inner agent runs through
+        the engine's exec, so the guest node is up exactly while its container runs. Start
+        and monitor say whether it does; stop has nothing to end."""
+        began = time.monotonic()
+        if action == "stop":
+            return OpResult(OcfRc.OK, OpStatus.DONE, None, 0.0)
+        result = self.monitor(container)
+        if action == "start" and result.rc == OcfRc.NOT_RUNNING:
+            return failed(
+                OcfRc.ERR_GENERIC,
+                OpStatus.DONE,
+                f"container {container} is not running",
+                time.monotonic() - began,
+            )
+        return result
 
     def inner_runner(self, name: str, *, ocf_root: str = "/usr/lib/ocf") -> OcfRunner:
         """An OcfRunner whose agents run inside container `name` through exec."""

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from hakeeper.agents.container import ContainerSpec
 from hakeeper.agents.result import OpResult
 from hakeeper.model.config import Agent
 
@@ -20,6 +21,9 @@ class OpRequest:
     """One action to run. `resource` is the instance name the agent sees (OCF_RESOURCE_INSTANCE:
     "galera:0" for a clone instance). `meta` becomes OCF_RESKEY_CRM_meta_* (clone, notify_...).
     `container` names the container to run the agent in (a bundle replica), None: on the host.
+    `replica`: the action is on that bundle container itself (start runs it, stop removes
+    it, monitor inspects it); `connection`: a bundle's connection to the container named so
+    (no remote daemon: up while the container runs).
     """
 
     resource: str
@@ -31,6 +35,8 @@ class OpRequest:
     interval_ms: int = 0
     timeout_ms: int = DEFAULT_TIMEOUT_MS
     container: str | None = None
+    replica: ContainerSpec | None = None
+    connection: str | None = None
 
     @property
     def key(self) -> str:

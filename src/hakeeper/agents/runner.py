@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 
-from hakeeper.agents.bundle import ContainerAgent
-from hakeeper.agents.container import ContainerEngine
-from hakeeper.agents.ocf import OcfRunner
+from hakeeper.agents.bundle import ContainerAgent, on_node
+from hakeeper.agents.container import ContainerEngine, ContainerError, ContainerLauncher, Mount
+from hakeeper.agents.container import State as ContainerState
+from hakeeper.agents.ocf import DEFAULT_PATH, OcfRunner
 from hakeeper.agents.request import OpRequest
 from hakeeper.agents.result import OcfRc, OpResult, OpStatus, failed
 from hakeeper.agents.stonith import StonithRunner
@@ -20,7 +22,11 @@ class LocalAgentRunner:
     """Runs requests on this node: ocf:* through OcfRunner, stonith:* through StonithRunner,
     ocf:hakeeper:VIP (and ocf:heartbeat:IPaddr2 if `builtin_ipaddr2`: same parameters, a
     few ms instead of IPaddr2's shell) through VipAgent, and a request with a `container`
-    through that container's exec (the bundle's inner agent)."""
+    through that container's exec (the bundle's inner agent, with `inner_path` and
+    `inner_env`: where the shims are inside the container). A request with a `replica` is
+    the bundle container itself (run on the node's namespace `netns` when network is
+    "host", with `mounts` added: the shims and the attribute socket), one with a
+    `connection` the bundle's connection (up while that container runs)."""
 
     def __init__(
         self,
@@ -30,30 +36,35 @@ class LocalAgentRunner:
         vip: VipAgent | None = None,
         engine: ContainerEngine | None = None,
         builtin_ipaddr2: bool = False,
+        netns: str | None = None,
+        mounts: tuple[Mount, ...] = (),
+        inner_path: str = DEFAULT_PATH,
+        inner_env: Mapping[str, str] | None = None,
     ) -> None:
         self.ocf = ocf or OcfRunner()
         self.stonith = stonith or StonithRunner()
         self.vip = vip or VipAgent()
         self.engine = engine
         self.builtin_ipaddr2 = builtin_ipaddr2
+        self.netns = netns
+        self.mounts = mounts
+        self.inner_path = inner_path
+        self.inner_env = dict(inner_env or {})
         self._inner: dict[str, OcfRunner] = {}
         self._lock = threading.Lock()
 
     def run(self, request: OpRequest) -> OpResult:
         agent = request.agent
-        if request.container is not None:
-            return (
-                self._inner_runner(request.container).run(request)
-                if self.engine
-                else (
-                    failed(
-                        OcfRc.NOT_CONFIGURED,
-                        OpStatus.ERROR,
-                        f"{request.resource} runs in container {request.container}, "
-                        "but this node has no container engine",
-                    )
+        bundled = request.container or request.connection or request.replica
+        if bundled is not None:
+            if self.engine is None:
+                return failed(
+                    OcfRc.NOT_CONFIGURED,
+                    OpStatus.ERROR,
+                    f"{request.resource} is part of a bundle, but this node has no "
+                    "container engine",
                 )
-            )
+            return self._bundled(self.engine, request)
         if agent.standard == "stonith":
             return self.stonith.run(request)
         if agent.standard == "ocf":
@@ -68,13 +79,49 @@ class LocalAgentRunner:
             f"agents of class {agent.standard} are not supported ({agent})",
         )
 
-    def _inner_runner(self, container: str) -> OcfRunner:
-        assert self.engine is not None
+    def _bundled(self, engine: ContainerEngine, request: OpRequest) -> OpResult:
+        agent = ContainerAgent(engine)
+        if request.replica is not None:
+            if request.action == "start":
+                return agent.start(on_node(request.replica, self.netns, self.mounts))
+            if request.action == "stop":
+                return agent.stop(request.replica.name)
+            return agent.monitor(request.replica.name)
+        if request.connection is not None:
+            return agent.connection(request.action, request.connection)
+        assert request.container is not None
+        if request.action == "monitor" and request.interval_ms == 0:
+            # a probe: no container, no instance in it
+            try:
+                state = engine.inspect(request.container).state
+            except ContainerError as exc:
+                return failed(OcfRc.ERR_GENERIC, OpStatus.ERROR, str(exc))
+            if state is not ContainerState.RUNNING:
+                return OpResult(OcfRc.NOT_RUNNING, OpStatus.DONE, None, 0.0)
+        result = self._inner_runner(engine, request.container).run(request)
+        if result.status is OpStatus.DONE or request.action not in ("monitor", "stop", "demote"):
+            return result
+        # the exec itself failed: with its container gone, the instance is not running
+        # (Pacemaker's guest node is down then) and a stop has nothing left to stop
+        try:
+            state = engine.inspect(request.container).state
+        except ContainerError:
+            return result
+        if state is ContainerState.RUNNING:
+            return result
+        rc = OcfRc.NOT_RUNNING if request.action == "monitor" else OcfRc.OK
+        return OpResult(rc, OpStatus.DONE, None, result.duration)
+
+    def _inner_runner(self, engine: ContainerEngine, container: str) -> OcfRunner:
         with self._lock:
             runner = self._inner.get(container)
             if runner is None:
-                runner = ContainerAgent(self.engine).inner_runner(
-                    container, ocf_root=self.ocf.ocf_root
+                runner = OcfRunner(
+                    ocf_root=self.ocf.ocf_root,
+                    launcher=ContainerLauncher(engine, container),
+                    check_installed=False,
+                    path=self.inner_path,
+                    extra_env=self.inner_env,
                 )
                 self._inner[container] = runner
             return runner

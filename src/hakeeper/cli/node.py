@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shlex
 import signal
 import sys
 from types import FrameType
@@ -62,17 +63,47 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "long it stops what still runs here itself (default 25; a second SIGTERM exits "
         "at once)",
     )
+    run_p.add_argument(
+        "--container-engine",
+        default="podman",
+        metavar="COMMAND",
+        help="how to call the container engine for bundles, split into words (default "
+        "podman; e.g. docker, or 'nsenter --mount=/proc/1/ns/mnt -- podman')",
+    )
+    run_p.add_argument(
+        "--netns",
+        default=None,
+        metavar="NAME",
+        help="this node's network namespace (/run/netns/NAME), which a bundle's "
+        "network=host means; default: the daemon's own (the host's)",
+    )
     run_p.set_defaults(func=run)
     from hakeeper.cli import node_attrs  # standby, maintenance, attribute (pcs node ...)
 
     node_attrs.register(sub)
 
 
+def render_status(cib_xml: str, output: str) -> str:
+    """crm_mon's output (XML or text) for a CIB: what `hakeeper status --file` prints."""
+    from hakeeper.cib.parse import parse_cib_text
+    from hakeeper.cli.status_output import as_xml, render_text
+    from hakeeper.commands.status import status_of
+
+    dto = status_of(parse_cib_text(cib_xml), 0, 0)
+    return as_xml(dto).decode() if output == "xml" else render_text(dto)
+
+
 def run(args: argparse.Namespace) -> int:
+    from hakeeper.agents.container import ContainerEngine, Mount
     from hakeeper.agents.ocf import DEFAULT_PATH, OcfRunner
     from hakeeper.agents.runner import LocalAgentRunner
     from hakeeper.coord import connect
-    from hakeeper.node.attrd import SHIMS, agent_environment
+    from hakeeper.node.attrd import (
+        SHIMS,
+        agent_environment,
+        container_environment,
+        container_mounts,
+    )
     from hakeeper.node.daemon import NodeDaemon
 
     logging.basicConfig(
@@ -86,16 +117,29 @@ def run(args: argparse.Namespace) -> int:
     ocf = OcfRunner(
         path=f"{SHIMS}:{DEFAULT_PATH}", extra_env=agent_environment(args.state_dir, args.name)
     )
+    words = shlex.split(args.container_engine)
+    if not words:
+        sys.stderr.write("hakeeper node run: --container-engine is empty\n")
+        return 2
+    runner = LocalAgentRunner(
+        ocf=ocf,
+        engine=ContainerEngine(words[0], global_args=words[1:]),
+        netns=args.netns,
+        mounts=tuple(Mount(*m) for m in container_mounts(args.state_dir, args.name)),
+        inner_path=f"{SHIMS}:{DEFAULT_PATH}",
+        inner_env=container_environment(args.state_dir, args.name),
+    )
     try:
         daemon = NodeDaemon(
             coord,
             args.name,
-            LocalAgentRunner(ocf=ocf),
+            runner,
             ttl=args.ttl,
             recheck_s=args.recheck_interval,
             state_dir=args.state_dir,
             fence_after=args.fence_after,
             shutdown_timeout=args.shutdown_timeout,
+            render_status=render_status,
         )
     except ValueError as err:
         coord.close()

@@ -15,6 +15,7 @@ from hakeeper.lab import node as machine
 from hakeeper.lab.observe import Observation, observe
 from hakeeper.lab.plan import LabPlan, Node, Profile, StoreKind
 from hakeeper.lab.state import LabState
+from hakeeper.lab.support import daemon_gap
 from hakeeper.reports import CommandError, Report, codes
 
 #: called with one line per step: what happened, seconds since `lab up` began
@@ -145,6 +146,10 @@ def lab_up(plan: LabPlan, progress: Progress, *, timeout: float = 300.0) -> UpRe
 
     def say(text: str) -> None:
         progress(text, time.monotonic() - began)
+
+    gap = daemon_gap(plan)
+    if gap:
+        say(f"warning: {gap}; the lab comes up but will not converge")
 
     st = LabState(
         plan, len(plan.nodes), plan.nodes[0].name.rstrip("0123456789"), started_at=time.time()

@@ -43,6 +43,31 @@ def agent_environment(state_dir: str, node: str) -> dict[str, str]:
     }
 
 
+#: where a bundle container sees the directory of its host daemon's socket
+ATTRD_IN_CONTAINER = "/run/hakeeper-attrd"
+
+
+def container_mounts(state_dir: str, node: str) -> tuple[tuple[str, str, str], ...]:
+    """(source, target, options) a bundle container is started with so that the agents
+    inside reach this daemon: the shims (at their host path) and the socket's directory
+    (a directory, not the socket: a restarted daemon's new socket is seen too)."""
+    sock = attrd_path(state_dir, node)
+    return ((SHIMS, SHIMS, "ro"), (str(sock.parent), ATTRD_IN_CONTAINER, "rw"))
+
+
+def container_environment(state_dir: str, node: str) -> dict[str, str]:
+    """agent_environment as seen inside a bundle container: the shims need python3 in the
+    image (stdlib only); crm_mon asks the daemon to render the status (hakeeper itself is
+    not in the container)."""
+    return {
+        "HA_SBIN_DIR": SHIMS,
+        "HAKEEPER_ATTRD": f"{ATTRD_IN_CONTAINER}/{attrd_path(state_dir, node).name}",
+        "HAKEEPER_NODE": node,
+        "HAKEEPER_PYTHON": "python3",
+        "HAKEEPER_STATUS": "daemon",  # crm_mon: the daemon renders it
+    }
+
+
 Change = Callable[[str, str | None], None]
 #: (node, name) -> value of a permanent attribute; (node, name, value) -> set it (or raise)
 PermanentGet = Callable[[str, str], str | None]
@@ -62,10 +87,12 @@ class AttrServer:
         cib: Callable[[], bytes | None] | None = None,
         on_peer_change: PeerChange | None = None,
         permanent: tuple[PermanentGet, PermanentSet] | None = None,
+        status: Callable[[str, str], str] | None = None,
     ) -> None:
         """on_peer_change: where a set or delete of another node's attribute goes (galera's
         promote sets every peer's promotion score, as Pacemaker's attrd allows); None
-        refuses it."""
+        refuses it. status(cib_xml, "xml" | "text"): crm_mon's output for a CIB, for the
+        crm_mon shim where hakeeper itself is not installed (inside a bundle container)."""
         self.path = path
         self.on_peer_change = on_peer_change
         self.permanent = permanent  # -l forever: the configuration's nodes section
@@ -73,6 +100,7 @@ class AttrServer:
         self.on_change = on_change
         self.on_cluster_change = on_cluster_change
         self.cib = cib
+        self.status = status
         self._lock = threading.Lock()
         self._view: dict[str, dict[str, str]] = {}
         self._pending: dict[str, str | None] = {}
@@ -138,6 +166,8 @@ class AttrServer:
         op, name = request.get("op"), request.get("name")
         if op == "cib":
             return self._answer_cib()
+        if op == "status":
+            return self._answer_status(request.get("cib"), request.get("output"))
         if request.get("scope") == "crm_config":
             return self._answer_cluster(op, name, request.get("value"))
         node = request.get("node") or self.node
@@ -205,6 +235,21 @@ class AttrServer:
         if xml is None:
             return {"ok": False, "code": 105, "error": "no configuration is stored yet"}
         return {"ok": True, "value": xml.decode()}
+
+    def _answer_status(self, cib: object, output: object) -> dict[str, object]:
+        if self.status is None:
+            return {"ok": False, "code": 3, "error": "this daemon does not render the status"}
+        if cib is None:
+            answer = self._answer_cib()
+            if not answer.get("ok"):
+                return answer
+            cib = answer["value"]
+        if not isinstance(cib, str) or output not in ("xml", "text"):
+            return {"ok": False, "code": 64, "error": "a CIB and an output (xml, text) are needed"}
+        try:
+            return {"ok": True, "value": self.status(cib, output)}
+        except Exception as err:  # an invalid CIB, mostly: say so
+            return {"ok": False, "code": 1, "error": f"the cluster cannot be shown: {err}"}
 
     def _answer_cluster(self, op: object, name: object, value: object) -> dict[str, object]:
         if not isinstance(name, str) or not name or "/" in name:

@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from hakeeper.agents.container import ContainerEngine, ContainerError
 from hakeeper.agents.request import AgentRunner, OpRequest
 from hakeeper.cib.render import render_cib
 from hakeeper.coord import (
@@ -144,6 +145,7 @@ class NodeDaemon:
         fence_after: float | None = None,
         shutdown_timeout: float = 25.0,
         clock: Callable[[], float] = time.time,
+        render_status: Callable[[str, str], str] | None = None,
     ) -> None:
         self.coord = coord
         self.name = name
@@ -170,6 +172,7 @@ class NodeDaemon:
         self.state_dir = state_dir
         self.attrd: AttrServer | None = None
         self._watching: Watch | None = None  # the watch thread's current watch
+        self.render_status = render_status  # crm_mon's output, for the shim in containers
         self._state = machine.State(name)
         self.fenced = threading.Event()  # the watchdog began the self-fencing stops
         self._fence_lock = threading.Lock()
@@ -209,6 +212,7 @@ class NodeDaemon:
                     lambda node, name: permanent.read(self.coord, node, name),
                     self._set_permanent,
                 ),
+                status=self.render_status,
             )
         state = machine.State(self.name, recheck_s=self.recheck_s, now=self.clock())
         self._state = state
@@ -333,6 +337,12 @@ class NodeDaemon:
                     "%s: campaign failed (%s): retrying on the next change", self.name, err
                 )
         elif isinstance(order, WatchExit):
+            request = order.request
+            if request is not None and (request.container or request.connection):
+                return  # its pid file is inside a container: its monitors watch it
+            if request is not None and request.replica is not None:
+                self.pool.submit(self._watch_container, order.resource, request.replica.name)
+                return
             if order.request is None:
                 self.exits.forget(order.resource)
             else:
@@ -358,6 +368,18 @@ class NodeDaemon:
     def _submit(self, run_id: str, request: OpRequest) -> None:
         self._in_flight.add(run_id)
         self.pool.submit(self._run_op, run_id, request)
+
+    def _watch_container(self, resource: str, name: str) -> None:
+        """A bundle container's init process, by the engine's inspect: when the container
+        dies its monitor runs at once."""
+        engine = getattr(self.runner, "engine", None)
+        if not isinstance(engine, ContainerEngine):
+            return
+        try:
+            pid = engine.inspect(name).pid
+        except ContainerError:
+            return
+        self.exits.watch_pid(resource, pid)
 
     def _run_op(self, run_id: str, request: OpRequest) -> None:
         try:

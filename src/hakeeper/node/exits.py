@@ -63,7 +63,10 @@ class ExitWatcher:
     def watch(self, resource: str, request: OpRequest) -> None:
         """Watch the process the agent's pid file names now (replacing an earlier one)."""
         path = pidfile_of(request)
-        pid = read_pid(path) if path else None
+        self.watch_pid(resource, read_pid(path) if path else None)
+
+    def watch_pid(self, resource: str, pid: int | None) -> None:
+        """Watch process `pid` as the resource's (a bundle container's, by its engine)."""
         with self._lock:
             old = self._by_resource.get(resource)
             if old is not None and pid is not None and self._fds.get(old, ("", 0))[1] == pid:

@@ -23,7 +23,7 @@ from hakeeper.coord.model import JsonDoc, StatusKey, StatusKind
 from hakeeper.model.cib import Cib
 from hakeeper.model.config import Agent
 from hakeeper.model.scores import INFINITY
-from hakeeper.node import failures, probes, records
+from hakeeper.node import bundles, failures, probes, records
 from hakeeper.node.events import (
     AttributeChanged,
     Campaign,
@@ -382,7 +382,7 @@ def _process_exited(state: State, event: ProcessExited, out: list[Instruction]) 
     if event.resource not in state.started:
         return state
     monitors = {
-        k: (replace(m, due=state.now) if m.action.resource == event.resource else m)
+        k: (replace(m, due=state.now) if m.action.slot == event.resource else m)
         for k, m in state.monitors.items()
     }
     if monitors == state.monitors:
@@ -410,10 +410,16 @@ def _lease_lost(state: State, out: list[Instruction]) -> State:
     out.append(
         Say("lost my lease: stopping every resource here before another node could be given it")
     )
-    for resource, start in sorted(state.started.items()):
+    for resource, start in sorted(state.started.items(), key=_stop_order):
         stop = replace(start, task="stop", interval_ms=0, after=(), id=-1)
         out.append(RunOp(SELF_FENCE + resource, _request(state, stop)))
     return replace(state, member=False, monitors={}, started={}, published=None)
+
+
+def _stop_order(item: tuple[str, Action]) -> tuple[int, str]:
+    """Instances inside bundle containers first, the containers last."""
+    part = item[1].part
+    return ({bundles.INNER: 0, bundles.CONTAINER: 2}.get(part, 1), item[0])
 
 
 def _op_completed(state: State, event: OpCompleted, out: list[Instruction]) -> State:
@@ -444,20 +450,20 @@ def _op_completed(state: State, event: OpCompleted, out: list[Instruction]) -> S
         monitors = dict(state.monitors)
         due = state.now + action.interval_ms / 1000
         exited = dict(state.exited)
-        heard = exited.get(action.resource)
+        heard = exited.get(action.slot)
         if heard is not None and run.since < heard:
             due = state.now  # it began before the exit: its answer says nothing of it
         else:
-            exited.pop(action.resource, None)
+            exited.pop(action.slot, None)
         monitors[event.run_id] = replace(monitor, due=due, last_rc=event.rc)
         state = replace(state, monitors=monitors, exited=exited)
         if event.rc == monitor.last_rc:
             return state
-        if expected and action.resource in state.started:  # back to normal: watch again
-            out.append(WatchExit(action.resource, _request(state, action)))
+        if expected and action.slot in state.started:  # back to normal: watch again
+            out.append(WatchExit(action.slot, _request(state, action)))
         out.append(
             Say(
-                f"monitor of {action.resource} returned {_rc(event.rc)} after "
+                f"monitor of {action.slot} returned {_rc(event.rc)} after "
                 f"{_rc(monitor.last_rc)}: recording it for the leader"
             )
         )
@@ -465,7 +471,7 @@ def _op_completed(state: State, event: OpCompleted, out: list[Instruction]) -> S
     if not expected:
         out.append(
             Say(
-                f"{action.task} of {action.resource} failed with {_rc(event.rc)}"
+                f"{action.task} of {action.slot} failed with {_rc(event.rc)}"
                 f"{': ' + event.exit_reason if event.exit_reason else ''}; expected "
                 f"{_rc(action.target_rc)}: the leader will recover it"
             )
@@ -473,12 +479,12 @@ def _op_completed(state: State, event: OpCompleted, out: list[Instruction]) -> S
     started = dict(state.started)
     monitors = dict(state.monitors)
     if action.task == "start" and expected:
-        started[action.resource] = action
-        out.append(WatchExit(action.resource, _request(state, action)))
-    elif action.task in ("promote", "demote") and expected and action.resource in started:
-        out.append(WatchExit(action.resource, _request(state, started[action.resource])))
+        started[action.slot] = action
+        out.append(WatchExit(action.slot, _request(state, action)))
+    elif action.task in ("promote", "demote") and expected and action.slot in started:
+        out.append(WatchExit(action.slot, _request(state, started[action.slot])))
     elif action.task == "stop" and expected:
-        started.pop(action.resource, None)
+        started.pop(action.slot, None)
     if action.task == "monitor" and action.interval_ms and expected:
         monitors[_monitor_id(action)] = Monitor(
             action, run.transition_key, state.now + action.interval_ms / 1000, event.rc
@@ -520,7 +526,7 @@ def _record(
 ) -> State:
     """Write the result into this node's op history (and its progress) for everyone."""
     call_id = state.call_id + 1
-    key = StatusKey(state.node, StatusKind.OP_HISTORY, action.resource)
+    key = StatusKey(state.node, StatusKind.OP_HISTORY, action.slot)
     old = state.docs.get(key) or {}
     ops: dict[str, Any] = dict(old.get("ops", {}))
     if action.task in ("stop", "promote", "demote") and expected:
@@ -542,7 +548,7 @@ def _record(
             rc=event.rc,
             op_status=event.op_status,
             transition_key=transition_key,
-            node=state.node,
+            node=action.guest or state.node,
             now=int(state.now),
             exec_ms=event.duration_ms,
             digest=action.digest,
@@ -553,13 +559,13 @@ def _record(
     docs[key] = doc
     state = replace(state, call_id=call_id, docs=docs)
     changes: dict[StatusKey, JsonDoc | None] = {key: doc}
-    fails = StatusKey(state.node, StatusKind.FAIL_COUNT, action.resource)
+    fails = StatusKey(state.node, StatusKind.FAIL_COUNT, action.slot)
     if not expected and fails in state.docs:  # with the result, in one write
         changes[fails] = state.docs[fails]
     if not expected:  # seen by the leader's watch too, unless the leader is this node
         state = replace(
             state,
-            dirty=f"{action.resource} on {state.node} returned {_rc(event.rc)} to {action.task}",
+            dirty=f"{action.slot} on {state.node} returned {_rc(event.rc)} to {action.task}",
         )
     changes[_progress_key(state)] = _progress_doc(state)
     out.append(WriteStatus(changes))
@@ -571,13 +577,13 @@ def _count_failure(
 ) -> State:
     """One more failure of the action in the resource's fail counts on this node."""
     fatal = action.task == "stop" or (action.task == "start" and _start_failure_is_fatal(state))
-    key = StatusKey(state.node, StatusKind.FAIL_COUNT, action.resource)
+    key = StatusKey(state.node, StatusKind.FAIL_COUNT, action.slot)
     doc = failures.bump(state.docs.get(key), action.task, action.interval_ms, int(state.now), fatal)
     docs = dict(state.docs)
     docs[key] = doc
     entry = doc[f"{action.task}_{action.interval_ms}"]
     count = "INFINITY" if entry["count"] >= INFINITY else str(entry["count"])
-    out.append(Say(f"fail count of {action.resource} for {action.task} is now {count}"))
+    out.append(Say(f"fail count of {action.slot} for {action.task} is now {count}"))
     return replace(state, docs=docs)
 
 
@@ -623,7 +629,7 @@ def _probe(state: State, out: list[Instruction]) -> State:
 
 
 def _probe_new(state: State, out: list[Instruction]) -> State:
-    busy = {r.action.resource for r in state.running.values()}
+    busy = {r.action.slot for r in state.running.values()}
     due = [
         rsc
         for rsc, agent in state.probe_agents.items()
@@ -636,9 +642,7 @@ def _probe_new(state: State, out: list[Instruction]) -> State:
         return state
     config = parse_cib_text(state.config_xml).configuration  # probe_agents parsed it
     actions = [
-        a
-        for a in probe_actions(config, state.node, max(len(state.members), 1))
-        if a.resource in due
+        a for a in probe_actions(config, state.node, max(len(state.members), 1)) if a.slot in due
     ]
     out.append(
         Say(f"probing {', '.join(sorted(due))}: configured since this node probed what runs here")
@@ -649,13 +653,13 @@ def _probe_new(state: State, out: list[Instruction]) -> State:
 def _send_probes(state: State, actions: list[Action], out: list[Instruction]) -> State:
     running = dict(state.running)
     for action in actions:
-        run_id = f"probe:{action.resource}"
+        run_id = f"probe:{action.slot}"
         running[run_id] = Run(action, probes.probe_key(state.node), None, probe=True)
         out.append(RunOp(run_id, _request(state, action)))
-    probing = (state.probing or frozenset()) | {a.resource for a in actions}
+    probing = (state.probing or frozenset()) | {a.slot for a in actions}
     # their recurring monitors end: the history they would add to is forgotten (a
     # cleanup), and the leader schedules them again from what the probes find
-    monitors = {k: m for k, m in state.monitors.items() if m.action.resource not in probing}
+    monitors = {k: m for k, m in state.monitors.items() if m.action.slot not in probing}
     return replace(state, running=running, probing=probing, monitors=monitors)
 
 
@@ -664,29 +668,29 @@ def _probe_completed(
 ) -> State:
     found = event.op_status == records.EXEC_DONE and event.rc in (0, 8)
     ok = event.op_status == records.EXEC_DONE and event.rc in (0, 7, 8)
-    key = StatusKey(state.node, StatusKind.OP_HISTORY, action.resource)
+    key = StatusKey(state.node, StatusKind.OP_HISTORY, action.slot)
     docs = dict(state.docs)
     docs.pop(key, None)  # the probe replaces whatever an earlier run recorded
     state = replace(state, docs=docs)
     if found:
         started = dict(state.started)
-        started[action.resource] = replace(action, task="start", target_rc=0)
+        started[action.slot] = replace(action, task="start", target_rc=0)
         state = replace(state, started=started)
-        out.append(WatchExit(action.resource, _request(state, action)))
-        out.append(Say(f"probe found {action.resource} running ({_rc(event.rc)}): adopting it"))
-    elif ok and action.resource in state.started:  # what it started (or adopted) stopped
-        started = {k: v for k, v in state.started.items() if k != action.resource}
+        out.append(WatchExit(action.slot, _request(state, action)))
+        out.append(Say(f"probe found {action.slot} running ({_rc(event.rc)}): adopting it"))
+    elif ok and action.slot in state.started:  # what it started (or adopted) stopped
+        started = {k: v for k, v in state.started.items() if k != action.slot}
         state = replace(state, started=started)
-        out.append(WatchExit(action.resource, None))
+        out.append(WatchExit(action.slot, None))
     if not ok:
         out.append(
             Say(
-                f"probe of {action.resource} returned {_rc(event.rc)}"
+                f"probe of {action.slot} returned {_rc(event.rc)}"
                 f"{': ' + event.exit_reason if event.exit_reason else ''}"
             )
         )
     state = _record(state, action, probes.probe_key(state.node), event, ok, out)
-    probing = (state.probing or frozenset()) - {action.resource}
+    probing = (state.probing or frozenset()) - {action.slot}
     state = replace(state, probing=probing)
     if probing or state.probed:
         return state
@@ -825,6 +829,7 @@ def _lead(state: State, out: list[Instruction]) -> State:
         cib.configuration,
         state.node,
         sorted(state.members),
+        records.guest_hosts(_cluster_docs(state), state.members),
     )
     if not new.actions:
         if graph is None or graph.actions:
@@ -938,7 +943,7 @@ def _execute(state: State, out: list[Instruction]) -> State:
         out.append(WriteStatus({_progress_key(state): _progress_doc(state)}))
     if graph.aborted:
         return state
-    busy = {r.action.resource for r in state.running.values() if r.graph is not None or r.probe}
+    busy = {r.action.slot for r in state.running.values() if r.graph is not None or r.probe}
     in_flight = {r.action.id for r in state.running.values() if r.graph == ident}
     started = False
     for action in graph.actions:
@@ -947,20 +952,18 @@ def _execute(state: State, out: list[Instruction]) -> State:
             or action.id in state.done
             or action.id in state.failed
             or action.id in in_flight
-            or action.resource in busy
+            or action.slot in busy
             or not _ready(state, graph, action)
         ):
             continue
         if action.task in ("start", "stop", "promote", "demote"):
-            out.append(WatchExit(action.resource, None))
+            out.append(WatchExit(action.slot, None))
             # its recurring monitors end before the resource changes
             state = replace(
                 state,
-                monitors={
-                    k: m for k, m in state.monitors.items() if m.action.resource != action.resource
-                },
+                monitors={k: m for k, m in state.monitors.items() if m.action.slot != action.slot},
             )
-        begun = state.started.get(action.resource)
+        begun = state.started.get(action.slot)
         if action.task == "stop" and begun is not None:
             # as Pacemaker's executor: stopped with the agent and parameters it was started
             # with (a changed definition's old instance; recorded under its old agent, so
@@ -970,7 +973,7 @@ def _execute(state: State, out: list[Instruction]) -> State:
         running = dict(state.running)
         running[run_id] = Run(action, graph.key(action), ident)
         state = replace(state, running=running)
-        busy.add(action.resource)
+        busy.add(action.slot)
         out.append(
             Say(
                 f"running {_describe(action)} (action {action.id} of graph "
@@ -1028,17 +1031,20 @@ def _request(state: State, action: Action) -> OpRequest:
     return OpRequest(
         action.resource,
         action.task,
-        state.node,
+        action.guest or state.node,
         Agent(standard, provider, kind),
         dict(action.params),
         dict(action.meta),
         action.interval_ms,
         action.timeout_ms,
+        container=action.container if action.part == bundles.INNER else None,
+        replica=action.spec if action.part == bundles.CONTAINER else None,
+        connection=action.container if action.part == bundles.CONNECTION else None,
     )
 
 
 def _monitor_id(action: Action) -> str:
-    return f"monitor:{action.resource}:{action.interval_ms}"
+    return f"monitor:{action.slot}:{action.interval_ms}"
 
 
 def _progress_key(state: State) -> StatusKey:
@@ -1074,4 +1080,4 @@ def _describe(action: Action) -> str:
     meta = dict(action.meta)
     if action.task == "notify" and "notify_type" in meta:
         task = f"{meta['notify_type']}-{meta.get('notify_operation', '?')} notify"
-    return f"{task} {action.resource} on {action.node}"
+    return f"{task} {action.slot} on {action.node}"

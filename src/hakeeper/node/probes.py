@@ -35,7 +35,7 @@ def probed_agents(config_xml: str | None, node: str) -> dict[str, AgentKey]:
         config = parse_cib_text(config_xml).configuration
     except CommandError:
         return {}
-    return {a.resource: a.agent for a in probe_actions(config, node)}
+    return {a.slot: a.agent for a in probe_actions(config, node)}
 
 
 def changed(doc: JsonDoc) -> Mapping[str, Any]:

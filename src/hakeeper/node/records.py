@@ -117,6 +117,43 @@ def _feature_set_at_least(value: str | None, wanted: tuple[int, ...]) -> bool:
         return False
 
 
+#: the agent of a bundle's connection: its history tells where a guest node is up
+REMOTE_AGENT = ["ocf", "pacemaker", "remote"]
+
+
+def guest_of(name: str) -> tuple[str, str | None]:
+    """(resource, guest node) of a history or fail-count document's name: RSC@GUEST is an
+    instance on a bundle's guest node, kept by the node hosting its container."""
+    resource, _, guest = name.partition("@")
+    return resource, guest or None
+
+
+def _runs(resource: str, doc: JsonDoc) -> bool:
+    last = doc.get("ops", {}).get(f"{resource}_last_0")
+    return (
+        last is not None
+        and last.get("operation") in ("start", "monitor", "migrate_from")
+        and int(last.get("rc-code", 1)) == 0
+        and int(last.get("op-status", 1)) == EXEC_DONE
+    )
+
+
+def guest_hosts(docs: Mapping[StatusKey, JsonDoc], members: Iterable[str]) -> dict[str, str]:
+    """Guest node -> the member whose history says its bundle connection runs there."""
+    members = frozenset(members)
+    found: dict[str, str] = {}
+    for key, doc in sorted(docs.items(), key=lambda kd: (kd[0].node, kd[0].name)):
+        if (
+            key.kind is StatusKind.OP_HISTORY
+            and key.node in members
+            and list(doc.get("agent", ())) == REMOTE_AGENT
+            and "@" not in key.name
+            and _runs(key.name, doc)
+        ):
+            found.setdefault(key.name, key.node)
+    return found
+
+
 def cluster_cib(
     config_xml: str, docs: Mapping[StatusKey, JsonDoc], members: Iterable[str], leader: str | None
 ) -> Cib:
@@ -132,6 +169,11 @@ def cluster_cib(
     cib = parse_cib_text(config_xml)
     docs = {k: v for k, v in docs.items() if k.node != CLUSTER}
     members = frozenset(members)
+    hosts = guest_hosts(docs, members)
+    guests = _guest_states(
+        docs, hosts, _feature_set_at_least(cib.root_attr("crm_feature_set"), (3, 0, 13))
+    )
+    docs = {k: v for k, v in docs.items() if guest_of(k.name)[1] is None}
     config = cib.configuration
     known = {n.uname for n in config.nodes} | members | {k.node for k in docs}
     nodes = list(config.nodes) + [
@@ -185,6 +227,7 @@ def cluster_cib(
                     ids[name], name, in_ccm="false", crmd="offline", join="down", expected="down"
                 )
             )
+    states.extend(guests)
     quorum = 2 * len(members) > len(known)
     root = [(k, v) for k, v in cib.root_attributes if k not in ("have-quorum", "dc-uuid")]
     root.append(("have-quorum", "1" if quorum else "0"))
@@ -196,3 +239,36 @@ def cluster_cib(
         status=Status(tuple(states), cib.status.tickets),
         root_attributes=tuple(root),
     )
+
+
+def _guest_states(
+    docs: Mapping[StatusKey, JsonDoc], hosts: Mapping[str, str], per_op: bool
+) -> list[NodeState]:
+    """A node_state for each guest node whose connection runs, with the history and fail
+    counts its host keeps of it (only those of that host: another node's are stale)."""
+    states = []
+    for guest, host in sorted(hosts.items()):
+        resources = []
+        attrs: list[tuple[str, str]] = []
+        for key, doc in sorted(docs.items(), key=lambda kd: (kd[0].kind.value, kd[0].name)):
+            resource, of = guest_of(key.name)
+            if of != guest or key.node != host:
+                continue
+            if key.kind is StatusKind.OP_HISTORY:
+                resources.append(lrm_resource(resource, doc))
+            elif key.kind is StatusKind.FAIL_COUNT:
+                attrs.extend(failures.attributes(resource, doc, per_op))
+        states.append(
+            NodeState(
+                guest,
+                guest,
+                in_ccm="true",
+                crmd="online",
+                join="member",
+                expected="member",
+                attributes=tuple(attrs),
+                resources=tuple(resources),
+                remote_node=True,
+            )
+        )
+    return states

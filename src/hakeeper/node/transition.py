@@ -17,12 +17,15 @@ can fence the target in `resource` and the target in `target`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hakeeper.agents.bundle import spec_doc, spec_from_doc
+from hakeeper.agents.container import ContainerSpec
 from hakeeper.cib.parse import parse_interval_ms
 from hakeeper.model.config import AttrSet, Clone, Configuration, Primitive, Role
+from hakeeper.node import bundles
 from hakeeper.scheduler.digest import digest
 from hakeeper.scheduler.rules import RuleContext, resolve_sets
 from hakeeper.scheduler.schedule import PlannedAction
@@ -51,6 +54,18 @@ class Action:
     reason: str | None = None
     target: str | None = None  # the node a stonith action fences
     meta: tuple[tuple[str, str], ...] = ()  # OCF_RESKEY_CRM_meta_* beside the operation's
+    # bundles: part is "container" (spec: what to run), "connection" (container: whose
+    # state it is) or "inner" (run inside container, recorded on guest node)
+    part: str = ""
+    container: str | None = None
+    guest: str | None = None
+    spec: ContainerSpec | None = None
+
+    @property
+    def slot(self) -> str:
+        """The name of its op history on the executing node: RSC, or RSC@GUEST for an
+        instance on a bundle's guest node (run by the node hosting its container)."""
+        return f"{self.resource}@{self.guest}" if self.guest else self.resource
 
     def to_doc(self) -> dict[str, Any]:
         return {
@@ -68,6 +83,10 @@ class Action:
             "reason": self.reason,
             "target": self.target,
             "meta": dict(self.meta),
+            "part": self.part,
+            "container": self.container,
+            "guest": self.guest,
+            "spec": spec_doc(self.spec) if self.spec is not None else None,
         }
 
     @staticmethod
@@ -88,6 +107,10 @@ class Action:
             doc.get("reason"),
             doc.get("target"),
             tuple(sorted((str(k), str(v)) for k, v in (doc.get("meta") or {}).items())),
+            str(doc.get("part") or ""),
+            doc.get("container"),
+            doc.get("guest"),
+            spec_from_doc(doc["spec"]) if doc.get("spec") else None,
         )
 
 
@@ -253,9 +276,10 @@ def probe_actions(config: Configuration, node: str, nodes: int = 1) -> list[Acti
     op_defaults = _plain_values(config.op_defaults)
     clones = clones_of(config)
     found = []
+    inner = {p.prim.id for p in bundles.bundle_parts(config).values()}
     for prim in primitives(config).values():
-        if prim.agent.standard == "stonith":
-            continue
+        if prim.agent.standard == "stonith" or prim.id in inner:
+            continue  # a bundle's inner primitive runs in its containers only
         params = node_params(prim, node)
         timeout_ms, op_params = _timeout_ms(prim, "monitor", 0, op_defaults)
         found.append(
@@ -277,6 +301,30 @@ def probe_actions(config: Configuration, node: str, nodes: int = 1) -> list[Acti
                 else (),
             )
         )
+    found.extend(_bundle_probes(config, node, op_defaults))
+    return found
+
+
+def _bundle_probes(
+    config: Configuration, node: str, op_defaults: Mapping[str, str]
+) -> list[Action]:
+    """Every bundle replica's container (inspect), connection (the same) and inner
+    instance (a monitor inside the container, not running if there is none) on this node."""
+    found = []
+    for part in bundles.bundle_parts(config).values():
+        planned = PlannedAction(
+            -1,
+            "monitor",
+            part.prim.id if part.kind != bundles.INNER else f"{part.prim.id}:{part.index}",
+            part.guest if part.kind == bundles.INNER else node,
+            0,
+            False,
+            True,
+            False,
+            "probe: is it running here?",
+        )
+        action = _bundle_action(planned, part, (), lambda _: node, op_defaults, 1)
+        found.append(action)
     return found
 
 
@@ -287,15 +335,40 @@ def build_transition(
     config: Configuration,
     executor: str = "",
     fencers: Iterable[str] = (),
+    hosts: Mapping[str, str] | None = None,
 ) -> Transition:
     """The real actions of a plan (required, runnable, not pseudo, on a node, of a known
     primitive; fencing, run by `executor`, or by the first of `fencers` when the target is
     the executor: a node does not fence itself), each waiting for the real actions it reaches
-    through the others."""
+    through the others.
+
+    Bundles: a container's and a connection's actions are the host node's; an action on a
+    guest node is run by the node hosting its container (`hosts`: guest -> where its
+    connection runs now; a stop or demote, or a pre-notification, runs there, anything
+    else where the plan starts the connection, if it does)."""
     planned = tuple(planned)
     by_id = {a.id: a for a in planned}
-    prims = primitives(config)
+    prims = {**primitives(config), **bundles.generated_primitives(config)}
+    parts = bundles.bundle_parts(config)
     op_defaults = _plain_values(config.op_defaults)
+    current = dict(hosts or {})
+    starting = {
+        a.resource: a.node
+        for a in planned
+        if a.task == "start"
+        and not a.optional
+        and a.runnable
+        and a.resource in parts
+        and parts[a.resource].kind == bundles.CONNECTION
+        and a.node is not None
+    }
+
+    def host_of(a: PlannedAction) -> str | None:
+        assert a.node is not None
+        old_first = a.task in ("stop", "demote") or dict(a.meta).get("notify_type") == "pre"
+        if old_first:
+            return current.get(a.node) or starting.get(a.node)
+        return starting.get(a.node) or current.get(a.node)
 
     def base(resource: str) -> str:
         return resource.split(":", 1)[0]  # clone instance "rsc:0" runs rsc's definition
@@ -303,14 +376,14 @@ def build_transition(
     def real(a: PlannedAction) -> bool:
         if a.task == "stonith":
             return not a.optional and a.runnable and a.node is not None
-        return (
-            not a.optional
-            and a.runnable
-            and not a.pseudo
-            and a.node is not None
-            and a.resource is not None
-            and base(a.resource) in prims
-        )
+        if a.optional or not a.runnable or a.pseudo or a.node is None or a.resource is None:
+            return False
+        if a.resource in parts:
+            return True
+        inner = bundles.inner_part(parts, a.node)
+        if inner is not None:
+            return base(a.resource) == inner.prim.id and host_of(a) is not None
+        return base(a.resource) in prims
 
     def waits_for(a: PlannedAction) -> tuple[int, ...]:
         found: set[int] = set()
@@ -344,6 +417,12 @@ def build_transition(
             actions.append(_fence(a, waits_for(a), config, by, fence_with))
             continue
         assert a.resource is not None and a.node is not None
+        part = parts.get(a.resource) or bundles.inner_part(parts, a.node)
+        if part is not None:
+            actions.append(
+                _bundle_action(a, part, waits_for(a), host_of, op_defaults, len(fencers) or 1)
+            )
+            continue
         prim = prims[base(a.resource)]
         params = node_params(prim, a.node)
         timeout_ms, op_params = _timeout_ms(prim, a.task, a.interval_ms, op_defaults)
@@ -376,6 +455,69 @@ def build_transition(
             )
         )
     return Transition(uuid, seq, tuple(actions))
+
+
+def _bundle_action(
+    a: PlannedAction,
+    part: bundles.Part,
+    after: tuple[int, ...],
+    host_of: Callable[[PlannedAction], str | None],
+    op_defaults: Mapping[str, str],
+    nodes: int,
+) -> Action:
+    """A container's, a connection's or an inner instance's action, with what the host
+    node needs to run it."""
+    assert a.resource is not None and a.node is not None
+    prim = part.prim
+    node, guest, resource = a.node, None, a.resource
+    if part.kind == bundles.INNER:
+        guest = a.node
+        node = host_of(a) or a.node
+        clone = bundles.inner_clone(part)
+        if (
+            clone is not None
+            and _plain_values(clone.meta).get("globally-unique", "false").lower() not in _TRUE
+        ):
+            resource = a.resource.split(":", 1)[0]
+    params = node_params(prim, guest or node)
+    if part.kind == bundles.CONNECTION and params.get("addr") == "#uname":
+        params["addr"] = node  # as the scheduler's digest: the container's host
+    timeout_ms, op_params = _timeout_ms(prim, a.task, a.interval_ms, op_defaults)
+    digest_params = {**params, **op_params}
+    if a.interval_ms:
+        digest_params["CRM_meta_timeout"] = str(timeout_ms)
+    probe = a.task == "monitor" and a.interval_ms == 0
+    target_rc = OCF_NOT_RUNNING if probe else 0
+    if a.task == "monitor" and a.interval_ms:
+        target_rc = monitor_target_rc(prim, a.interval_ms)
+    meta = dict(a.meta)
+    if part.kind == bundles.INNER:
+        clone = bundles.inner_clone(part)
+        if clone is not None:
+            meta.update(clone_meta(clone, a.resource, nodes))
+        target = _plain_values(part.bundle.meta).get("container-attribute-target")
+        if target:
+            meta["container_attribute_target"] = target
+        meta["physical_host"] = node
+    return Action(
+        a.id,
+        a.task,
+        resource,
+        node,
+        a.interval_ms,
+        after,
+        target_rc,
+        (prim.agent.standard, prim.agent.provider, prim.agent.type),
+        tuple(sorted({**params, **op_params}.items())),
+        timeout_ms,
+        digest(digest_params),
+        a.reason,
+        meta=tuple(sorted(meta.items())),
+        part=part.kind,
+        container=part.container,
+        guest=guest,
+        spec=part.spec if part.kind == bundles.CONTAINER else None,
+    )
 
 
 def _fence(
