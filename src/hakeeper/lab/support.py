@@ -51,8 +51,23 @@ def daemon_gap(plan: LabPlan) -> str | None:
     if plan.profile is not Profile.OPENSTACK:
         return None
     graph = build_transition("probe", 1, planned, cib.configuration)
-    containers = {a.resource.rsplit("-", 1)[0] for a in graph.actions if "-podman-" in a.resource}
-    missing = [r.id for r in openstack_bundles(plan) if f"{r.id}-podman" not in containers]
+    published = {a.resource.rsplit("-", 1)[0] for a in graph.actions if "-podman-" in a.resource}
+    # what the scheduler itself blocks (cinder-volume waits for galera's promotion on a
+    # cold start, as in Pacemaker) is not the daemon's gap: only planned runnable starts
+    wanted = {
+        a.resource.rsplit("-", 1)[0]
+        for a in planned
+        if a.resource is not None
+        and "-podman-" in a.resource
+        and a.task == "start"
+        and a.runnable
+        and not a.optional
+    }
+    missing = [
+        r.id
+        for r in openstack_bundles(plan)
+        if f"{r.id}-podman" in wanted and f"{r.id}-podman" not in published
+    ]
     if missing:
         return (
             "the node daemon does not run bundles yet: its transition starts no container of "
