@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 
+from hakeeper.cib.parse import is_true
 from hakeeper.model.config import Order, Role
 from hakeeper.model.scores import INFINITY, ScoreError, parse_score
 from hakeeper.scheduler import migration
@@ -347,7 +348,7 @@ def _recurring(cluster: Cluster, rsc: Rsc, start: Action, node: Node | None) -> 
     """Recurring monitors: created for completeness of the plan; not in the summary."""
     if node is None:
         return
-    roles = rsc.top().promotable
+    roles = rsc.uber_parent().promotable
     for op in rsc.ops:
         if op.name != "monitor" or op.interval_ms <= 0 or not op.enabled:
             continue
@@ -734,13 +735,23 @@ def _order_inverse(
 
 
 def _expand(action: Action) -> Action:
-    """A group's start as 'first' means its 'running', and so on."""
+    """A group's start as 'first' means its 'running', and so on. With notify=true on an
+    outermost resource (or a bundle's clone) it means the completion's confirmed
+    post-notification; when that does not exist (a bundle, a group: their notifications
+    are their clone's), nothing is remapped, as Pacemaker's action_for_ordering: so after
+    a notifying bundle's promote, a dependent waits only for the promotions to begin."""
     rsc = action.rsc
     if rsc is None or rsc.variant == Variant.PRIMITIVE:
         return action
     done = COMPLETION.get(action.task)
     if done is None:
         return action
+    if is_true(rsc.meta.get("notify")) and (
+        rsc.parent is None
+        or (rsc.variant == Variant.CLONE and rsc.parent.variant == Variant.BUNDLE)
+    ):
+        notified = rsc.action_index.get((f"{rsc.id}_confirmed-post_notify_{done}_0", None))
+        return notified if notified is not None else action
     for candidate in rsc.actions:
         if candidate.task == done:
             return candidate

@@ -531,7 +531,7 @@ def _apply_meta(cluster: Cluster, rsc: Rsc) -> None:
     target = meta.get("target-role")
     if target is not None:
         role = Role.parse(target)
-        if rsc.top().promotable:
+        if rsc.uber_parent().promotable:
             # Promoted is what promotion decides anyway; Unpromoted caps the instances
             if role in (Role.STOPPED, Role.UNPROMOTED):
                 rsc.target_role = role
@@ -958,7 +958,7 @@ def _target_rc(op: OpRecord) -> int:
 
 def _set_active(rsc: Rsc) -> None:
     # an instance of a promotable clone seen running is unpromoted until shown otherwise
-    rsc.role = Role.UNPROMOTED if rsc.top().promotable else Role.STARTED
+    rsc.role = Role.UNPROMOTED if rsc.uber_parent().promotable else Role.STARTED
 
 
 def _unpack_op(cluster: Cluster, node: Node, rsc: Rsc, op: OpRecord, st: _OpState) -> None:

@@ -492,7 +492,7 @@ def primitive_orderings(cluster: Cluster, rsc: Rsc) -> None:
     """Demote before stop, start before promote, for a primitive that has roles."""
     from hakeeper.scheduler.actions import new_order
 
-    if not rsc.top().promotable and rsc.role <= Role.UNPROMOTED:
+    if not rsc.uber_parent().promotable and rsc.role <= Role.UNPROMOTED:
         return
     new_order(cluster, rsc, "demote", None, rsc, "stop", None, OF.PROMOTED_IMPLIES_FIRST)
     new_order(cluster, rsc, "start", None, rsc, "promote", None, OF.RUNNABLE_LEFT)

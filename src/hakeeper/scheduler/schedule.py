@@ -82,6 +82,8 @@ def schedule(cib: Cib, now: int | None = None, *, sanitized: bool = False) -> Pl
     for rsc in cluster.resources:
         if rsc.variant == Variant.CLONE:
             create_notifications(cluster, rsc)
+        elif rsc.bundle is not None and rsc.bundle.child is not None:
+            create_notifications(cluster, rsc.bundle.child)
     changes: list[Change] = []
     for rsc in cluster.resources:
         changes.extend(resource_changes(rsc))

@@ -283,8 +283,17 @@ class Rsc:
         return active
 
     def top(self) -> Rsc:
+        """The outermost resource this one is part of, a bundle included."""
         rsc = self
         while rsc.parent is not None:
+            rsc = rsc.parent
+        return rsc
+
+    def uber_parent(self) -> Rsc:
+        """The outermost resource below any bundle, as Pacemaker's uber_parent: a bundle's
+        inner instance answers its clone, whose promotable flag gives it roles."""
+        rsc = self
+        while rsc.parent is not None and rsc.parent.variant != Variant.BUNDLE:
             rsc = rsc.parent
         return rsc
 
