@@ -31,7 +31,7 @@ test: install
 # A 3-controller cluster in network namespaces on this machine (root): the seeds' control
 # plane (LAB_PROFILE=openstack) or VIPs + haproxy + redis (minimal). A lab already up is
 # replaced. `make lab-down` removes it all.
-LAB_PROFILE ?= minimal
+LAB_PROFILE ?= openstack
 LAB_NODES ?= 3
 LAB_STORE ?= etcd
 lab: install

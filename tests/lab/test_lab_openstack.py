@@ -6,10 +6,8 @@ the one holding the internal VIP, is powered off meanwhile. Afterwards every ack
 row and message is there; the longest gap of each service is printed. `lab down` leaves
 nothing behind.
 
-It runs once the node daemon runs bundles (the test asks the daemon's own transition
-builder whether a converged openstack CIB makes it start bundle containers, and skips with
-its answer until it does) and the profile converges; until then HAKEEPER_LAB_OPENSTACK=1
-runs it.
+It skips only if the daemon's own transition builder says a converged openstack CIB would
+start no bundle container (lab/support.py), with that answer.
 """
 
 from __future__ import annotations
@@ -51,14 +49,6 @@ def openstack_lab() -> Iterator[LabPlan]:
     reason = daemon_gap(plan)
     if reason:
         pytest.skip(reason)
-    if os.environ.get("HAKEEPER_LAB_OPENSTACK") != "1":
-        # Measured 2026-12-06: every bundle starts, but the lab does not converge within
-        # 600 s (26-27 of 36 instances active; promoted galera and redis instances fail a
-        # monitor that expects rc 0). Until it does, the ten minutes are opt-in.
-        pytest.skip(
-            "the openstack profile does not converge under the node daemon yet (issue 5); "
-            "HAKEEPER_LAB_OPENSTACK=1 runs this test"
-        )
     need("ip", "etcd", "podman", "debootstrap", "nsenter", "mysql", root=True)
     base = Path(tempfile.mkdtemp(prefix="hakeeper-openstack-test-", dir="/var/tmp"))
     base.chmod(0o755)

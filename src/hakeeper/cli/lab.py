@@ -32,8 +32,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         choices=["openstack", "minimal"],
         default="minimal",
         help=(
-            "minimal (default): VIPs, haproxy, redis; openstack: the seeds' bundles"
-            " (does not converge until the node daemon runs bundles)"
+            "minimal (default): VIPs, haproxy, redis; openstack: the seeds' bundles "
+            "(galera, rabbitmq, redis, haproxy, memcached, cinder-volume) and VIPs"
         ),
     )
     up.add_argument(

@@ -321,11 +321,13 @@ def _converge(
 def _waiting(plan: LabPlan, obs: Observation) -> str:
     line = (
         f"waiting: {len(obs.members)}/{len(plan.nodes)} nodes joined, "
-        f"leader {obs.leader or '-'}, {obs.active}/{len(obs.instances)} "
+        f"leader {obs.leader or '-'}, {obs.active}/{obs.wanted} "
         f"resource instances active"
     )
-    if obs.active == len(obs.instances) and obs.pending_actions:
+    if obs.active >= obs.wanted and obs.pending_actions:
         line += "; still to do: " + "; ".join(obs.pending_actions[:4])
+    if obs.blocked:
+        line += "; blocked: " + "; ".join(obs.blocked[:4])
     if obs.failures:
         f = obs.failures[-1]
         line += (

@@ -1,6 +1,8 @@
 """What the lab's cluster looks like, read from its store: members, leader, resources,
-failures, and whether it has converged (the scheduler has nothing left to do and every
-resource instance is active)."""
+failures, and whether it has converged: the scheduler has nothing left to do, nothing it
+wants is blocked, and every instance it places is active (a clone's instances beyond the
+nodes that may run it, guest nodes counted in clone-max as Pacemaker counts them, stay
+stopped by design and are not waited for)."""
 
 from __future__ import annotations
 
@@ -37,6 +39,8 @@ class Observation:
     has_config: bool
     instances: tuple[Instance, ...]
     pending_actions: tuple[str, ...]  # what the scheduler would still do
+    blocked: tuple[str, ...]  # starts and promotions it wants but cannot run
+    wanted: int  # instances the scheduler places (active in its revised state)
     failures: tuple[Failure, ...]
     text: tuple[str, ...]  # crm_mon-like lines of the current state
 
@@ -51,7 +55,8 @@ class Observation:
             and self.leader is not None
             and bool(self.instances)
             and not self.pending_actions
-            and self.active == len(self.instances)
+            and not self.blocked
+            and self.active >= self.wanted
         )
 
 
@@ -70,7 +75,7 @@ def observe(coord: Coordinator, expected_nodes: int) -> Observation:
     leader = snap.leader.node if snap.leader else None
     members = tuple(sorted(snap.members))
     if snap.config is None:
-        return Observation(members, leader, False, (), (), (), ())
+        return Observation(members, leader, False, (), (), (), 0, (), ())
     docs = snap.status.documents
     cib = cluster_cib(snap.config.xml, docs, snap.members, leader)
     plan = schedule(cib)
@@ -78,6 +83,15 @@ def observe(coord: Coordinator, expected_nodes: int) -> Observation:
         f"{a.task} {a.resource} on {a.node}"
         for a in plan.actions
         if not a.optional and a.runnable and not a.pseudo and a.resource is not None
+    )
+    blocked = tuple(
+        f"{a.task} {a.resource} on {a.node}" + (f" ({a.reason})" if a.reason else "")
+        for a in plan.actions
+        if a.task in ("start", "promote")
+        and not a.optional
+        and not a.runnable
+        and not a.pseudo
+        and a.resource is not None
     )
     failures = []
     for key, doc in sorted(docs.items(), key=lambda kv: (kv[0].node, kv[0].name)):
@@ -103,6 +117,8 @@ def observe(coord: Coordinator, expected_nodes: int) -> Observation:
         True,
         tuple(_instances(view.resources)),
         pending,
+        blocked,
+        sum(1 for i in _instances(plan.revised.resources) if i.nodes),
         tuple(failures),
         tuple(render_view(view)),
     )

@@ -62,6 +62,8 @@ class LabStatus:
                 "leader": obs.leader,
                 "converged": obs.converged,
                 "pending": list(obs.pending_actions),
+                "blocked": list(obs.blocked),
+                "wanted": obs.wanted,
                 "resources": [
                     {"id": i.resource, "role": i.role, "nodes": list(i.nodes), "failed": i.failed}
                     for i in obs.instances

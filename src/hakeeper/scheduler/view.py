@@ -93,7 +93,12 @@ def _rsc_view(
         eligible: tuple[str, ...] = ()
         if rsc.variant == Variant.CLONE:
             if rsc.allowed is None:  # before placement: every node, when symmetric
-                names = [n.uname for n in cluster.nodes] if cluster.options.symmetric else []
+                # (not a bundle's guest node: only its replica may run there)
+                names = (
+                    [n.uname for n in cluster.nodes if not n.bundle_node]
+                    if cluster.options.symmetric
+                    else []
+                )
             else:
                 names = [
                     cluster.node_by_id[nid].uname
@@ -148,6 +153,8 @@ def _bundle_view(
             name += f" ({replica.ipaddr})"
         hosts, _, _ = nodes.get(replica.container.id, ([], Role.STOPPED, False))
         placed, role, failed = nodes.get(shown.id, ([], Role.STOPPED, False))
+        if role == Role.STARTED and _in_promotable(shown):
+            role = Role.UNPROMOTED  # a promotable bundle's replica, as crm_mon shows it
         where = tuple(hosts[:1])
         unclean = tuple(
             n
