@@ -174,6 +174,8 @@ def scenario_healthy_lab_is_all_ok_and_json_is_the_documented_schema(lab: LabPla
     assert verdicts[codes.NODES_OK] is Verdict.OK
     assert verdicts[codes.RESOURCES_OK] is Verdict.OK
     assert verdicts[codes.STONITH_DISABLED] is Verdict.WARNING
+    # every VIP bound once, on the node the cluster started it on, where haproxy runs
+    assert verdicts[codes.VIPS_OK] is Verdict.OK
     # one haproxy per node, each read through its own stats socket
     assert sorted(f.node for f in dto.findings if f.code == codes.HAPROXY_OK) == [
         n.name for n in lab.nodes
@@ -297,8 +299,29 @@ def scenario_powered_off_node_is_offline_and_its_services_are_not_probed(lab: La
     assert not [f for f in dto.findings if f.area.value == "haproxy" and f.node == victim]
 
 
+def scenario_vip_address_on_a_second_node_is_a_duplicate(lab: LabPlan) -> None:
+    # what an address left behind by a node the cluster lost track of looks like
+    vip = lab.vip("internal_api")
+    holder = where(lab, vip.resource_id)
+    other = next(n.name for n in lab.nodes if n.name != holder)
+    add = ["ip", "-n", other, "addr", "add", f"{vip.ip}/32", "dev", "eth0"]
+    subprocess.run(add, check=True, capture_output=True, timeout=10)
+    try:
+        dto = wait_check(
+            lab, "the duplicate VIP seen", has(codes.VIP_DUPLICATE, subject=vip.resource_id), 20
+        )
+        dup = next(f for f in dto.findings if f.code == codes.VIP_DUPLICATE)
+        assert dup.verdict is Verdict.CRITICAL
+        assert holder in dup.summary and other in dup.summary
+    finally:
+        delete = ["ip", "-n", other, "addr", "del", f"{vip.ip}/32", "dev", "eth0"]
+        subprocess.run(delete, check=True, capture_output=True, timeout=10)
+    wait_check(lab, "the VIP once again", has(codes.VIPS_OK), 20)
+
+
 SCENARIOS = (
     scenario_healthy_lab_is_all_ok_and_json_is_the_documented_schema,
+    scenario_vip_address_on_a_second_node_is_a_duplicate,
     scenario_killed_redis_is_a_failed_action_on_its_node,
     scenario_killed_haproxy_is_a_failed_action_on_its_node,
     scenario_backend_killed_is_a_failed_action_and_a_down_server,

@@ -403,11 +403,11 @@ def test_bundles_in_xml_like_crm_mon() -> None:
         check=True,
     ).stdout
     ours = as_xml(file_status(str(path)))
-    # the resources only: the guest nodes' lines differ still (resources_running, type)
-    assert (
-        _shape(etree.fromstring(ours))["resources"]
-        == (_shape(etree.fromstring(theirs))["resources"])
-    )
+    assert _shape(etree.fromstring(ours)) == _shape(etree.fromstring(theirs))
+    # a guest node names the container it lives in, as crm_mon's does
+    node = etree.fromstring(ours).find("nodes/node[@name='galera-bundle-0']")
+    assert node is not None
+    assert (node.get("type"), node.get("id_as_resource")) == ("remote", "galera-bundle-podman-0")
     galera = etree.fromstring(ours).find("resources/bundle[@id='galera-bundle']")
     assert galera is not None
     assert [r.get("role") for r in galera.iterfind("replica/resource[@id='galera']")] == [

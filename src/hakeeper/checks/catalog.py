@@ -6,7 +6,17 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from hakeeper.checks import ceph, cluster, containers, galera, haproxy, openstack, rabbitmq, redis
+from hakeeper.checks import (
+    ceph,
+    cluster,
+    containers,
+    galera,
+    haproxy,
+    openstack,
+    rabbitmq,
+    redis,
+    vips,
+)
 from hakeeper.checks.finding import Area
 
 
@@ -88,6 +98,9 @@ PROBES: tuple[ProbeSpec, ...] = (
     ProbeSpec(
         haproxy.KEY, Area.HAPROXY, Scope.NODE, How.SOCKET, (haproxy.STATS_SOCKET, "show stat")
     ),
+    ProbeSpec(vips.ADDR_KEY, Area.HAPROXY, Scope.NODE, How.HOST, ("ip", "-j", "addr", "show")),
+    ProbeSpec(vips.CONFIG_KEY, Area.HAPROXY, Scope.NODE, How.FILE, (vips.CONFIG_PATH,)),
+    ProbeSpec(vips.CIB_KEY, Area.HAPROXY, Scope.CLUSTER, How.HOST, ("cibadmin", "-Q")),
     ProbeSpec(ceph.KEY, Area.CEPH, Scope.CLUSTER, How.HOST, ("ceph", "-s", "-f", "json")),
     ProbeSpec(
         openstack.VOLUME_KEY,
@@ -118,8 +131,9 @@ PROBES: tuple[ProbeSpec, ...] = (
 
 def probes_for(areas: frozenset[Area]) -> tuple[ProbeSpec, ...]:
     """The probes the given areas need; galera, rabbitmq and redis also read the cluster
-    status (expected sizes), and everything in containers needs the container list."""
+    status (expected sizes), haproxy too (where the VIPs are started), and everything in
+    containers needs the container list."""
     wanted = set(areas)
-    if wanted & {Area.GALERA, Area.RABBITMQ, Area.REDIS}:
+    if wanted & {Area.GALERA, Area.RABBITMQ, Area.REDIS, Area.HAPROXY}:
         wanted.add(Area.CLUSTER)
     return tuple(p for p in PROBES if p.area in wanted)

@@ -342,15 +342,43 @@ def _resource(r: PcmkResource) -> Finding | None:
     return None
 
 
+def _spare_clone_instances(crm: CrmMon) -> set[int]:
+    """Stopped instances of a clone beyond those the online cluster nodes it does not run
+    on lack: clone-max defaults to the node count, guest nodes included, so a clone beside
+    bundles has more instances than places to run them, which is normal."""
+    members = sum(1 for n in crm.nodes if n.type == "member" and n.online and not n.standby)
+    instances: dict[tuple[str, str], list[PcmkResource]] = {}
+    for r in crm.resources:
+        if r.parent is not None and r.replica is None:
+            instances.setdefault((r.parent, r.id), []).append(r)
+    spare: set[int] = set()
+    for same in instances.values():
+        if len(same) < 2 or not members:
+            continue
+        active = {n for r in same if r.active for n in r.nodes}
+        stopped = [
+            r
+            for r in same
+            if r.role == "Stopped" and not (r.failed or r.blocked or r.disabled) and r.managed
+        ]
+        # the members it does not run on each lack one instance; the rest have no place
+        missing = max(0, members - len(active))
+        spare.update(id(r) for r in stopped[missing:])
+    return spare
+
+
 def _resources(crm: CrmMon) -> list[Finding]:
     out: list[Finding] = []
     for bundle in crm.bundles:
         found = _bundle(crm, bundle)
         if found is not None:
             out.append(found)
+    spare = _spare_clone_instances(crm)
     for r in crm.resources:
         # Bundle members are judged as replicas above, except what needs its own action.
         if r.replica is not None and not (r.blocked or not r.managed):
+            continue
+        if id(r) in spare:
             continue
         found = _resource(r)
         if found is not None:
@@ -361,7 +389,7 @@ def _resources(crm: CrmMon) -> list[Finding]:
                 Verdict.OK,
                 codes.RESOURCES_OK,
                 "resources",
-                f"{len(crm.resources)} resource instances active, "
+                f"{sum(1 for r in crm.resources if r.active)} resource instances active, "
                 f"{len(crm.bundles)} bundles with every replica running",
             )
         )

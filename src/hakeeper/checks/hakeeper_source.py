@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from hakeeper.checks import galera, haproxy, rabbitmq, redis
+from hakeeper.checks import galera, haproxy, rabbitmq, redis, vips
 from hakeeper.checks.capture import Capture, CaptureStatus
 from hakeeper.checks.catalog import ProbeSpec
 from hakeeper.checks.cluster import KEY as CLUSTER_KEY
@@ -50,6 +50,7 @@ class ClusterRead:
     status: CaptureStatus
     reason: str = ""
     placement: tuple[tuple[str, tuple[str, ...]], ...] = ()  # service -> nodes running it
+    cib_xml: str = ""  # the CIB the status was computed from (for the VIPs' addresses)
 
 
 def bounded(call: Callable[[], ClusterRead], origin: str, timeout: float) -> ClusterRead:
@@ -116,6 +117,8 @@ class HakeeperSource:
                 )
             for node in placed.get(service, ()):
                 out.extend(self._service_jobs(view, service, node, read.crm))
+        if Area.HAPROXY in wanted and read.crm is not None:
+            out.extend(self._vip_jobs(view, read, read.crm))
         host_specs = [s for s in specs if s.area in (Area.CEPH, Area.OPENSTACK)]
         if host_specs:
             host = self.host_probes or LiveHostSource(self.runner, self.hostname, self.timeout)
@@ -202,6 +205,33 @@ class HakeeperSource:
         )
         return [self._command(key, node, argv)]
 
+    def _vip_jobs(self, view: HostView, read: ClusterRead, crm: CrmMon) -> list[Job]:
+        """The CIB (VIP addresses), each reachable node's addresses, and the haproxy.cfg
+        of each haproxy running here (the addresses it binds)."""
+        out: list[Job] = []
+        if not any(r.agent in vips.VIP_AGENTS for r in crm.resources):
+            return out
+        if read.cib_xml:
+            cib = Capture(vips.CIB_KEY, None, read.origin, CaptureStatus.OK, read.cib_xml)
+            out.append(Job(vips.CIB_KEY, None, lambda: cib))
+        for state in crm.nodes:
+            if state.type != "member" or not state.online:
+                continue
+            node = state.name
+            netns = view.netns_of(node, self.hostname)
+            if netns is None:
+                continue
+            argv: tuple[str, ...] = ("ip", "-j", "addr", "show")
+            if node != self.hostname:
+                argv = ("ip", "-n", node, "-j", "addr", "show")
+            out.append(self._command(vips.ADDR_KEY, node, argv))
+            for process in view.service(netns, "haproxy")[:1]:
+                config = haproxy_config(process)
+                if config is not None:
+                    path = view.path_as_seen_by(process, config)
+                    out.append(_file_job(vips.CONFIG_KEY, node, path))
+        return out
+
     def _command(self, key: str, node: str, argv: tuple[str, ...]) -> Job:
         return Job(
             key,
@@ -264,6 +294,10 @@ def _key(service: str) -> str:
         "galera": galera.STATUS_KEY,
         "rabbitmq": rabbitmq.KEY,
     }[service]
+
+
+def _file_job(key: str, node: str, path: str) -> Job:
+    return Job(key, node, lambda: _read_file(key, node, path))
 
 
 def _read_file(key: str, node: str, path: str) -> Capture:

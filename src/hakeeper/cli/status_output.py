@@ -194,8 +194,35 @@ def _primitives(r: ResourceView) -> list[ResourceView]:
     return [p for c in r.children for p in _primitives(c)]
 
 
+def _parts(r: ResourceView) -> list[ResourceView]:
+    """Every primitive instance, a bundle's containers, connections and inner resources
+    included."""
+    if r.kind == "bundle":
+        return [p for line in r.children for part in line.parts for p in _primitives(part)]
+    return _primitives(r)
+
+
 def _running(dto: StatusDto, node: str) -> int:
-    return sum(1 for r in dto.view.resources for p in _primitives(r) if node in p.nodes)
+    return sum(1 for r in dto.view.resources for p in _parts(r) if node in p.nodes)
+
+
+def _guest_containers(dto: StatusDto) -> dict[str, str]:
+    """Guest node -> the container it lives in (crm_mon's id_as_resource): in a replica,
+    the connection is named after the guest, the container runs the engine's agent."""
+    out: dict[str, str] = {}
+    for r in dto.view.resources:
+        if r.kind != "bundle":
+            continue
+        for line in r.children:
+            ids = {p.id for p in line.parts}
+            container = next(
+                (p.id for p in line.parts if (p.agent or "").endswith((":podman", ":docker"))),
+                None,
+            )
+            for p in line.parts:
+                if p.agent == "ocf:pacemaker:remote" and container is not None and p.id in ids:
+                    out[p.id] = container
+    return out
 
 
 def _xml_resource(
@@ -348,8 +375,10 @@ def as_xml(dto: StatusDto, *, now: int | None = None) -> bytes:
         },
     )
     nodes = etree.SubElement(root, "nodes")
+    guests = _guest_containers(dto)
     for n in dto.view.nodes:
-        etree.SubElement(
+        member = n.kind == "member"
+        node = etree.SubElement(
             nodes,
             "node",
             {
@@ -363,12 +392,15 @@ def as_xml(dto: StatusDto, *, now: int | None = None) -> bytes:
                 "unclean": _b(n.unclean),
                 "health": "green",
                 "shutdown": _b(n.shutdown),
-                "expected_up": _b(n.online),
+                # a remote or guest node is not a cluster member: crm_mon says false
+                "expected_up": _b(n.online and member),
                 "is_dc": _b(n.name == dto.dc),
                 "resources_running": str(_running(dto, n.name)),
-                "type": "member",
+                "type": "member" if member else "remote",
             },
         )
+        if n.name in guests:
+            node.set("id_as_resource", guests[n.name])
     _xml_resources(root, dto)
     if dto.failures:
         failures = etree.SubElement(root, "failures")

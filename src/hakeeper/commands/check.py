@@ -22,6 +22,7 @@ from hakeeper.checks import (
     openstack,
     rabbitmq,
     redis,
+    vips,
 )
 from hakeeper.checks.capture import Capture, Captures, CaptureStatus
 from hakeeper.checks.catalog import probes_for
@@ -189,7 +190,7 @@ def _assessors(captures: Captures) -> dict[Area, Callable[[], tuple[Finding, ...
         ),
         Area.RABBITMQ: lambda: rabbitmq.assess(captures, expected=replicas(rabbitmq.BUNDLE)),
         Area.REDIS: lambda: redis.assess(captures, expected=replicas(redis.BUNDLE)),
-        Area.HAPROXY: lambda: haproxy.assess(captures),
+        Area.HAPROXY: lambda: haproxy.assess(captures) + vips.assess(captures, crm),
         Area.CEPH: lambda: ceph.assess(captures),
         Area.OPENSTACK: lambda: openstack.assess(captures),
     }

@@ -28,6 +28,7 @@ from hakeeper.checks.hakeeper_source import SERVICES, ClusterRead, HakeeperSourc
 from hakeeper.checks.runner import CommandRunner
 from hakeeper.checks.sources import query_unix_socket
 from hakeeper.checks.where import HostView, scan
+from hakeeper.cib.render import render_cib
 from hakeeper.commands.cib_store import read_cib
 from hakeeper.commands.env import Env
 from hakeeper.commands.status import StatusDto, status_of
@@ -283,6 +284,7 @@ def cluster_read(
             origin,
             CaptureStatus.OK,
             placement=tuple(where_services_run(dto).items()),
+            cib_xml=render_cib(cib).decode(),
         )
 
     return call
