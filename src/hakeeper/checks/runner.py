@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -14,6 +15,8 @@ from typing import Protocol
 from hakeeper.checks.capture import Capture, CaptureStatus
 
 STDERR_TAIL_LINES = 5
+#: terminal colours some CLIs print even to a pipe (rabbitmqctl's usage text)
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +85,8 @@ def capture_command(
             reason=f"no answer within {timeout:g} s",
         )
     if result.returncode != 0:
-        tail = [line for line in result.stderr.splitlines() if line.strip()][-STDERR_TAIL_LINES:]
+        stderr = _ANSI.sub("", result.stderr)
+        tail = [line for line in stderr.splitlines() if line.strip()][-STDERR_TAIL_LINES:]
         why = "; ".join(tail) or f"exit status {result.returncode}"
         return Capture(key, node, origin, CaptureStatus.FAILED, result.stdout, reason=why)
     return Capture(key, node, origin, CaptureStatus.OK, result.stdout)

@@ -375,7 +375,9 @@ def build_transition(
 
     def real(a: PlannedAction) -> bool:
         if a.task == "stonith":
-            return not a.optional and a.runnable and a.node is not None
+            # a guest node's fencing is a pseudo action, done once its container is stopped
+            # (or its host fenced): there is no device to run, as in Pacemaker's graph
+            return not a.optional and a.runnable and a.node is not None and not a.pseudo
         if a.optional or not a.runnable or a.pseudo or a.node is None or a.resource is None:
             return False
         if a.resource in parts:

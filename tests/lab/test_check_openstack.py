@@ -1,0 +1,144 @@
+"""Issue 6 in the openstack lab: `hakeeper check --store` against real Galera, RabbitMQ,
+Redis and HAProxy in bundles on three namespace controllers. Healthy, every area is ok on
+every node; then each fault gives the finding that names the node it was made on:
+
+- MariaDB killed on one node: the failed galera monitor on that node, and the database
+  not answering there (or its process gone);
+- RabbitMQ killed on one node: the other nodes see it clustered but not running, and its
+  monitor failed there;
+- a node's link cut: offline, fenced by the majority, and its services not probed.
+
+After each, the lab heals and the check says so again (failures stay recorded).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+
+from hakeeper.checks import codes
+from hakeeper.checks.finding import Area, Finding, Verdict
+from hakeeper.commands.check import CheckDto, CheckEnv, HakeeperCluster, check
+from hakeeper.commands.env import Env
+from hakeeper.lab import fault
+from hakeeper.lab.plan import LabPlan
+
+from .test_lab_openstack import openstack_lab  # noqa: F401  (the fixture)
+
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("openstack-lab")]
+
+AREAS = {"cluster", "galera", "rabbitmq", "redis", "haproxy"}
+#: a failure stays recorded until cleaned up; after a fault the lab is healthy without it
+RECORDED = {codes.FAILED_ACTION, codes.FAIL_COUNT, codes.NODE_FENCED}
+
+
+def run_check(plan: LabPlan) -> CheckDto:
+    return check(CheckEnv.from_os(), source=HakeeperCluster(Env(plan.store_url)), only=AREAS)
+
+
+def problems(dto: CheckDto) -> list[Finding]:
+    return [f for f in dto.findings if f.verdict in (Verdict.WARNING, Verdict.CRITICAL)]
+
+
+def seen_until(
+    plan: LabPlan, what: str, done: Callable[[list[Finding]], bool], timeout: float
+) -> list[Finding]:
+    """Check again and again until `done` holds of every finding seen so far."""
+    began = time.monotonic()
+    seen: list[Finding] = []
+    while True:
+        dto = run_check(plan)
+        seen.extend(dto.findings)
+        if done(seen):
+            return seen
+        if time.monotonic() - began > timeout:
+            last = [(f.verdict.value, f.code, f.subject, f.node) for f in problems(dto)]
+            raise AssertionError(f"{what}: not after {timeout} s; last problems: {last}")
+        time.sleep(1)
+
+
+def healthy_again(plan: LabPlan, what: str, timeout: float = 180) -> CheckDto:
+    began = time.monotonic()
+    while True:
+        dto = run_check(plan)
+        left = [f for f in problems(dto) if f.code not in RECORDED]
+        per_node = {f.node for f in dto.findings if f.code == codes.GALERA_OK}
+        if not left and len(per_node) == len(plan.nodes):
+            return dto
+        if any(f.code == codes.NODE_OFFLINE for f in dto.findings):
+            fault.inject(plan.directory, "heal", None, None)
+        if time.monotonic() - began > timeout:
+            raise AssertionError(
+                f"{what}: not healthy after {timeout} s: "
+                f"{[(f.code, f.subject, f.node, f.summary) for f in left]}"
+            )
+        time.sleep(2)
+
+
+def on(code: str, node: str, *, area: Area | None = None) -> Callable[[Finding], bool]:
+    return lambda f: f.code == code and f.node == node and (area is None or f.area is area)
+
+
+def test_check_on_the_openstack_lab_healthy_then_each_fault(openstack_lab: LabPlan) -> None:  # noqa: F811
+    plan = openstack_lab
+    names = [n.name for n in plan.nodes]
+
+    dto = healthy_again(plan, "the lab just up")
+    assert problems(dto) == []
+    for code in (codes.GALERA_OK, codes.RABBITMQ_OK, codes.HAPROXY_OK):
+        assert sorted(f.node or "" for f in dto.findings if f.code == code) == names, code
+    for code in (codes.REDIS_OK, codes.VIPS_OK, codes.STONITH_OK, codes.NODES_OK):
+        assert any(f.code == code and f.verdict is Verdict.OK for f in dto.findings), code
+
+    # MariaDB killed on one node (mysqld_safe does not bring it back: the agent does)
+    victim = names[2]
+    fault.inject(plan.directory, "kill", victim, "mariadbd")
+    seen = seen_until(
+        plan,
+        f"galera's failure on {victim}",
+        lambda s: any(
+            f.code == codes.FAILED_ACTION and f.subject == "galera" and f.node == victim for f in s
+        )
+        and any(f.area is Area.GALERA and f.node == victim and f.verdict is Verdict.CRITICAL
+                for f in s),
+        timeout=60,
+    )  # fmt: skip
+    assert not [f for f in seen if f.area is Area.GALERA and f.verdict is Verdict.CRITICAL
+                and f.node != victim]  # fmt: skip
+    healthy_again(plan, "galera rejoined")
+
+    # RabbitMQ killed on another node: the others see it down
+    victim = names[1]
+    rabbit = f"rabbit@{plan.nodes[1].internal}"  # the lab's nodes use long names
+    fault.inject(plan.directory, "kill", victim, "beam.smp")
+    seen_until(
+        plan,
+        f"rabbitmq's failure on {victim}",
+        lambda s: any(
+            f.code == codes.RABBITMQ_NODE_DOWN and f.subject == rabbit and f.node != victim
+            for f in s
+        )
+        and any(f.code == codes.FAILED_ACTION and f.subject == "rabbitmq" and f.node == victim
+                for f in s),
+        timeout=90,
+    )  # fmt: skip
+    healthy_again(plan, "rabbitmq rejoined")
+
+    # a node's link cut: offline, and its services not probed while it is
+    victim = names[0]
+    fault.inject(plan.directory, "partition", victim, None)
+    seen = seen_until(
+        plan,
+        f"{victim} offline",
+        lambda s: any(f.code == codes.NODE_OFFLINE and f.subject == victim for f in s),
+        timeout=60,
+    )
+    offline = next(f for f in seen if f.code == codes.NODE_OFFLINE)
+    assert offline.verdict is Verdict.CRITICAL and offline.node == victim
+    dto = run_check(plan)
+    if any(f.code == codes.NODE_OFFLINE for f in dto.findings):
+        probed = [f for f in dto.findings if f.node == victim and f.area is not Area.CLUSTER]
+        assert all(f.code == codes.PROBE_NOT_CAPTURED for f in probed), probed
+    healthy_again(plan, f"{victim} back")
