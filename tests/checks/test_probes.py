@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -38,6 +39,19 @@ def test_runner_timeout_kills_and_reports() -> None:
     )
     c = capture_command(SubprocessRunner(), "k", None, (PY, "-c", code), timeout=0.5)
     assert c.status is CaptureStatus.TIMEOUT
+
+
+def test_runner_timeout_with_a_daemon_holding_the_pipes() -> None:
+    # the probe starts a daemon in its own session (as rabbitmqctl's erl starts epmd) that
+    # keeps stdout open: the timeout still ends the probe, at once
+    code = (
+        "import subprocess,sys,time; subprocess.Popen([sys.executable,'-c','import time;"
+        " time.sleep(30)'], start_new_session=True); time.sleep(30)"
+    )
+    began = time.monotonic()
+    c = capture_command(SubprocessRunner(), "k", None, (PY, "-c", code), timeout=0.5)
+    assert c.status is CaptureStatus.TIMEOUT
+    assert time.monotonic() - began < 10
 
 
 def test_runner_non_zero_exit_keeps_stderr_tail() -> None:

@@ -105,8 +105,9 @@ def test_check_on_the_openstack_lab_healthy_then_each_fault(openstack_lab: LabPl
                 for f in s),
         timeout=60,
     )  # fmt: skip
-    assert not [f for f in seen if f.area is Area.GALERA and f.verdict is Verdict.CRITICAL
-                and f.node != victim]  # fmt: skip
+    # the two others keep a Primary component (their EVS state passes through GATHER while
+    # the membership changes: that is seen, and is real)
+    assert not [f for f in seen if f.code == codes.GALERA_NOT_PRIMARY and f.node != victim]
     healthy_again(plan, "galera rejoined")
 
     # RabbitMQ killed on another node: the others see it down

@@ -15,6 +15,8 @@ from typing import Protocol
 from hakeeper.checks.capture import Capture, CaptureStatus
 
 STDERR_TAIL_LINES = 5
+#: after a timeout's kill, how long to wait for the output already written
+PIPE_GRACE_S = 2.0
 #: terminal colours some CLIs print even to a pipe (rabbitmqctl's usage text)
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -60,7 +62,17 @@ class SubprocessRunner:
             # The probe may have forked (podman exec, rabbitmqctl's erl): kill the group.
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            out, err_text = proc.communicate()
+            try:
+                out, err_text = proc.communicate(timeout=PIPE_GRACE_S)
+            except subprocess.TimeoutExpired:
+                # something outside the group (a daemon the probe started: erl's epmd)
+                # still holds the pipes: give up on them rather than wait for it
+                for pipe in (proc.stdout, proc.stderr):
+                    if pipe is not None:
+                        with contextlib.suppress(OSError):
+                            pipe.close()
+                proc.wait()
+                out = err_text = ""
             return RunResult(args, None, out, err_text, timed_out=True)
         return RunResult(args, proc.returncode, out, err_text)
 
