@@ -26,7 +26,7 @@ venv:
 test: install
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy
-	$(VENV)/bin/pytest -n 2 -q
+	$(VENV)/bin/pytest -n 2 --dist loadgroup -q
 
 # A 3-controller cluster in network namespaces on this machine (root): the seeds' control
 # plane (LAB_PROFILE=openstack) or VIPs + haproxy + redis (minimal). A lab already up is

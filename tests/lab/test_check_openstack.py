@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -22,8 +23,8 @@ from hakeeper.checks import codes
 from hakeeper.checks.finding import Area, Finding, Verdict
 from hakeeper.commands.check import CheckDto, CheckEnv, HakeeperCluster, check
 from hakeeper.commands.env import Env
-from hakeeper.lab import fault
-from hakeeper.lab.plan import LabPlan
+from hakeeper.lab import fault, system
+from hakeeper.lab.plan import HOLDER_NAME, LabPlan
 
 from .test_lab_openstack import openstack_lab  # noqa: F401  (the fixture)
 
@@ -70,11 +71,28 @@ def healthy_again(plan: LabPlan, what: str, timeout: float = 180) -> CheckDto:
         if any(f.code == codes.NODE_OFFLINE for f in dto.findings):
             fault.inject(plan.directory, "heal", None, None)
         if time.monotonic() - began > timeout:
+            logs = "".join(_tail(plan, n.name) for n in plan.nodes)
             raise AssertionError(
                 f"{what}: not healthy after {timeout} s: "
-                f"{[(f.code, f.subject, f.node, f.summary) for f in left]}"
+                f"{[(f.code, f.subject, f.node, f.summary) for f in left]}\n{logs}"
             )
         time.sleep(2)
+
+
+def _tail(plan: LabPlan, node: str, lines: int = 40) -> str:
+    path = Path(plan.directory) / "nodes" / node / "daemon.log"
+    try:
+        text = path.read_text(errors="replace").splitlines()[-lines:]
+    except OSError as err:
+        return f"--- {path}: {err}\n"
+    return f"--- {path}\n" + "\n".join(text) + "\n"
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
 
 
 def on(code: str, node: str, *, area: Area | None = None) -> Callable[[Finding], bool]:
@@ -142,4 +160,16 @@ def test_check_on_the_openstack_lab_healthy_then_each_fault(openstack_lab: LabPl
     if any(f.code == codes.NODE_OFFLINE for f in dto.findings):
         probed = [f for f in dto.findings if f.node == victim and f.area is not Area.CLUSTER]
         assert all(f.code == codes.PROBE_NOT_CAPTURED for f in probed), probed
-    healthy_again(plan, f"{victim} back")
+
+    # the majority fences it (the lab's agent powers the namespace off: every process but
+    # its etcd member and the namespace's holder), then it boots
+    def running() -> list[str]:
+        names = (_comm(p) for p in system.pids_in_netns(victim))
+        return [n for n in names if n not in ("etcd", HOLDER_NAME, "")]
+
+    deadline = time.monotonic() + 60
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert running() == [], f"{victim} was not fenced: {running()} run there"
+    fault.inject(plan.directory, "heal", None, None)
+    healthy_again(plan, f"{victim} back", timeout=240)

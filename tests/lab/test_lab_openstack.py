@@ -37,7 +37,8 @@ from hakeeper.lab.support import daemon_gap
 from .conftest import need
 from .test_lab_minimal import free_lab_id, redis_call, wait_for
 
-pytestmark = pytest.mark.integration
+# one openstack lab at a time on this machine: the two tests that bring one up share a worker
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("openstack-lab")]
 
 DB_USER, DB_PASSWORD = "lab", "lab"
 QUEUE = "hakeeper-lab"

@@ -12,9 +12,10 @@ from hakeeper.agents.fake import Call, FakeAgentRunner
 from hakeeper.agents.request import OpRequest
 from hakeeper.agents.result import OpResult
 from hakeeper.coord import CoordTimeout, CoordUnavailable, StatusKind
+from hakeeper.coord.coordinator import Watch
 from hakeeper.coord.keyspace import KeyspaceCoordinator
 from hakeeper.coord.memory import MemoryKv
-from hakeeper.coord.model import JsonDoc, Lease, StatusKey
+from hakeeper.coord.model import ALL_TOPICS, ClusterSnapshot, JsonDoc, Lease, StatusKey, Topic
 from hakeeper.node.daemon import NodeDaemon
 
 from .sim import dummy_config
@@ -166,4 +167,47 @@ def test_the_self_fencing_deadline_holds_while_the_loop_is_blocked_in_a_store_ca
     assert code == [1]
     # d1 was stopped while the write still hung, not after it gave up
     assert runner.stopped_while_stalled == [True]
+    assert not runner.errors
+
+
+class SlowReadsCoordinator(KeyspaceCoordinator):
+    """The memory store with a slow first read and watch after the join (an etcd member just
+    back from a partition, catching up): each takes `slow` seconds."""
+
+    def __init__(self, slow: float) -> None:
+        super().__init__(MemoryKv())
+        self.slow = slow
+        self.renewed: list[float] = []
+
+    def snapshot(self) -> ClusterSnapshot:
+        time.sleep(self.slow)
+        return super().snapshot()
+
+    def watch(self, after_revision: int, topics: frozenset[Topic] = ALL_TOPICS) -> Watch:
+        time.sleep(self.slow)
+        return super().watch(after_revision, topics)
+
+    def keepalive(self, lease: Lease) -> None:
+        self.renewed.append(time.monotonic())
+        super().keepalive(lease)
+
+
+def test_a_slow_first_read_of_the_store_after_the_join_is_not_a_lost_lease() -> None:
+    # the first read and the watch take 1.2 s in all, the deadline is 1.5 s, the renewal is
+    # due every 0.375 s: the lease is renewed while they run, not after
+    coord = SlowReadsCoordinator(slow=0.6)
+    runner = d1_runner()
+    daemon = NodeDaemon(coord, "n1", runner, ttl=2.0)
+    with running(daemon) as code:
+        wait_for("n1 to join", lambda: coord.members().nodes == {"n1"})
+        coord.write_config(dummy_config("d1"), expected_revision=0)
+
+        def monitored() -> bool:
+            doc = coord.read_status().documents.get(StatusKey("n1", StatusKind.OP_HISTORY, "d1"))
+            return bool(doc and doc["ops"].get("d1_monitor_10000", {}).get("rc-code") == 0)
+
+        wait_for("d1 started and monitored", monitored)
+        assert not daemon.fenced.is_set()
+        assert code == []
+        assert len(coord.renewed) >= 3
     assert not runner.errors

@@ -192,15 +192,14 @@ class NodeDaemon:
             )
             lease = self._join()
         self._save_lease(lease)
+        # the lease is renewed, and its deadline watched, from now on: the first read of
+        # the store below may be slow (a member just back from a partition answers late),
+        # and the join itself may have taken most of the deadline
+        for target, args in ((self._keepalive, (lease,)), (self._watchdog, ())):
+            threading.Thread(target=target, args=args, daemon=True).start()
         snap = self.coord.snapshot()
         watch = self._watching = self.coord.watch(snap.revision)
-        threads = [
-            threading.Thread(target=self._keepalive, args=(lease,), daemon=True),
-            threading.Thread(target=self._watch, args=(watch,), daemon=True),
-            threading.Thread(target=self._watchdog, daemon=True),
-        ]
-        for thread in threads:
-            thread.start()
+        threading.Thread(target=self._watch, args=(watch,), daemon=True).start()
         if self.state_dir is not None:
             self.attrd = AttrServer(
                 attrd_path(self.state_dir, self.name),
@@ -489,27 +488,29 @@ class NodeDaemon:
 
     def _keepalive(self, lease: cm.Lease) -> None:
         # Renewed four times within the self-fencing deadline; after a failure, retried at
-        # once: while etcd elects a leader no renewal succeeds, and the deadline runs.
+        # once: while etcd elects a leader no renewal succeeds, and the deadline runs. The
+        # first renewal is due a period after the join was sent, at once if it was slow.
         period = max(0.05, min(self.ttl, self.fence_after) / 4)
-        wait = period
+        wait = max(0.0, period - (time.monotonic() - self.confirmed))
+        failing = False
         while not self.stopping.wait(wait):
             try:
                 sent = time.monotonic()
                 self.coord.keepalive(lease)
-                if wait != period:
+                if failing:
                     self.log.info(
                         "%s: keepalive succeeded again, %.2f s after the last good one",
                         self.name,
                         sent - self.confirmed,
                     )
                 self.confirmed = sent
-                wait = period
+                wait, failing = period, False
             except LeaseExpired:
                 self.events.put(LeaseLost())
                 return
             except CoordError as err:
                 self.log.warning("%s: keepalive failed (%s): retrying", self.name, err)
-                wait = 0.05
+                wait, failing = 0.05, True
 
     def _watch(self, watch: Watch) -> None:
         """Turn the watch into events; when it fails (its member lost, history compacted,
