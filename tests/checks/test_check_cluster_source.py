@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -207,6 +208,35 @@ def test_status_becomes_the_cluster_model_with_failures_and_fail_counts() -> Non
     assert where_services_run(dto)["haproxy"] == ("n1", "n2")
 
 
+def test_a_fenced_node_from_hakeeper_fencing_history_is_named_with_what_to_do() -> None:
+    from hakeeper.checks import cluster
+    from hakeeper.node.records import FenceRecord
+
+    dto, cib = status()
+    dto = replace(
+        dto,
+        fencing=(
+            FenceRecord("reboot", "n2", "success", "n1", "n1", "fence-n2", 1_794_995_260.0),
+            FenceRecord(
+                "reboot", "n2", "failed", "n1", "n1", "fence-n2", 1_794_995_200.0, "timeout"
+            ),
+        ),
+    )
+    crm = crm_of(dto, cib)
+    assert [(e.target, e.status, e.completed) for e in crm.fence_events] == [
+        ("n2", "success", "2026-11-18 09:47:40Z"),
+        ("n2", "failed", "2026-11-18 09:46:40Z"),
+    ]
+    found = {f.code: f for f in cluster.assess_crm_mon(crm) if f.subject == "n2"}
+    fenced, failed = found[codes.NODE_FENCED], found[codes.FENCING_FAILED]
+    assert (fenced.verdict, fenced.node) == (Verdict.WARNING, "n2")
+    assert (failed.verdict, failed.node) == (Verdict.CRITICAL, "n2")
+    assert [hakeeper_step(s) for s in fenced.next_steps] == [
+        "hakeeper stonith history show n2",
+        "hakeeper stonith history cleanup n2",
+    ]
+
+
 def test_failed_action_from_hakeeper_status_names_the_node(tmp_path: Path) -> None:
     runner = FakeRunner({REDIS_CLI: ok(REDIS_CLI, "# Replication\r\nrole:master\r\n")})
     found = run(tmp_path, runner, read=lambda env: status(redis_failed=True))
@@ -307,6 +337,8 @@ def test_next_steps_are_hakeeper_commands_on_a_hakeeper_cluster() -> None:
     assert hakeeper_step("pcs property set stonith-enabled=true") == (
         "hakeeper property set stonith-enabled=true"
     )
+    assert hakeeper_step("pcs stonith history cleanup n2") == "hakeeper stonith history cleanup n2"
+    assert hakeeper_step("pcs status --full") == "hakeeper status --full"
     # what has no hakeeper counterpart stays as it is
     assert hakeeper_step("ssh n1 podman logs --tail 100 x") == "ssh n1 podman logs --tail 100 x"
 

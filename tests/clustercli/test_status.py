@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
+from hakeeper.checks.crm_mon import parse_crm_mon
 from hakeeper.cib.edit import remove_resource
 from hakeeper.cib.parse import parse_cib_file
 from hakeeper.cib.render import render_cib
@@ -413,3 +414,74 @@ def test_bundles_in_xml_like_crm_mon() -> None:
     assert [r.get("role") for r in galera.iterfind("replica/resource[@id='galera']")] == [
         "Promoted"
     ] * 3
+
+
+COMPLETED = 1_794_995_200  # 2026-11-18 09:46:40 UTC
+
+
+def _fenced(env: Env) -> Env:
+    """The running cluster after ctl3 was fenced twice: once failed, then done."""
+    from hakeeper.node.records import FenceRecord, fence_key, with_fence_record
+
+    doc = None
+    for status, when, reason in (
+        ("failed", COMPLETED, "timed out"),
+        ("success", COMPLETED + 60, ""),
+    ):
+        record = FenceRecord("reboot", "ctl3", status, "ctl2", "ctl1", "fence-ctl3", when, reason)
+        doc = with_fence_record(doc, record)
+    with env.coordinator() as coord:
+        coord.write_status({fence_key("ctl3"): doc})
+    return env
+
+
+def test_fencing_history_in_every_form(running: Env) -> None:
+    dto = cluster_status(_fenced(running))
+    assert [(r.status, r.completed) for r in dto.fencing] == [
+        ("success", COMPLETED + 60),
+        ("failed", COMPLETED),
+    ]
+    # text: the failed fencing only, as crm_mon by default; --full the whole history
+    failed = (
+        "  * reboot of ctl3 failed: delegate=ctl2, client=hakeeper-controller, origin=ctl1, "
+        "last-failed='2026-11-18 09:46:40Z' (timed out)"
+    )
+    text = render_text(dto, now=0)
+    assert text.endswith(f"\nFailed Fencing Actions:\n{failed}\n")
+    full = render_text(dto, now=0, full=True)
+    assert full.endswith(
+        "\nFencing History:\n"
+        "  * reboot of ctl3 successful: delegate=ctl2, client=hakeeper-controller, "
+        f"origin=ctl1, completed='2026-11-18 09:47:40Z'\n{failed}\n"
+    )
+    assert [(e["target"], e["status"]) for e in as_json(dto)["fencing"]] == [
+        ("ctl3", "success"),
+        ("ctl3", "failed"),
+    ]
+    # xml: crm_mon's fence_history, valid, and read back by check's crm_mon parser
+    xml = as_xml(dto)
+    _validate(xml)
+    crm = parse_crm_mon(xml.decode())
+    assert [(e.target, e.status, e.delegate, e.origin, e.completed) for e in crm.fence_events] == [
+        ("ctl3", "success", "ctl2", "ctl1", "2026-11-18 09:47:40Z"),
+        ("ctl3", "failed", "ctl2", "ctl1", "2026-11-18 09:46:40Z"),
+    ]
+
+
+@pytest.mark.parametrize("env", ["sqlite"], indirect=True)  # the CLI opens a store by URL
+def test_stonith_history_show_and_cleanup(running: Env, capsys: pytest.CaptureFixture[str]) -> None:
+    store = ["--store", running.store]
+    assert main(["stonith", "history", *store]) == 0
+    assert capsys.readouterr().out == "no fencing history\n"
+    _fenced(running)
+    assert main(["stonith", "history", "show", "ctl3", *store, "-o", "json"]) == 0
+    events = json.loads(capsys.readouterr().out)["events"]
+    assert [(e["status"], e["delegate"]) for e in events] == [
+        ("success", "ctl2"),
+        ("failed", "ctl2"),
+    ]
+    assert main(["stonith", "history", "cleanup", "ctl1", *store]) == 0
+    assert capsys.readouterr().out == "no fencing history of ctl1 to clean up\n"
+    assert main(["stonith", "history", "cleanup", "ctl3", *store]) == 0
+    assert capsys.readouterr().out == "cleaned up the fencing history of ctl3\n"
+    assert cluster_status(running).fencing == ()

@@ -23,6 +23,7 @@ from hakeeper.checks import codes
 from hakeeper.checks.finding import Area, Finding, Verdict
 from hakeeper.commands.check import CheckDto, CheckEnv, HakeeperCluster, check
 from hakeeper.commands.env import Env
+from hakeeper.commands.fencing import history_cleanup
 from hakeeper.lab import fault, system
 from hakeeper.lab.plan import HOLDER_NAME, LabPlan
 
@@ -172,4 +173,9 @@ def test_check_on_the_openstack_lab_healthy_then_each_fault(openstack_lab: LabPl
         time.sleep(0.5)
     assert running() == [], f"{victim} was not fenced: {running()} run there"
     fault.inject(plan.directory, "heal", None, None)
-    healthy_again(plan, f"{victim} back", timeout=240)
+    dto = healthy_again(plan, f"{victim} back", timeout=240)
+    # the fencing is on record, named on its node, until its history is cleaned up
+    fenced = {(f.node, f.verdict) for f in dto.findings if f.code == codes.NODE_FENCED}
+    assert fenced == {(victim, Verdict.WARNING)}, dto.findings
+    assert history_cleanup(Env(plan.store_url), victim) == (victim,)
+    assert not [f for f in run_check(plan).findings if f.code == codes.NODE_FENCED]

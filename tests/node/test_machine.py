@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hakeeper.agents.request import OpRequest
 from hakeeper.coord.model import StatusKey, StatusKind
-from hakeeper.node import machine
+from hakeeper.node import machine, records
 from hakeeper.node.events import (
     LeaseLost,
     OpCompleted,
@@ -233,6 +233,23 @@ def test_a_lost_node_is_fenced_before_its_resources_start_elsewhere() -> None:
     assert lost not in sim.started().values() and set(moved) <= set(sim.started())
     assert not [k for k in sim.docs if k.node == lost]  # its status went with it
     assert any(f"fenced {lost} with fence-lab" in s for s in sim.said)
+    # the fencing history outlives the status it cleared; the leader ran the device
+    history = records.fence_history(sim.docs)  # type: ignore[arg-type]
+    assert [(r.target, r.status, r.delegate, r.origin, r.device) for r in history] == [
+        (lost, "success", sim.leader, sim.leader, "fence-lab")
+    ]
+    assert history[0].action == "reboot" and history[0].completed == sim.now
+
+
+def test_a_fencing_history_keeps_the_newest_events_first_and_no_more_than_its_limit() -> None:
+    doc = None
+    for when in range(records.FENCE_HISTORY_KEPT + 3):
+        record = records.FenceRecord("reboot", "c", "success", "a", "a", "fence-lab", when)
+        doc = records.with_fence_record(doc, record)
+    key = records.fence_key("c")
+    damaged = {"events": [{"action": "off"}]}  # no status, no time: skipped, not a crash
+    history = records.fence_history({key: doc, records.fence_key("d"): damaged})
+    assert [r.completed for r in history] == list(range(records.FENCE_HISTORY_KEPT + 2, 2, -1))
 
 
 def test_without_fencing_a_lost_node_is_not_fenced() -> None:

@@ -159,8 +159,8 @@ def _cluster_wide(crm: CrmMon) -> list[Finding]:
                     evidence=(event.line(),),
                     node=event.target,
                     next_steps=(
-                        f"stonith_admin --history {event.target}",
-                        f"stonith_admin --cleanup --history {event.target}",
+                        f"pcs stonith history show {event.target}",
+                        f"pcs stonith history cleanup {event.target}",
                     ),
                 )
             )
@@ -173,7 +173,7 @@ def _cluster_wide(crm: CrmMon) -> list[Finding]:
                     f"fencing ({event.action}) of {event.target} failed",
                     evidence=(event.line(),),
                     node=event.target,
-                    next_steps=(f"stonith_admin --history {event.target}", "pcs stonith status"),
+                    next_steps=(f"pcs stonith history show {event.target}", "pcs stonith status"),
                 )
             )
     return out
@@ -197,7 +197,10 @@ def _nodes(crm: CrmMon) -> list[Finding]:
                     f"{n.name} is UNCLEAN: its state is unknown until it is fenced",
                     evidence=ev,
                     node=n.name,
-                    next_steps=(f"stonith_admin --history {n.name}", f"pcs stonith fence {n.name}"),
+                    next_steps=(
+                        f"pcs stonith history show {n.name}",
+                        f"pcs stonith fence {n.name}",
+                    ),
                 )
             )
         elif not n.online:

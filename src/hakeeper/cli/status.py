@@ -24,6 +24,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="CIB.xml",
         help="show a CIB file instead of the store (as CIB_file=... crm_mon)",
     )
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="text: the whole fencing history too, not only failed fencing (pcs status --full)",
+    )
     p.set_defaults(func=run)
 
 
@@ -39,5 +44,5 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.buffer.write(as_xml(dto))
         sys.stdout.flush()
     else:
-        sys.stdout.write(render_text(dto))
+        sys.stdout.write(render_text(dto, full=args.full))
     return 0

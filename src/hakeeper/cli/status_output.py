@@ -15,6 +15,7 @@ from lxml import etree
 
 from hakeeper import __version__
 from hakeeper.commands.status import StatusDto
+from hakeeper.node.records import FenceRecord
 from hakeeper.scheduler.view import NodeView, ResourceView, render_nodes, render_resources
 
 JSON_SCHEMA = "hakeeper.status/1"
@@ -23,6 +24,26 @@ API_VERSION = "2.25"
 
 def _when(seconds: int | None) -> str:
     return time.strftime("%a %b %d %H:%M:%S %Y", time.localtime(seconds)) if seconds else ""
+
+
+#: who asks for fencing, in crm_mon's client field (Pacemaker's is pacemaker-controld.PID)
+FENCE_CLIENT = "hakeeper-controller"
+
+
+def _fence_time(seconds: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(seconds))
+
+
+def fence_line(r: FenceRecord) -> str:
+    """One fencing event as crm_mon lists it."""
+    done, stamp = (
+        ("successful", "completed") if r.status == "success" else ("failed", "last-failed")
+    )
+    reason = f" ({r.exit_reason})" if r.exit_reason and r.status != "success" else ""
+    return (
+        f"  * {r.action} of {r.target} {done}: delegate={r.delegate}, client={FENCE_CLIENT}, "
+        f"origin={r.origin}, {stamp}='{_fence_time(r.completed)}'{reason}"
+    )
 
 
 # --- text ----------------------------------------------------------------------------------
@@ -60,7 +81,9 @@ def _orphan_first(line: str) -> str:
     return f"{m['head']}ORPHANED {m['state']}" + (f" ({rest})" if rest else "")
 
 
-def render_text(dto: StatusDto, *, now: int | None = None) -> str:
+def render_text(dto: StatusDto, *, now: int | None = None, full: bool = False) -> str:
+    """crm_mon's text; full adds the whole fencing history (as `pcs status --full`), not
+    only the failed fencing actions."""
     out: list[str] = []
     if dto.cluster_name:
         out.append(f"Cluster name: {dto.cluster_name}")
@@ -93,10 +116,19 @@ def render_text(dto: StatusDto, *, now: int | None = None) -> str:
                 f"  * {rsc or f.op_key} {what} on {f.node} returned '{f.rc_text}'"
                 f"{reason} at {_when(f.last_rc_change)} after {f.exec_ms}ms"
             )
+    failed = [r for r in dto.fencing if r.status != "success"]
+    if full and dto.fencing:
+        out += ["", "Fencing History:", *(fence_line(r) for r in dto.fencing)]
+    elif failed:
+        out += ["", "Failed Fencing Actions:", *(fence_line(r) for r in failed)]
     return "\n".join(out) + "\n"
 
 
 # --- JSON ------------------------------------------------------------------------------------
+
+
+def fencing_json(records: tuple[FenceRecord, ...]) -> list[dict[str, Any]]:
+    return [r.to_doc() for r in records]
 
 
 def _rsc_json(r: ResourceView) -> dict[str, Any]:
@@ -178,6 +210,7 @@ def as_json(dto: StatusDto) -> dict[str, Any]:
             }
             for f in dto.failures
         ],
+        "fencing": fencing_json(dto.fencing),
     }
 
 
@@ -425,6 +458,24 @@ def as_xml(dto: StatusDto, *, now: int | None = None) -> bytes:
                     "task": f.task,
                 },
             )
+    if dto.fencing:
+        history = etree.SubElement(root, "fence_history")
+        for r in dto.fencing:
+            event = etree.SubElement(
+                history,
+                "fence_event",
+                {
+                    "action": r.action,
+                    "target": r.target,
+                    "client": FENCE_CLIENT,
+                    "origin": r.origin,
+                    "status": "success" if r.status == "success" else "failed",
+                },
+            )
+            if r.exit_reason:
+                event.set("exit-reason", r.exit_reason)
+            event.set("delegate", r.delegate)
+            event.set("completed", _fence_time(r.completed))
     if dto.bans:
         bans = etree.SubElement(root, "bans")
         for b in dto.bans:

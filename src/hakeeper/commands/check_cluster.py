@@ -18,6 +18,7 @@ from hakeeper.checks.capture import CaptureStatus
 from hakeeper.checks.crm_mon import (
     BundleReplica,
     CrmMon,
+    FenceEvent,
     PcmkBundle,
     PcmkFailure,
     PcmkNode,
@@ -230,7 +231,18 @@ def crm_of(dto: StatusDto, cib: Cib) -> CrmMon:
             for f in dto.failures
         ),
         histories=tuple(_fail_counts(cib)),
-        fence_events=(),
+        fence_events=tuple(
+            FenceEvent(
+                action=r.action,
+                target=r.target,
+                status=r.status,
+                origin=r.origin,
+                delegate=r.delegate,
+                completed=time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(r.completed)),
+                exit_reason=r.exit_reason,
+            )
+            for r in dto.fencing
+        ),
     )
 
 
@@ -294,11 +306,14 @@ def cluster_read(
 # command is hakeeper's (its resource and property verbs take pcs's arguments).
 _PCS_TO_HAKEEPER = (
     (
-        re.compile(r"^pcs (resource (?:cleanup|enable|manage|refresh)|property set) "),
+        re.compile(
+            r"^pcs (resource (?:cleanup|enable|manage|refresh)|property set|stonith history) "
+        ),
         r"hakeeper \1 ",
     ),
+    (re.compile(r"^pcs status --full$"), "hakeeper status --full"),
     (
-        re.compile(r"^(?:crm_resource --why --resource \S+|pcs status(?: --full)?)$"),
+        re.compile(r"^(?:crm_resource --why --resource \S+|pcs status)$"),
         "hakeeper status",
     ),
     (re.compile(r"^pcs cluster status$"), "hakeeper status"),

@@ -18,7 +18,7 @@ from hakeeper.commands.env import Env
 from hakeeper.model.cib import Cib
 from hakeeper.model.config import Clone, Location, Role
 from hakeeper.model.scores import parse_score
-from hakeeper.node.records import cluster_cib
+from hakeeper.node.records import FenceRecord, cluster_cib, fence_history
 from hakeeper.reports import CommandError
 from hakeeper.scheduler.cluster import Cluster, unpack
 from hakeeper.scheduler.view import ClusterView, view_of
@@ -112,6 +112,7 @@ class StatusDto:
     promotable: frozenset[str]
     bans: tuple[Ban, ...]
     failures: tuple[Failure, ...]
+    fencing: tuple[FenceRecord, ...] = ()  # newest first; a CIB file has none
 
 
 def cluster_status(env: Env) -> StatusDto:
@@ -123,9 +124,10 @@ def cluster_status(env: Env) -> StatusDto:
     leader = snap.leader.node if snap.leader else None
     cib = cluster_cib(snap.config.xml, snap.status.documents, snap.members, leader)
     try:
-        return status_of(cib, snap.revision, snap.config.revision)
+        dto = status_of(cib, snap.revision, snap.config.revision)
     except CommandError as err:
         raise stored_config_refused(env.store, snap.config.revision, err) from None
+    return dataclasses.replace(dto, fencing=fence_history(snap.status.documents))
 
 
 def stored_config_refused(store: str, revision: int, err: CommandError) -> CommandError:

@@ -21,6 +21,7 @@ class StatusKind(enum.Enum):
     OP_HISTORY = "ops"  # name: resource id; the resource's last operations on that node
     ATTRIBUTES = "attrs"  # name: attribute set (e.g. "transient"); node attributes
     FAIL_COUNT = "fails"  # name: resource id; fail counts per operation on that node
+    FENCING = "fencing"  # name: a fenced node; its fencing history (under the @cluster node)
 
 
 @dataclass(frozen=True, slots=True)

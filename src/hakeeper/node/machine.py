@@ -757,6 +757,21 @@ def _fence_completed(
             )
         )
         state = replace(state, dirty=f"fencing {target} failed")
+    # the fencing history, as the fencer keeps it: what `status` and `check` report
+    record = records.FenceRecord(
+        action=dict(action.params).get("action", "reboot"),
+        target=target,
+        status="success" if ok else "failed",
+        delegate=state.node,
+        origin=state.leader or state.node,
+        device=action.resource,
+        completed=state.now,
+        exit_reason=event.exit_reason or "",
+    )
+    key = records.fence_key(target)
+    history = records.with_fence_record(state.docs.get(key), record)
+    state = replace(state, docs={**state.docs, key: history})
+    out.append(WriteStatus({key: history}))
     if run.graph == state.following:
         if ok:
             state = replace(state, done=state.done | {action.id})

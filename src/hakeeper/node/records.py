@@ -9,7 +9,7 @@ RSC_last_failure_0 (the last unexpected result), RSC_monitor_INTERVAL (a recurri
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from hakeeper.cib.parse import parse_cib_text
@@ -29,6 +29,72 @@ NODE_ATTRIBUTES = "node"
 #: (the redis agent's REPL_INFO, who was master last). Not a node, never cleared by a
 #: node's fencing, not read by the scheduler.
 CLUSTER = "@cluster"
+#: how many fencing events of one target its history keeps (newest first)
+FENCE_HISTORY_KEPT = 10
+
+
+@dataclass(frozen=True, slots=True)
+class FenceRecord:
+    """One fencing of a node, as Pacemaker's fencer records it: which node's device ran
+    it (delegate) for which controller (origin), how it ended, when (epoch seconds)."""
+
+    action: str  # reboot, off
+    target: str
+    status: str  # success, failed
+    delegate: str
+    origin: str
+    device: str
+    completed: float
+    exit_reason: str = ""
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "target": self.target,
+            "status": self.status,
+            "delegate": self.delegate,
+            "origin": self.origin,
+            "device": self.device,
+            "completed": self.completed,
+            "exit_reason": self.exit_reason,
+        }
+
+
+def fence_key(target: str) -> StatusKey:
+    """Where target's fencing history lives: under the cluster, so that the fencing it
+    records (which clears the target's own status) does not erase it."""
+    return StatusKey(CLUSTER, StatusKind.FENCING, target)
+
+
+def with_fence_record(doc: JsonDoc | None, record: FenceRecord) -> dict[str, Any]:
+    """The history document with record added first, the oldest beyond the limit dropped."""
+    events = list((doc or {}).get("events", ()))
+    return {"events": [record.to_doc(), *events][:FENCE_HISTORY_KEPT]}
+
+
+def fence_history(docs: Mapping[StatusKey, JsonDoc]) -> tuple[FenceRecord, ...]:
+    """Every node's fencing events, newest first (as crm_mon lists them)."""
+    out = []
+    for key, doc in docs.items():
+        if key.node != CLUSTER or key.kind is not StatusKind.FENCING:
+            continue
+        for e in doc.get("events", ()):
+            try:
+                out.append(
+                    FenceRecord(
+                        action=str(e["action"]),
+                        target=str(e.get("target", key.name)),
+                        status=str(e["status"]),
+                        delegate=str(e.get("delegate", "")),
+                        origin=str(e.get("origin", "")),
+                        device=str(e.get("device", "")),
+                        completed=float(e["completed"]),
+                        exit_reason=str(e.get("exit_reason", "")),
+                    )
+                )
+            except (KeyError, TypeError, ValueError):
+                continue  # written by a newer hakeeper, or damaged: not ours to show
+    return tuple(sorted(out, key=lambda r: (-r.completed, r.target)))
 
 
 def record_ids(resource: str, task: str, interval_ms: int, expected: bool) -> list[str]:

@@ -1,0 +1,39 @@
+"""The fencing history (pcs stonith history show|cleanup): which nodes the cluster fenced,
+by whose device, for which controller, how it ended. The leader's fencer records each
+fencing under the cluster (node/records.py), so the history outlives the status that the
+fencing cleared; `check` reports a fenced node until its history is cleaned up."""
+
+from __future__ import annotations
+
+from hakeeper.commands.env import Env
+from hakeeper.coord import JsonDoc, StatusKey, StatusKind
+from hakeeper.node.records import CLUSTER, FenceRecord, fence_history
+
+
+def _history_keys(docs: dict[StatusKey, JsonDoc], node: str | None) -> list[StatusKey]:
+    return sorted(
+        (
+            k
+            for k in docs
+            if k.node == CLUSTER
+            and k.kind is StatusKind.FENCING
+            and (node is None or k.name == node)
+        ),
+        key=lambda k: k.name,
+    )
+
+
+def history_show(env: Env, node: str | None = None) -> tuple[FenceRecord, ...]:
+    """The fencing events of node (every node's when None), newest first."""
+    with env.coordinator() as coord:
+        docs = dict(coord.read_status().documents)
+    return fence_history({k: docs[k] for k in _history_keys(docs, node)})
+
+
+def history_cleanup(env: Env, node: str | None = None) -> tuple[str, ...]:
+    """Forget node's fencing history (every node's when None); the nodes forgotten."""
+    with env.coordinator() as coord:
+        keys = _history_keys(dict(coord.read_status().documents), node)
+        if keys:
+            coord.write_status(dict.fromkeys(keys))
+    return tuple(k.name for k in keys)
