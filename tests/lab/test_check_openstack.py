@@ -146,6 +146,24 @@ def test_check_on_the_openstack_lab_healthy_then_each_fault(openstack_lab: LabPl
     )  # fmt: skip
     healthy_again(plan, "rabbitmq rejoined")
 
+    # the API hung on one node (alive, its port open, answering nothing): its agent's pid
+    # check passes, HAProxy's health checks mark its server DOWN, seen from every node
+    victim = names[2]
+    fault.inject(plan.directory, "hang", victim, "busybox")
+    server = f"keystone/{victim}"
+    seen = seen_until(
+        plan,
+        f"{server} down",
+        lambda s: (
+            {f.node for f in s if f.code == codes.HAPROXY_SERVER_DOWN and f.subject == server}
+            == set(names)
+        ),
+        timeout=60,
+    )
+    assert not [f for f in seen if f.code == codes.HAPROXY_BACKEND_DOWN], "two servers still up"
+    fault.inject(plan.directory, "heal", victim, None)
+    healthy_again(plan, "the API answers again")
+
     # a node's link cut: offline, and its services not probed while it is
     victim = names[0]
     fault.inject(plan.directory, "partition", victim, None)

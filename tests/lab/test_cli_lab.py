@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,8 @@ def test_status_and_down_without_a_lab(tmp_path: Path, capsys: pytest.CaptureFix
 def test_fault_arguments_are_checked_before_anything(capsys: pytest.CaptureFixture[str]) -> None:
     code, err = run(capsys, "lab", "fail", "kill", "ctl0")
     assert code == 2 and "needs a node and a process name" in err
+    code, err = run(capsys, "lab", "fail", "hang", "ctl0")
+    assert code == 2 and "hakeeper lab fail hang ctl0 redis-server" in err
     code, err = run(capsys, "lab", "fail", "partition")
     assert code == 2 and "hakeeper lab fail partition ctl0" in err
 
@@ -50,3 +53,28 @@ def test_an_unknown_node_names_the_known_ones(
     state.save(state.LabState(plan, 2, "zz"))
     code, err = run(capsys, "lab", "--dir", str(tmp_path), "fail", "node", "ctl7")
     assert code == 2 and "no lab node 'ctl7'" in err and "the nodes are zz0, zz1" in err
+
+
+def test_a_hung_process_is_seen_stopped_until_it_goes_on() -> None:
+    import signal
+    import subprocess
+
+    from hakeeper.lab.fault import _stopped
+
+    proc = subprocess.Popen(["sleep", "30"])
+    try:
+        assert not _stopped(proc.pid)
+        proc.send_signal(signal.SIGSTOP)
+        deadline = time.monotonic() + 5
+        while not _stopped(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _stopped(proc.pid)
+        proc.send_signal(signal.SIGCONT)
+        deadline = time.monotonic() + 5
+        while _stopped(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not _stopped(proc.pid)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert not _stopped(proc.pid)  # gone: not stopped

@@ -74,12 +74,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="inject a fault",
         description="node NAME: power it off (every process killed, link "
         "down); partition NAME: cut its link; kill NAME PROCESS: "
-        "kill a service process in it; heal [NAME]: undo "
-        "(a killed node boots again).",
+        "kill a service process in it; hang NAME PROCESS: stop it (SIGSTOP: alive, "
+        "answering nothing); heal [NAME]: undo (a killed node boots again, a hung "
+        "process goes on).",
     )
-    fail.add_argument("fault", choices=["node", "partition", "kill", "heal"])
+    fail.add_argument("fault", choices=["node", "partition", "kill", "hang", "heal"])
     fail.add_argument("target", nargs="?", help="the node (all nodes for heal)")
-    fail.add_argument("process", nargs="?", help="for kill: the process name (redis-server)")
+    fail.add_argument(
+        "process", nargs="?", help="for kill and hang: the process name (redis-server)"
+    )
     fail.set_defaults(func=run_fail)
 
 
@@ -164,12 +167,12 @@ def run_fail(args: argparse.Namespace) -> int:
                 hint=f"hakeeper lab fail {args.fault} ctl0",
             )
         )
-    if args.fault == "kill" and not args.process:
+    if args.fault in ("kill", "hang") and not args.process:
         raise CommandError(
             Report.error(
                 codes.BAD_OPTION,
-                "fail kill needs a node and a process name",
-                hint="hakeeper lab fail kill ctl0 redis-server",
+                f"fail {args.fault} needs a node and a process name",
+                hint=f"hakeeper lab fail {args.fault} ctl0 redis-server",
             )
         )
     for line in inject(_directory(args), args.fault, args.target, args.process):

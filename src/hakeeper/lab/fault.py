@@ -4,13 +4,17 @@
   services, containers) and its link goes down, as a machine that loses power.
 - partition: its link goes down; everything in it runs on, cut off.
 - kill: one service process in it dies (SIGKILL), as a crash.
-- heal: links up; a powered-off node boots: its VIPs are gone (as after a reboot), then
-  its namespace holder, etcd member and daemon start again.
+- hang: one service process in it stops (SIGSTOP): alive, holding its port, answering
+  nothing, as a service stuck on a lock. Its agent's monitor (a pid check) still passes;
+  only the health checks of its clients (HAProxy's) see it.
+- heal: links up; hung processes go on (SIGCONT); a powered-off node boots: its VIPs are
+  gone (as after a reboot), then its namespace holder, etcd member and daemon start again.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 
 from hakeeper.lab import net, state, system
 from hakeeper.lab import node as machine
@@ -71,12 +75,33 @@ def inject(directory: str, fault: str, target: str | None, process: str | None) 
                 hint=f"running there: {', '.join(names)}",
             )
         )
+    how, verb = (signal.SIGSTOP, "hung") if fault == "hang" else (signal.SIGKILL, "killed")
     for pid in victims:
         try:
-            os.kill(pid, 9)
+            os.kill(pid, how)
         except ProcessLookupError:
             pass
-    return [f"{node.name}: killed {process} (pid {', '.join(map(str, victims))})"]
+    return [f"{node.name}: {verb} {process} (pid {', '.join(map(str, victims))})"]
+
+
+def _stopped(pid: int) -> bool:
+    """Whether the process is stopped by a signal (state T in /proc/PID/stat)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] == "T"
+    except (OSError, IndexError):
+        return False
+
+
+def _resume(node: Node) -> list[str]:
+    resumed = [p for p in system.pids_in_netns(node.name) if _stopped(p)]
+    for pid in resumed:
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+    names = sorted({_comm(p) for p in resumed} - {""})
+    return [f"{node.name}: {', '.join(names)} going on (SIGCONT)"] if names else []
 
 
 def _heal(st: LabState, node: Node) -> tuple[LabState, list[str]]:
@@ -94,6 +119,7 @@ def _heal(st: LabState, node: Node) -> tuple[LabState, list[str]]:
         return st, [f"{node.name}: booted (etcd member and daemon started)"]
     net.set_link(node, True)
     done.append(f"{node.name}: link up")
+    done += _resume(node)
     if st.plan.store is StoreKind.ETCD and not (procs.get("etcd") and procs["etcd"].alive):
         st = st.with_proc(node.name, machine.start_etcd(st.plan, node, holder))
         done.append(f"{node.name}: etcd member started")
