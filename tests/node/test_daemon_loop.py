@@ -71,6 +71,12 @@ def d1_runner() -> FakeAgentRunner:
     )
 
 
+def d1_monitored(coord: KeyspaceCoordinator) -> bool:
+    """d1's recurring monitor on n1 has answered 0, as the store records it."""
+    doc = coord.read_status().documents.get(StatusKey("n1", StatusKind.OP_HISTORY, "d1"))
+    return bool(doc and doc["ops"].get("d1_monitor_10000", {}).get("rc-code") == 0)
+
+
 def test_a_failed_status_write_is_written_again() -> None:
     def monitor_record(changes: Mapping[StatusKey, JsonDoc | None]) -> bool:
         doc = changes.get(StatusKey("n1", StatusKind.OP_HISTORY, "d1"))
@@ -83,11 +89,7 @@ def test_a_failed_status_write_is_written_again() -> None:
         wait_for("n1 to join", lambda: coord.members().nodes == {"n1"})
         coord.write_config(dummy_config("d1"), expected_revision=0)
 
-        def monitored() -> bool:
-            doc = coord.read_status().documents.get(StatusKey("n1", StatusKind.OP_HISTORY, "d1"))
-            return bool(doc and doc["ops"].get("d1_monitor_10000", {}).get("rc-code") == 0)
-
-        wait_for("the monitor's record in the store", monitored)
+        wait_for("the monitor's record in the store", lambda: d1_monitored(coord))
     # the monitor ran once (its rc never changed): its record reached the store only
     # because the failed write was made again
     assert coord.failed == 1
@@ -153,11 +155,7 @@ def test_the_self_fencing_deadline_holds_while_the_loop_is_blocked_in_a_store_ca
         wait_for("n1 to join", lambda: coord.members().nodes == {"n1"})
         coord.write_config(dummy_config("d1"), expected_revision=0)
 
-        def monitored() -> bool:
-            doc = coord.read_status().documents.get(StatusKey("n1", StatusKind.OP_HISTORY, "d1"))
-            return bool(doc and doc["ops"].get("d1_monitor_10000", {}).get("rc-code") == 0)
-
-        wait_for("d1 started and monitored", monitored)
+        wait_for("d1 started and monitored", lambda: d1_monitored(coord))
         doc = coord.read_config()
         assert doc is not None
         coord.cut.set()
@@ -202,11 +200,7 @@ def test_a_slow_first_read_of_the_store_after_the_join_is_not_a_lost_lease() -> 
         wait_for("n1 to join", lambda: coord.members().nodes == {"n1"})
         coord.write_config(dummy_config("d1"), expected_revision=0)
 
-        def monitored() -> bool:
-            doc = coord.read_status().documents.get(StatusKey("n1", StatusKind.OP_HISTORY, "d1"))
-            return bool(doc and doc["ops"].get("d1_monitor_10000", {}).get("rc-code") == 0)
-
-        wait_for("d1 started and monitored", monitored)
+        wait_for("d1 started and monitored", lambda: d1_monitored(coord))
         assert not daemon.fenced.is_set()
         assert code == []
         assert len(coord.renewed) >= 3
