@@ -237,6 +237,22 @@ def test_a_fenced_node_from_hakeeper_fencing_history_is_named_with_what_to_do() 
     ]
 
 
+def test_the_live_read_of_a_hakeeper_cluster_carries_its_fencing_history(tmp_path: Path) -> None:
+    """A real SQLite store, read as `check` reads it: the history the leader recorded."""
+    from hakeeper.commands.check_cluster import read_cluster
+    from hakeeper.commands.cluster import cluster_setup
+    from hakeeper.node.records import FenceRecord, fence_key, with_fence_record
+
+    env = Env(f"sqlite://{tmp_path}/store.db", str(tmp_path / "run"))
+    cluster_setup(env, "demo", ["n1", "n2"])
+    record = FenceRecord("reboot", "n2", "success", "n1", "n1", "fence-n2", 1_794_995_200.0)
+    with env.coordinator() as coord:
+        coord.write_status({fence_key("n2"): with_fence_record(None, record)})
+    dto, cib = read_cluster(env)
+    assert dto.fencing == (record,)
+    assert [(e.target, e.status) for e in crm_of(dto, cib).fence_events] == [("n2", "success")]
+
+
 def test_failed_action_from_hakeeper_status_names_the_node(tmp_path: Path) -> None:
     runner = FakeRunner({REDIS_CLI: ok(REDIS_CLI, "# Replication\r\nrole:master\r\n")})
     found = run(tmp_path, runner, read=lambda env: status(redis_failed=True))

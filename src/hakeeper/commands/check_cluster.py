@@ -30,13 +30,11 @@ from hakeeper.checks.runner import CommandRunner
 from hakeeper.checks.sources import query_unix_socket
 from hakeeper.checks.where import HostView, scan
 from hakeeper.cib.render import render_cib
-from hakeeper.commands.cib_store import read_cib
 from hakeeper.commands.env import Env
-from hakeeper.commands.status import StatusDto, status_of
+from hakeeper.commands.status import StatusDto, cluster_status_and_cib
 from hakeeper.model.cib import Cib
 from hakeeper.model.config import Bundle
 from hakeeper.model.scores import INFINITY
-from hakeeper.node.records import cluster_cib
 from hakeeper.reports import CommandError
 from hakeeper.scheduler.view import ResourceView
 
@@ -266,14 +264,9 @@ def where_services_run(dto: StatusDto) -> dict[str, tuple[str, ...]]:
 
 
 def read_cluster(env: Env) -> tuple[StatusDto, Cib]:
-    """The status at one store revision, and the CIB it was computed from."""
-    with env.coordinator() as coord:
-        read_cib(coord, env.store)
-        snap = coord.snapshot()
-    assert snap.config is not None
-    leader = snap.leader.node if snap.leader else None
-    cib = cluster_cib(snap.config.xml, snap.status.documents, snap.members, leader)
-    return status_of(cib, snap.revision, snap.config.revision), cib
+    """The status at one store revision (as `hakeeper status`, fencing history included),
+    and the CIB it was computed from."""
+    return cluster_status_and_cib(env)
 
 
 def cluster_read(

@@ -117,6 +117,11 @@ class StatusDto:
 
 def cluster_status(env: Env) -> StatusDto:
     """The running cluster, as of one store revision."""
+    return cluster_status_and_cib(env)[0]
+
+
+def cluster_status_and_cib(env: Env) -> tuple[StatusDto, Cib]:
+    """The running cluster as of one store revision, and the CIB it was computed from."""
     with env.coordinator() as coord:
         read_cib(coord, env.store)  # a clear report when the store holds no cluster
         snap = coord.snapshot()
@@ -127,7 +132,7 @@ def cluster_status(env: Env) -> StatusDto:
         dto = status_of(cib, snap.revision, snap.config.revision)
     except CommandError as err:
         raise stored_config_refused(env.store, snap.config.revision, err) from None
-    return dataclasses.replace(dto, fencing=fence_history(snap.status.documents))
+    return dataclasses.replace(dto, fencing=fence_history(snap.status.documents)), cib
 
 
 def stored_config_refused(store: str, revision: int, err: CommandError) -> CommandError:
