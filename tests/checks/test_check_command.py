@@ -184,3 +184,24 @@ def test_cli_bad_input_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     assert "--from" in capsys.readouterr().err
     assert main(["check", "--from", str(CAPTURED), "--only", "nosuch"]) == 2
     assert "choose from" in capsys.readouterr().err
+
+
+def test_save_writes_what_was_read_and_from_reads_it_back(tmp_path: Path) -> None:
+    first = check(env(), source=CapturedDir(CAPTURED), save=tmp_path / "saved")
+    saved = sorted(str(p.relative_to(tmp_path / "saved")) for p in (tmp_path / "saved").rglob("*"))
+    assert "crm_mon.xml" in saved and "controller-0/galera_status.txt" in saved
+    for rel in saved:
+        if (CAPTURED / rel).is_file():
+            assert (tmp_path / "saved" / rel).read_bytes() == (CAPTURED / rel).read_bytes(), rel
+    again = check(env(), source=CapturedDir(tmp_path / "saved"))
+    assert _by(again.findings) == _by(first.findings)
+
+
+def test_save_into_a_directory_in_use_is_refused_before_any_probe(tmp_path: Path) -> None:
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "notes.txt").write_text("mine\n")
+    with pytest.raises(CommandError) as err:
+        check(env(), source=CapturedDir(CAPTURED), save=used)
+    assert err.value.codes == [codes.CHECK_SAVE_NOT_EMPTY] and err.value.exit_code == 2
+    assert [p.name for p in used.iterdir()] == ["notes.txt"]

@@ -137,3 +137,12 @@ def probes_for(areas: frozenset[Area]) -> tuple[ProbeSpec, ...]:
     if wanted & {Area.GALERA, Area.RABBITMQ, Area.REDIS, Area.HAPROXY}:
         wanted.add(Area.CLUSTER)
     return tuple(p for p in PROBES if p.area in wanted)
+
+
+def capture_path(key: str, node: str | None) -> str:
+    """Where `check --from DIR` reads a capture, relative to DIR: DIR/KEY for the cluster's
+    (or this host's), DIR/NODE/KEY for a node's."""
+    scope = next((p.scope for p in PROBES if p.key == key), Scope.NODE)
+    if scope is Scope.CLUSTER or node is None:
+        return key
+    return f"{node}/{key}"

@@ -11,6 +11,7 @@ PROBE_UNPARSEABLE: Final = "PROBE_UNPARSEABLE"  # empty, truncated or garbage ou
 # command-level (reports, not findings)
 CHECK_UNKNOWN_AREA: Final = "CHECK_UNKNOWN_AREA"
 CHECK_SOURCE_NOT_FOUND: Final = "CHECK_SOURCE_NOT_FOUND"
+CHECK_SAVE_NOT_EMPTY: Final = "CHECK_SAVE_NOT_EMPTY"
 
 # containers
 CONTAINERS_OK: Final = "CONTAINERS_OK"

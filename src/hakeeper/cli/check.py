@@ -60,6 +60,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="AREA",
         help="check only AREA (repeatable or comma-separated): " + ", ".join(a.value for a in Area),
     )
+    p.add_argument(
+        "--save",
+        metavar="DIR",
+        type=Path,
+        help="also write every output read into DIR (new or empty), in the --from layout:"
+        " check it again later, elsewhere, or attach it to a bug report",
+    )
     p.set_defaults(func=run)
 
 
@@ -72,7 +79,9 @@ def run(args: argparse.Namespace) -> int:
 
         source = HakeeperCluster(Env(store_url(args.store), run_dir()))
     only = set(args.only) if args.only else None
-    dto = check(CheckEnv.from_os(), source=source, only=only)
+    dto = check(CheckEnv.from_os(), source=source, only=only, save=args.save)
+    if args.save and isinstance(source, HakeeperCluster):
+        _save_status(source, args.save)
     if args.output == "json":
         json.dump(dto.as_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -105,3 +114,25 @@ def render_text(dto: CheckDto) -> str:
             out.extend(_finding_lines(f))
         out.append("")
     return "\n".join(out)
+
+
+def _save_status(source: HakeeperCluster, directory: Path) -> None:
+    """A hakeeper cluster's status is read as a model, not printed: saved as crm_mon's
+    XML (and its CIB), which is what --from reads for a Pacemaker cluster."""
+    from hakeeper.checks import cluster
+    from hakeeper.cib.render import render_cib
+    from hakeeper.cli.status_output import as_xml
+    from hakeeper.commands.status import cluster_status_and_cib
+    from hakeeper.reports import CommandError
+
+    try:
+        dto, cib = cluster_status_and_cib(source.env)
+    except CommandError as err:
+        why = "; ".join(r.message for r in err.reports)
+        sys.stderr.write(f"hakeeper check: --save: the status was not saved: {why}\n")
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / cluster.KEY).write_bytes(as_xml(dto))
+    cib_file = directory / "cib.xml"
+    if not cib_file.exists():
+        cib_file.write_bytes(render_cib(cib))

@@ -25,7 +25,7 @@ from hakeeper.checks import (
     vips,
 )
 from hakeeper.checks.capture import Capture, Captures, CaptureStatus
-from hakeeper.checks.catalog import probes_for
+from hakeeper.checks.catalog import capture_path, probes_for
 from hakeeper.checks.finding import Area, Finding, Verdict, finding, worst
 from hakeeper.checks.runner import CommandRunner, SubprocessRunner
 from hakeeper.checks.sources import CaptureSource, DirectorySource, Job, LiveHostSource
@@ -128,6 +128,40 @@ def parse_areas(only: Iterable[str] | None) -> tuple[Area, ...]:
     return tuple(a for a in Area if a.value in names)
 
 
+def _check_save_dir(path: Path) -> None:
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise CommandError(
+            Report.error(
+                codes.CHECK_SAVE_NOT_EMPTY,
+                f"{path} already exists and is not an empty directory",
+                where="--save",
+                hint="name a new directory: the captures of one check, not mixed with others",
+                path=str(path),
+            )
+        )
+
+
+def save_captures(path: Path, captures: Iterable[Capture]) -> list[str]:
+    """Write each output a probe printed (a failed probe's, else its error text, as `cmd >
+    file 2>&1` would keep it) where `--from` reads it; the files written, relative."""
+    written = []
+    for c in captures:
+        if c.status is CaptureStatus.OK:
+            text = c.text
+        elif c.status is CaptureStatus.FAILED:
+            text = c.text if c.text.strip() else c.reason + "\n"
+        else:
+            continue  # not run, or no answer in time: nothing to keep
+        if not text:
+            continue  # read as a model, not as text (a hakeeper cluster's status)
+        rel = capture_path(c.key, c.node)
+        target = path / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+        written.append(rel)
+    return sorted(written)
+
+
 def _resolve(env: CheckEnv, source: CheckSource) -> CaptureSource:
     if isinstance(source, CapturedDir):
         if not source.path.is_dir():
@@ -222,18 +256,30 @@ def _judge(area: Area, assess: Callable[[], tuple[Finding, ...]]) -> Sequence[Fi
     return sorted(found, key=lambda f: -f.verdict.rank if f.verdict is not Verdict.SKIPPED else 0)
 
 
-def check(env: CheckEnv, *, source: CheckSource, only: set[str] | None = None) -> CheckDto:
-    """Run the probes of the chosen areas in parallel and judge their outputs.
+def check(
+    env: CheckEnv,
+    *,
+    source: CheckSource,
+    only: set[str] | None = None,
+    save: Path | None = None,
+) -> CheckDto:
+    """Run the probes of the chosen areas in parallel and judge their outputs; with save,
+    also write every output read into that new directory, where `--from` reads it.
 
-    Raises CommandError (exit 2) for an unknown area or a missing --from directory;
-    a probe that is missing, hangs or prints garbage becomes a finding instead.
+    Raises CommandError (exit 2) for an unknown area, a missing --from directory or a save
+    directory that already holds something; a probe that is missing, hangs or prints
+    garbage becomes a finding instead.
     """
     started = env.clock()
     areas = parse_areas(only)
+    if save is not None:
+        _check_save_dir(save)
     capture_source = _resolve(env, source)
     jobs = capture_source.jobs(probes_for(frozenset(areas)))
     with ThreadPoolExecutor(max_workers=max(1, env.workers)) as pool:
         captures = Captures.of(pool.map(_run, jobs))
+    if save is not None:
+        save_captures(save, captures.by_key.values())
     assessors = _assessors(captures)
     findings: list[Finding] = []
     for area in areas:

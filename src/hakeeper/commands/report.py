@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from hakeeper.checks.capture import Capture, CaptureStatus, ProbeOutputError
-from hakeeper.checks.catalog import PROBES, Scope
+from hakeeper.checks.capture import CaptureStatus, ProbeOutputError
+from hakeeper.checks.catalog import PROBES, capture_path
 from hakeeper.checks.containers import DOCKER_KEY, PODMAN_KEY, parse_ps
 from hakeeper.checks.runner import CommandRunner, RunResult, SubprocessRunner
 from hakeeper.checks.sources import LiveHostSource, query_unix_socket
@@ -237,19 +237,12 @@ def _cib(env: ReportEnv, stage: _Stage, cib: Path | None) -> None:
     _command(env, stage, "cib", ("cibadmin", "--query"), "cib.xml")
 
 
-def _probe_file(capture: Capture, scope: Scope) -> str:
-    if scope is Scope.CLUSTER or capture.node is None:
-        return capture.key
-    return f"{capture.node}/{capture.key}"
-
-
 def _probes(env: ReportEnv, stage: _Stage, progress: Progress) -> tuple[str, tuple[str, ...]]:
     """Every check probe, written where `check --from` reads it; the engine and the
     containers it lists."""
     source = LiveHostSource(
         env.runner, env.hostname, env.timeout_s, env.environ, env.which, env.socket_query
     )
-    scopes = {p.key: p.scope for p in PROBES}
     jobs = source.jobs(PROBES)
     progress(f"running {len(jobs)} probes of hakeeper check")
     with ThreadPoolExecutor(max_workers=max(1, env.workers)) as pool:
@@ -265,10 +258,10 @@ def _probes(env: ReportEnv, stage: _Stage, progress: Progress) -> tuple[str, tup
             # error text, as `cmd > file 2>&1` keeps it: "ERROR 2002 ..." reads as down.
             text = c.text if c.text.strip() else c.reason + "\n"
             stage.write(
-                "probe", c.origin, _probe_file(c, scopes[c.key]), text, ItemStatus.FAILED, c.reason
+                "probe", c.origin, capture_path(c.key, c.node), text, ItemStatus.FAILED, c.reason
             )
         else:
-            stage.write("probe", c.origin, _probe_file(c, scopes[c.key]), c.text)
+            stage.write("probe", c.origin, capture_path(c.key, c.node), c.text)
             if c.key in (PODMAN_KEY, DOCKER_KEY):
                 engine = "podman" if c.key == PODMAN_KEY else "docker"
                 try:
