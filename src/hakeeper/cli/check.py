@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         " critical / skipped, with the evidence and the next command to run. Exit 1 if"
         " anything is critical.",
     )
-    p.add_argument("--output", choices=("text", "json"), default="text")
+    p.add_argument("--output", "-o", choices=("text", "json"), default="text")
     p.add_argument(
         "--from",
         dest="from_dir",
