@@ -171,6 +171,14 @@ def _make(
     say("etcd members started" if plan.store is StoreKind.ETCD else "sqlite store")
     coord = _wait_store(plan, say)
     try:
+        for node in plan.nodes:
+            st = start_node_daemon(plan, st, node)
+        say("node daemons started")
+        # the configuration once every node has joined (as `pcs cluster start --all` then
+        # `pcs cluster cib-push`): the leader's first graph then places every node's share
+        # at once; a node joining after it aborts that graph, and its starts wait for the
+        # actions in flight (galera's take tens of seconds)
+        _wait_members(plan, coord, say)
         from hakeeper.lab.cib import build_cib
 
         xml = build_cib(plan)
@@ -181,10 +189,28 @@ def _make(
     finally:
         coord.close()
     say(f"configuration loaded: profile {plan.profile.value} ({plan.directory}/cib.xml)")
-    for node in plan.nodes:
-        st = start_node_daemon(plan, st, node)
-    say("node daemons started")
     return st, result
+
+
+def _wait_members(
+    plan: LabPlan, coord: Coordinator, say: Callable[[str], None], timeout: float = 30.0
+) -> None:
+    """Until every node's daemon holds a lease, or `timeout` (then the cluster goes on
+    with those that did, and the others join later)."""
+    names = {n.name for n in plan.nodes}
+    deadline = time.monotonic() + timeout
+    joined: frozenset[str] = frozenset()
+    while time.monotonic() < deadline:
+        try:
+            joined = coord.members().nodes & names
+        except CoordError:
+            joined = frozenset()
+        if joined == names:
+            say(f"{len(names)}/{len(names)} nodes joined")
+            return
+        time.sleep(0.1)
+    missing = ", ".join(sorted(names - joined))
+    say(f"{len(joined)}/{len(names)} nodes joined after {timeout:g} s (not {missing}): going on")
 
 
 def make_machines(
