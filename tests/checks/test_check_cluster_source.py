@@ -20,7 +20,7 @@ from hakeeper.checks.finding import Area, Finding, Verdict
 from hakeeper.checks.runner import RunResult
 from hakeeper.checks.where import HostView, Process
 from hakeeper.cib.parse import parse_cib_file, parse_cib_text
-from hakeeper.commands.check import CheckEnv, HakeeperCluster, check
+from hakeeper.commands.check import CheckDto, CheckEnv, HakeeperCluster, check
 from hakeeper.commands.check_cluster import (
     cluster_source,
     crm_of,
@@ -251,6 +251,33 @@ def test_the_live_read_of_a_hakeeper_cluster_carries_its_fencing_history(tmp_pat
     dto, cib = read_cluster(env)
     assert dto.fencing == (record,)
     assert [(e.target, e.status) for e in crm_of(dto, cib).fence_events] == [("n2", "success")]
+
+
+def test_save_keeps_a_hakeeper_clusters_status_as_the_crm_mon_xml_it_judged(
+    tmp_path: Path,
+) -> None:
+    from hakeeper.cli.status_output import as_xml
+    from hakeeper.commands.check import CapturedDir
+    from hakeeper.commands.cluster import cluster_setup
+    from hakeeper.node.records import FenceRecord, fence_key, with_fence_record
+
+    env = Env(f"sqlite://{tmp_path}/store.db", str(tmp_path / "run"))
+    cluster_setup(env, "demo", ["n1", "n2"])
+    record = FenceRecord("reboot", "n2", "success", "n1", "n1", "fence-n2", 1_794_995_200.0)
+    with env.coordinator() as coord:
+        coord.write_status({fence_key("n2"): with_fence_record(None, record)})
+    check_env = CheckEnv(FakeRunner({}), "test-host", {})
+    live = check(
+        check_env, source=HakeeperCluster(env, as_xml), only={"cluster"}, save=tmp_path / "saved"
+    )
+    assert [p.name for p in (tmp_path / "saved").iterdir()] == ["crm_mon.xml"]
+    again = check(check_env, source=CapturedDir(tmp_path / "saved"), only={"cluster"})
+
+    def judged(dto: CheckDto) -> list[tuple[str, str, str | None]]:
+        return sorted((f.code, f.subject, f.node) for f in dto.findings)
+
+    assert (codes.NODE_FENCED, "n2", "n2") in judged(live)
+    assert judged(again) == judged(live)
 
 
 def test_failed_action_from_hakeeper_status_names_the_node(tmp_path: Path) -> None:

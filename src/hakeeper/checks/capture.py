@@ -41,6 +41,17 @@ class Capture:
         return self.status is CaptureStatus.OK
 
 
+def file_text(capture: Capture) -> str | None:
+    """What `cmd > file 2>&1` would have kept of the probe, where `check --from` reads it:
+    its output; for a failed probe that printed nothing, its error text ("ERROR 2002 ..."
+    reads as down); None when it did not run or gave no answer in time."""
+    if capture.status is CaptureStatus.OK:
+        return capture.text
+    if capture.status is CaptureStatus.FAILED:
+        return capture.text if capture.text.strip() else capture.reason + "\n"
+    return None
+
+
 class ProbeOutputError(Exception):
     """A parser cannot read a probe's output: empty, truncated or garbage."""
 

@@ -51,6 +51,7 @@ class ClusterRead:
     reason: str = ""
     placement: tuple[tuple[str, tuple[str, ...]], ...] = ()  # service -> nodes running it
     cib_xml: str = ""  # the CIB the status was computed from (for the VIPs' addresses)
+    status_xml: str = ""  # the status as crm_mon's XML, when the outputs are kept (--save)
 
 
 def bounded(call: Callable[[], ClusterRead], origin: str, timeout: float) -> ClusterRead:
@@ -140,7 +141,13 @@ class HakeeperSource:
 
     def _cluster_capture(self, read: ClusterRead) -> Capture:
         return Capture(
-            CLUSTER_KEY, None, read.origin, read.status, reason=read.reason, parsed=read.crm
+            CLUSTER_KEY,
+            None,
+            read.origin,
+            read.status,
+            text=read.status_xml,
+            reason=read.reason,
+            parsed=read.crm,
         )
 
     def _const(

@@ -77,11 +77,14 @@ def run(args: argparse.Namespace) -> int:
     elif args.store or os.environ.get("HAKEEPER_STORE"):
         from hakeeper.commands.env import Env, run_dir, store_url
 
-        source = HakeeperCluster(Env(store_url(args.store), run_dir()))
+        render = None
+        if args.save:  # the status is kept as crm_mon's XML, what --from reads
+            from hakeeper.cli.status_output import as_xml
+
+            render = as_xml
+        source = HakeeperCluster(Env(store_url(args.store), run_dir()), render)
     only = set(args.only) if args.only else None
     dto = check(CheckEnv.from_os(), source=source, only=only, save=args.save)
-    if args.save and isinstance(source, HakeeperCluster):
-        _save_status(source, args.save)
     if args.output == "json":
         json.dump(dto.as_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -114,25 +117,3 @@ def render_text(dto: CheckDto) -> str:
             out.extend(_finding_lines(f))
         out.append("")
     return "\n".join(out)
-
-
-def _save_status(source: HakeeperCluster, directory: Path) -> None:
-    """A hakeeper cluster's status is read as a model, not printed: saved as crm_mon's
-    XML (and its CIB), which is what --from reads for a Pacemaker cluster."""
-    from hakeeper.checks import cluster
-    from hakeeper.cib.render import render_cib
-    from hakeeper.cli.status_output import as_xml
-    from hakeeper.commands.status import cluster_status_and_cib
-    from hakeeper.reports import CommandError
-
-    try:
-        dto, cib = cluster_status_and_cib(source.env)
-    except CommandError as err:
-        why = "; ".join(r.message for r in err.reports)
-        sys.stderr.write(f"hakeeper check: --save: the status was not saved: {why}\n")
-        return
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / cluster.KEY).write_bytes(as_xml(dto))
-    cib_file = directory / "cib.xml"
-    if not cib_file.exists():
-        cib_file.write_bytes(render_cib(cib))

@@ -30,7 +30,8 @@ def _when(seconds: int | None) -> str:
 FENCE_CLIENT = "hakeeper-controller"
 
 
-def _fence_time(seconds: float) -> str:
+def _utc(seconds: float) -> str:
+    """A time as crm_mon's XML and fencing lines write it: UTC, 2026-11-22 00:17:34Z."""
     return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(seconds))
 
 
@@ -42,7 +43,7 @@ def fence_line(r: FenceRecord) -> str:
     reason = f" ({r.exit_reason})" if r.exit_reason and r.status != "success" else ""
     return (
         f"  * {r.action} of {r.target} {done}: delegate={r.delegate}, client={FENCE_CLIENT}, "
-        f"origin={r.origin}, {stamp}='{_fence_time(r.completed)}'{reason}"
+        f"origin={r.origin}, {stamp}='{_utc(r.completed)}'{reason}"
     )
 
 
@@ -449,9 +450,7 @@ def as_xml(dto: StatusDto, *, now: int | None = None) -> bytes:
                     "exitcode": str(f.rc),
                     "call": str(f.call_id),
                     "status": f.status_text,
-                    "last-rc-change": time.strftime(
-                        "%Y-%m-%d %H:%M:%SZ", time.gmtime(f.last_rc_change or 0)
-                    ),
+                    "last-rc-change": _utc(f.last_rc_change or 0),
                     "queued": str(f.queue_ms),
                     "exec": str(f.exec_ms),
                     "interval": str(f.interval_ms),
@@ -475,7 +474,7 @@ def as_xml(dto: StatusDto, *, now: int | None = None) -> bytes:
             if r.exit_reason:
                 event.set("exit-reason", r.exit_reason)
             event.set("delegate", r.delegate)
-            event.set("completed", _fence_time(r.completed))
+            event.set("completed", _utc(r.completed))
     if dto.bans:
         bans = etree.SubElement(root, "bans")
         for b in dto.bans:

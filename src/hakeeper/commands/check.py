@@ -24,7 +24,7 @@ from hakeeper.checks import (
     redis,
     vips,
 )
-from hakeeper.checks.capture import Capture, Captures, CaptureStatus
+from hakeeper.checks.capture import Capture, Captures, CaptureStatus, file_text
 from hakeeper.checks.catalog import capture_path, probes_for
 from hakeeper.checks.finding import Area, Finding, Verdict, finding, worst
 from hakeeper.checks.runner import CommandRunner, SubprocessRunner
@@ -33,6 +33,7 @@ from hakeeper.reports import CommandError, Report
 
 if TYPE_CHECKING:  # the store clients: only a hakeeper cluster's check opens one
     from hakeeper.commands.env import Env
+    from hakeeper.commands.status import StatusDto
 
 SCHEMA_VERSION = 1
 
@@ -55,6 +56,8 @@ class HakeeperCluster:
     on this host (this node, or the lab's namespaces)."""
 
     env: Env
+    # the status as crm_mon's XML (the CLI's renderer), for the outputs kept by --save
+    render_status: Callable[[StatusDto], bytes] | None = None
 
 
 CheckSource = LiveHost | CapturedDir | HakeeperCluster
@@ -146,14 +149,9 @@ def save_captures(path: Path, captures: Iterable[Capture]) -> list[str]:
     file 2>&1` would keep it) where `--from` reads it; the files written, relative."""
     written = []
     for c in captures:
-        if c.status is CaptureStatus.OK:
-            text = c.text
-        elif c.status is CaptureStatus.FAILED:
-            text = c.text if c.text.strip() else c.reason + "\n"
-        else:
-            continue  # not run, or no answer in time: nothing to keep
+        text = file_text(c)
         if not text:
-            continue  # read as a model, not as text (a hakeeper cluster's status)
+            continue  # not run, no answer in time, or read as a model only
         rel = capture_path(c.key, c.node)
         target = path / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -181,7 +179,13 @@ def _resolve(env: CheckEnv, source: CheckSource) -> CaptureSource:
         # Pacemaker host do not need
         from hakeeper.commands.check_cluster import cluster_source
 
-        return cluster_source(source.env, env.runner, env.hostname, env.timeout_s)
+        return cluster_source(
+            source.env,
+            env.runner,
+            env.hostname,
+            env.timeout_s,
+            render_status=source.render_status,
+        )
     return LiveHostSource(env.runner, env.hostname, env.timeout_s, env.environ)
 
 

@@ -177,7 +177,7 @@ def _int(text: str) -> int:
         return 0
 
 
-def _when(epoch: int) -> str:
+def _when(epoch: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(epoch))
 
 
@@ -236,7 +236,7 @@ def crm_of(dto: StatusDto, cib: Cib) -> CrmMon:
                 status=r.status,
                 origin=r.origin,
                 delegate=r.delegate,
-                completed=time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(r.completed)),
+                completed=_when(r.completed),
                 exit_reason=r.exit_reason,
             )
             for r in dto.fencing
@@ -270,8 +270,12 @@ def read_cluster(env: Env) -> tuple[StatusDto, Cib]:
 
 
 def cluster_read(
-    env: Env, read: Callable[[Env], tuple[StatusDto, Cib]] = read_cluster
+    env: Env,
+    read: Callable[[Env], tuple[StatusDto, Cib]] = read_cluster,
+    render_status: Callable[[StatusDto], bytes] | None = None,
 ) -> Callable[[], ClusterRead]:
+    """The store's read as check's cluster capture; with render_status (crm_mon's XML,
+    which the CLI renders), the status as text too, for --save."""
     origin = f"hakeeper status --store {env.store}"
 
     def call() -> ClusterRead:
@@ -290,6 +294,7 @@ def cluster_read(
             CaptureStatus.OK,
             placement=tuple(where_services_run(dto).items()),
             cib_xml=render_cib(cib).decode(),
+            status_xml=render_status(dto).decode() if render_status else "",
         )
 
     return call
@@ -329,9 +334,16 @@ def cluster_source(
     read: Callable[[Env], tuple[StatusDto, Cib]] = read_cluster,
     look: Callable[[], HostView] = scan,
     socket_query: Callable[[str, str, float], str] = query_unix_socket,
+    render_status: Callable[[StatusDto], bytes] | None = None,
 ) -> HakeeperSource:
     """The source of a hakeeper cluster's check; `read`, `look` and `socket_query` are the
     seams tests replace (the store, the host's processes, HAProxy's socket)."""
     return HakeeperSource(
-        env.store, cluster_read(env, read), runner, hostname, timeout, look, socket_query
+        env.store,
+        cluster_read(env, read, render_status),
+        runner,
+        hostname,
+        timeout,
+        look,
+        socket_query,
     )

@@ -26,8 +26,8 @@ def _history_keys(docs: dict[StatusKey, JsonDoc], node: str | None) -> list[Stat
 def history_show(env: Env, node: str | None = None) -> tuple[FenceRecord, ...]:
     """The fencing events of node (every node's when None), newest first."""
     with env.coordinator() as coord:
-        docs = dict(coord.read_status().documents)
-    return fence_history({k: docs[k] for k in _history_keys(docs, node)})
+        history = fence_history(coord.read_status().documents)
+    return tuple(r for r in history if node is None or r.target == node)
 
 
 def history_cleanup(env: Env, node: str | None = None) -> tuple[str, ...]:

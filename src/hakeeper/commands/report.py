@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from hakeeper.checks.capture import CaptureStatus, ProbeOutputError
+from hakeeper.checks.capture import CaptureStatus, ProbeOutputError, file_text
 from hakeeper.checks.catalog import PROBES, capture_path
 from hakeeper.checks.containers import DOCKER_KEY, PODMAN_KEY, parse_ps
 from hakeeper.checks.runner import CommandRunner, RunResult, SubprocessRunner
@@ -254,9 +254,9 @@ def _probes(env: ReportEnv, stage: _Stage, progress: Progress) -> tuple[str, tup
         elif c.status is CaptureStatus.TIMEOUT:
             stage.note("probe", c.origin, ItemStatus.TIMEOUT, c.reason)
         elif c.status is CaptureStatus.FAILED:
-            # Its answer if it printed one (crm_mon's XML says why it failed), else its
-            # error text, as `cmd > file 2>&1` keeps it: "ERROR 2002 ..." reads as down.
-            text = c.text if c.text.strip() else c.reason + "\n"
+            # its answer if it printed one (crm_mon's XML says why it failed), else its
+            # error text
+            text = file_text(c) or ""
             stage.write(
                 "probe", c.origin, capture_path(c.key, c.node), text, ItemStatus.FAILED, c.reason
             )
