@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import tarfile
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -162,3 +163,58 @@ def test_engine_errors_are_container_errors(engine: tuple[ContainerEngine, str])
         )
     with pytest.raises(ContainerError, match="cannot run"):
         ContainerEngine("/nonexistent/podman").inspect("x")
+
+
+def test_a_replica_whose_storage_was_lost_is_stopped_and_started_anew(
+    tmp_path: Path,
+) -> None:
+    """A power cut between the two updates of a create or a remove leaves podman's database
+    with a container its storage does not know ("container not known"). It is not running:
+    the probe says so, stop succeeds, start clears it and runs a new one."""
+    need(
+        shutil.which("podman") is not None and shutil.which("runc") is not None,
+        "podman and runc are not installed",
+    )
+    need(Path("/bin/busybox").is_file(), "busybox-static is not installed")
+    conf = tmp_path / "containers.conf"
+    conf.write_text(CONTAINERS_CONF)
+    graph = tmp_path / "graph"
+    runroot = tempfile.mkdtemp(prefix="hkt-run-", dir="/tmp")  # podman: 50 characters at most
+    podman = ContainerEngine(
+        "podman",
+        global_args=("--root", str(graph), "--runroot", runroot),
+        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "CONTAINERS_CONF": str(conf)},
+    )
+    image = "localhost/hakeeper-test-busybox:lost"
+    podman.import_image(str(_rootfs_tarball(tmp_path)), image, cmd=["/bin/sh"])
+    bundle = Bundle(
+        id=f"hkt{uuid.uuid4().hex[:6]}-bundle",
+        engine="podman",
+        engine_attrs=(("image", image), ("network", "none"), ("run-command", "sleep 3600")),
+    )
+    spec = replica_spec(bundle, 0)
+    agent = ContainerAgent(podman, stop_grace=1)
+    try:
+        assert agent.start(spec).rc == OcfRc.OK
+        assert agent.stop(spec.name).rc == OcfRc.OK
+        assert podman.inspect(spec.name).state is State.ABSENT
+        podman._ok(["create", "--name", spec.name, image, "sleep", "3600"], "create")
+        # the storage forgets it, the database keeps it
+        records = graph / "overlay-containers" / "containers.json"
+        assert spec.name in records.read_text()
+        records.write_text("[]")
+        assert "container not known" in podman._call(["container", "inspect", spec.name]).stderr
+
+        info = podman.inspect(spec.name)
+        assert (info.state, info.status) == (State.STOPPED, "storage-lost")
+        assert agent.monitor(spec.name).rc == OcfRc.NOT_RUNNING
+        assert agent.stop(spec.name).rc == OcfRc.OK
+        podman._ok(["create", "--name", spec.name, image, "sleep", "3600"], "create")
+        records.write_text("[]")
+        started = agent.start(spec)
+        assert started.rc == OcfRc.OK, started
+        assert podman.inspect(spec.name).state is State.RUNNING
+    finally:
+        podman.rm(spec.name)
+        podman.rmi(image)
+        shutil.rmtree(runroot, ignore_errors=True)

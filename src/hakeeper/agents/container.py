@@ -38,6 +38,9 @@ _INSPECT_FORMAT = (
 )
 # What the engine answers for a name it does not know (podman 4, docker 20+)
 _NO_SUCH = ("no such container", "no such object", "no container with name or id")
+# What podman answers for a container its database holds but its storage lost (a power cut
+# between the two updates of a create or a remove): it cannot run; `rm --force` clears it
+_STORAGE_LOST = "container not known"
 
 
 class ContainerError(Exception):
@@ -153,6 +156,9 @@ class ContainerEngine:
         if outcome.code != 0:
             if _absent(outcome):
                 return ContainerInfo(name, State.ABSENT, "absent", None, None, "", {})
+            if _STORAGE_LOST in outcome.stderr.lower():
+                # not running, and in the way of a new one of its name: start removes it
+                return ContainerInfo(name, State.STOPPED, "storage-lost", None, None, "", {})
             raise ContainerError(f"{self.name} inspect {name} failed", outcome.stderr)
         try:
             data = json.loads(outcome.stdout.strip().splitlines()[0])
