@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
-APT_PACKAGES := pacemaker-cli-utils pacemaker-doc etcd-server etcd-client resource-agents pacemaker-resource-agents fence-agents iproute2 iputils-arping podman runc busybox-static \
+APT_PACKAGES := pacemaker-cli-utils pacemaker-doc etcd-server etcd-client resource-agents pacemaker-resource-agents fence-agents iproute2 nftables iputils-arping podman runc busybox-static \
 	debootstrap redis-server haproxy util-linux curl mariadb-client python3-pika
 
 .PHONY: install apt venv test lint fmt bench clean oracle lab lab-down

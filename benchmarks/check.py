@@ -4,7 +4,9 @@ check_health.sh and check_services.sh steps run one after another on the same la
     sudo .venv/bin/python benchmarks/check.py --runs 5
 
 It brings up its own minimal lab (nodes hkb0.., bridge hkb0, 172.28.x networks, a directory
-under /var/tmp) and removes it at the end. Figures, min/median/max over --runs:
+under /var/tmp) and removes it at the end; `--lab DIR` measures a lab that is up instead
+(`--lab /var/lib/hakeeper/lab` after `make lab`: the openstack profile, every service real)
+and leaves it up. Figures, min/median/max over --runs:
 
 - `hakeeper check` (CLI): the whole command as an operator runs it, process start to exit;
 - `check()` in-process: the library command alone (the figure `duration_s` reports);
@@ -34,6 +36,7 @@ from hakeeper.commands.check import CheckEnv, HakeeperCluster, check
 from hakeeper.commands.env import Env
 from hakeeper.lab.lifecycle import lab_down, lab_up
 from hakeeper.lab.plan import LabPlan, Net, Profile, StoreKind, make_plan
+from hakeeper.lab.status import load_lab
 
 TARGET_S = 2.0
 NETS = {
@@ -100,7 +103,15 @@ def row(label: str, values: list[float], reference: float | None) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--lab", metavar="DIR", help="a lab that is up (left up)")
     args = parser.parse_args()
+    if args.lab:
+        plan = load_lab(args.lab).plan
+        base = Path(tempfile.mkdtemp(prefix="hakeeper-check-bench-", dir="/var/tmp"))
+        try:
+            return measure(plan, base, args.runs)
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
     base = Path(tempfile.mkdtemp(prefix="hakeeper-check-bench-", dir="/var/tmp"))
     base.chmod(0o755)
     plan = make_plan(
@@ -119,35 +130,39 @@ def main() -> int:
             print("the lab did not converge", file=sys.stderr)
             return 1
         time.sleep(5)  # HAProxy's first health checks
-        script = base / "seeds_check.sh"
-        script.write_text(seeds_script(plan))
-        cli = [*HAKEEPER, "check", "--store", plan.store_url]
-        env = CheckEnv.from_os()
-        source = HakeeperCluster(Env(plan.store_url))
-        verdict = check(env, source=source).verdict.value
-        cli_s, cli_cpu, lib_s, seeds_s, seeds_cpu = [], [], [], [], []
-        for run in range(args.runs):
-            wall, cpu = timed(cli)
-            cli_s.append(wall)
-            cli_cpu.append(cpu)
-            began = time.monotonic()
-            check(env, source=source)
-            lib_s.append(time.monotonic() - began)
-            wall, cpu = timed(["bash", str(script)])
-            seeds_s.append(wall)
-            seeds_cpu.append(cpu)
-            print(
-                f"run {run + 1}: hakeeper check {cli_s[-1]:.2f} s ({cli_cpu[-1]:.2f} s CPU),"
-                f" in-process {lib_s[-1]:.2f} s, seeds' steps {seeds_s[-1]:.2f} s"
-                f" ({seeds_cpu[-1]:.2f} s CPU); load {os.getloadavg()[0]:.1f}",
-                flush=True,
-            )
+        return measure(plan, base, args.runs)
     finally:
         lab_down(plan.directory, lambda text, s: None)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def measure(plan: LabPlan, base: Path, runs: int) -> int:
+    script = base / "seeds_check.sh"
+    script.write_text(seeds_script(plan))
+    cli = [*HAKEEPER, "check", "--store", plan.store_url]
+    env = CheckEnv.from_os()
+    source = HakeeperCluster(Env(plan.store_url))
+    verdict = check(env, source=source).verdict.value
+    cli_s, cli_cpu, lib_s, seeds_s, seeds_cpu = [], [], [], [], []
+    for run in range(runs):
+        wall, cpu = timed(cli)
+        cli_s.append(wall)
+        cli_cpu.append(cpu)
+        began = time.monotonic()
+        check(env, source=source)
+        lib_s.append(time.monotonic() - began)
+        wall, cpu = timed(["bash", str(script)])
+        seeds_s.append(wall)
+        seeds_cpu.append(cpu)
+        print(
+            f"run {run + 1}: hakeeper check {cli_s[-1]:.2f} s ({cli_cpu[-1]:.2f} s CPU),"
+            f" in-process {lib_s[-1]:.2f} s, seeds' steps {seeds_s[-1]:.2f} s"
+            f" ({seeds_cpu[-1]:.2f} s CPU); load {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
     reference = statistics.median(seeds_s)
     print()
-    print(f"3-node minimal lab, {args.runs} runs, verdict of the check: {verdict}")
+    print(f"3-node {plan.profile.value} lab, {runs} runs, verdict of the check: {verdict}")
     print(f"{'':34} {'min':>7} {'median':>7} {'max':>7}")
     print(row("hakeeper check --store (CLI)", cli_s, reference))
     print(row("check() in-process", lib_s, reference))

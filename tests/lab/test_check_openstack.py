@@ -164,6 +164,28 @@ def test_check_on_the_openstack_lab_healthy_then_each_fault(openstack_lab: LabPl
     fault.inject(plan.directory, "heal", victim, None)
     healthy_again(plan, "the API answers again")
 
+    # RabbitMQ partitioned (only its cluster links to and from one node cut): the two
+    # others see that node's rabbit down and each other running; the cut-off node's rabbit
+    # sees itself in the minority, so its monitor fails there (rabbitmq-cluster's design)
+    victim = names[1]
+    rabbit = f"rabbit@{plan.nodes[1].internal}"
+    fault.inject(plan.directory, "rabbit-partition", victim, None)
+    seen = seen_until(
+        plan,
+        f"rabbitmq partitioned from {victim}",
+        lambda s: (
+            {f.node for f in s if f.code == codes.RABBITMQ_NODE_DOWN and f.subject == rabbit}
+            == set(names) - {victim}
+        ),
+        timeout=90,
+    )
+    majority_down = {
+        f.subject for f in seen if f.code == codes.RABBITMQ_NODE_DOWN and f.node != victim
+    }
+    assert majority_down == {rabbit}, majority_down  # the majority still sees itself
+    fault.inject(plan.directory, "heal", victim, None)
+    healthy_again(plan, "rabbitmq whole again", timeout=240)
+
     # a node's link cut: offline, and its services not probed while it is
     victim = names[0]
     fault.inject(plan.directory, "partition", victim, None)

@@ -73,12 +73,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "fail",
         help="inject a fault",
         description="node NAME: power it off (every process killed, link "
-        "down); partition NAME: cut its link; kill NAME PROCESS: "
+        "down); partition NAME: cut its link; rabbit-partition NAME: cut only RabbitMQ's "
+        "cluster links to and from it; kill NAME PROCESS: "
         "kill a service process in it; hang NAME PROCESS: stop it (SIGSTOP: alive, "
         "answering nothing); heal [NAME]: undo (a killed node boots again, a hung "
         "process goes on).",
     )
-    fail.add_argument("fault", choices=["node", "partition", "kill", "hang", "heal"])
+    fail.add_argument(
+        "fault", choices=["node", "partition", "rabbit-partition", "kill", "hang", "heal"]
+    )
     fail.add_argument("target", nargs="?", help="the node (all nodes for heal)")
     fail.add_argument(
         "process", nargs="?", help="for kill and hang: the process name (redis-server)"

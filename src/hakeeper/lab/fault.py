@@ -3,12 +3,15 @@
 - node: power off. Every process in its network namespace is killed (daemon, etcd member,
   services, containers) and its link goes down, as a machine that loses power.
 - partition: its link goes down; everything in it runs on, cut off.
+- rabbit-partition: only RabbitMQ's cluster links to and from it are cut (the Erlang
+  distribution port); every other service, the daemons and etcd go on talking.
 - kill: one service process in it dies (SIGKILL), as a crash.
 - hang: one service process in it stops (SIGSTOP): alive, holding its port, answering
   nothing, as a service stuck on a lock. Its agent's monitor (a pid check) still passes;
   only the health checks of its clients (HAProxy's) see it.
-- heal: links up; hung processes go on (SIGCONT); a powered-off node boots: its VIPs are
-  gone (as after a reboot), then its namespace holder, etcd member and daemon start again.
+- heal: links up, port cuts removed; hung processes go on (SIGCONT); a powered-off node
+  boots: its VIPs are gone (as after a reboot), then its namespace holder, etcd member
+  and daemon start again.
 """
 
 from __future__ import annotations
@@ -64,6 +67,12 @@ def inject(directory: str, fault: str, target: str | None, process: str | None) 
     if fault == "partition":
         net.set_link(node, False)
         return [f"{node.name}: link cut (its processes run on, unreachable)"]
+    if fault == "rabbit-partition":
+        peers = net.cut_port(st.plan, node, net.RABBITMQ_DIST_PORT)
+        return [
+            f"{node.name}: RabbitMQ's cluster links to {', '.join(peers)} cut "
+            f"(port {net.RABBITMQ_DIST_PORT}); everything else flows"
+        ]
     assert process is not None
     victims = [p for p in system.pids_in_netns(node.name) if _comm(p) == process[:15]]
     if not victims:
@@ -111,6 +120,7 @@ def _heal(st: LabState, node: Node) -> tuple[LabState, list[str]]:
     if holder is None or not holder.alive:
         # a boot: what the node had running is gone, its VIPs with it
         net.flush_vips(st.plan, node)
+        net.clear_cuts(node)
         net.set_link(node, True)
         st = st.without_procs(node.name)
         st = boot_node(st.plan, st, node, etcd=st.plan.store is StoreKind.ETCD)
@@ -119,6 +129,8 @@ def _heal(st: LabState, node: Node) -> tuple[LabState, list[str]]:
         return st, [f"{node.name}: booted (etcd member and daemon started)"]
     net.set_link(node, True)
     done.append(f"{node.name}: link up")
+    if net.clear_cuts(node):
+        done.append(f"{node.name}: port cuts removed")
     done += _resume(node)
     if st.plan.store is StoreKind.ETCD and not (procs.get("etcd") and procs["etcd"].alive):
         st = st.with_proc(node.name, machine.start_etcd(st.plan, node, holder))

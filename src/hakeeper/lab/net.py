@@ -83,3 +83,39 @@ def host_addresses(plan: LabPlan) -> list[str]:
             if any(ipaddress.ip_interface(cidr).ip in n for n in nets):
                 found.append(f"{fields[1]} {cidr}")
     return found
+
+
+#: RabbitMQ's inter-node (Erlang distribution) port: 20000 + the AMQP port
+RABBITMQ_DIST_PORT = 25672
+_CUT_TABLE = "hakeeper_lab_cut"
+
+
+def cut_port(plan: LabPlan, node: Node, port: int) -> list[str]:
+    """Cut one port between the node and its peers, both ways, while everything else flows
+    (a partition of one service's cluster links): an nftables table in the node's namespace
+    that answers the port's packets to and from the other nodes with a TCP reset. Its
+    own address is not filtered, so the node's local tools (rabbitmqctl) still work."""
+    peers = ", ".join(n.internal for n in plan.nodes if n.name != node.name)
+    rules = "; ".join(
+        f"ip {addr} {{ {peers} }} tcp {side} {port} reject with tcp reset"
+        for addr in ("saddr", "daddr")
+        for side in ("dport", "sport")
+    )
+    script = (
+        f"table inet {_CUT_TABLE} {{\n"
+        f"  chain input {{ type filter hook input priority 0; {rules}; }}\n"
+        f"  chain output {{ type filter hook output priority 0; {rules}; }}\n"
+        "}\n"
+    )
+    clear_cuts(node)
+    system.run(["ip", "netns", "exec", node.name, "nft", "-f", "-"], stdin=script.encode())
+    return [n.name for n in plan.nodes if n.name != node.name]
+
+
+def clear_cuts(node: Node) -> bool:
+    """Remove the node's port cuts; whether there were any."""
+    listed = system.attempt(["ip", "netns", "exec", node.name, "nft", "list", "tables"])
+    if f"inet {_CUT_TABLE}" not in listed.stdout:
+        return False
+    system.run(["ip", "netns", "exec", node.name, "nft", "delete", "table", "inet", _CUT_TABLE])
+    return True
