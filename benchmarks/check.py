@@ -105,14 +105,12 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--lab", metavar="DIR", help="a lab that is up (left up)")
     args = parser.parse_args()
+    base = Path(tempfile.mkdtemp(prefix="hakeeper-check-bench-", dir="/var/tmp"))
     if args.lab:
-        plan = load_lab(args.lab).plan
-        base = Path(tempfile.mkdtemp(prefix="hakeeper-check-bench-", dir="/var/tmp"))
         try:
-            return measure(plan, base, args.runs)
+            return measure(load_lab(args.lab).plan, base, args.runs)
         finally:
             shutil.rmtree(base, ignore_errors=True)
-    base = Path(tempfile.mkdtemp(prefix="hakeeper-check-bench-", dir="/var/tmp"))
     base.chmod(0o755)
     plan = make_plan(
         3,

@@ -95,21 +95,24 @@ def cut_port(plan: LabPlan, node: Node, port: int) -> list[str]:
     (a partition of one service's cluster links): an nftables table in the node's namespace
     that answers the port's packets to and from the other nodes with a TCP reset. Its
     own address is not filtered, so the node's local tools (rabbitmqctl) still work."""
-    peers = ", ".join(n.internal for n in plan.nodes if n.name != node.name)
-    rules = "; ".join(
-        f"ip {addr} {{ {peers} }} tcp {side} {port} reject with tcp reset"
-        for addr in ("saddr", "daddr")
-        for side in ("dport", "sport")
-    )
+    peers = [n for n in plan.nodes if n.name != node.name]
+    addresses = ", ".join(n.internal for n in peers)
+
+    def rules(addr: str) -> str:  # both ends of a connection may be the port
+        return " ".join(
+            f"ip {addr} {{ {addresses} }} tcp {side} {port} reject with tcp reset;"
+            for side in ("dport", "sport")
+        )
+
     script = (
         f"table inet {_CUT_TABLE} {{\n"
-        f"  chain input {{ type filter hook input priority 0; {rules}; }}\n"
-        f"  chain output {{ type filter hook output priority 0; {rules}; }}\n"
+        f"  chain input {{ type filter hook input priority 0; {rules('saddr')} }}\n"
+        f"  chain output {{ type filter hook output priority 0; {rules('daddr')} }}\n"
         "}\n"
     )
     clear_cuts(node)
     system.run(["ip", "netns", "exec", node.name, "nft", "-f", "-"], stdin=script.encode())
-    return [n.name for n in plan.nodes if n.name != node.name]
+    return [n.name for n in peers]
 
 
 def clear_cuts(node: Node) -> bool:
