@@ -142,6 +142,26 @@ def test_replica_lifecycle(engine: tuple[ContainerEngine, str], lan: Lan, tmp_pa
         )
         assert missing.status is OpStatus.NOT_INSTALLED
 
+        # its container stopped under it (a node's boot, a crash): the engine cannot exec,
+        # so the instance is not running and its stop has nothing to do, not a failed stop
+        assert inner("start") == OcfRc.OK
+        podman.stop(spec.name, grace=1)
+        assert podman.inspect(spec.name).state is State.STOPPED
+        refused = podman.exec(spec.name, ["true"])
+        assert refused.exit is Exit.NOT_EXECUTABLE, refused
+        assert f"container {spec.name} is not running" in refused.stderr
+        assert [inner(a) for a in ("stop", "monitor", "demote")] == [
+            OcfRc.OK,
+            OcfRc.NOT_RUNNING,
+            OcfRc.OK,
+        ]
+        start = runner.run(OpRequest("m:0", "start", "ctl0", marker, container=spec.name))
+        assert start.rc != OcfRc.OK and "is not running" in (start.exit_reason or ""), start
+        # a command's own exit code 255 is its answer, not the engine's refusal
+        podman._ok(["start", spec.name], "start")
+        own = podman.exec(spec.name, ["sh", "-c", "echo redis is not running >&2; exit 255"])
+        assert (own.exit, own.code) == (Exit.EXITED, 255), own
+
         assert agent.stop(spec.name).rc == OcfRc.OK
         assert podman.inspect(spec.name).state is State.ABSENT
         assert agent.monitor(spec.name).rc == OcfRc.NOT_RUNNING

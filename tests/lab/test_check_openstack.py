@@ -223,9 +223,6 @@ def test_check_on_the_openstack_lab_healthy_then_each_fault(openstack_lab: LabPl
     assert fenced == {(victim, Verdict.WARNING)}, fenced
     assert history_cleanup(Env(plan.store_url), victim) == (victim,)
     assert not [f for f in run_check(plan).findings if f.code == codes.NODE_FENCED]
-    # Not asserted here yet: the node healthy again after it boots. In CI (2026-12-07,
-    # second session) the booted node's inner stops (galera, rabbitmq, redis run through
-    # `podman exec` in a container that no longer runs) failed with rc 255, which became a
-    # stop failure with fail count INFINITY, and its replicas stayed down: an open bug
-    # (docs/lab.md, Known limits).
+    # healed (the link up, the node booted): the node is back with all its replicas
     fault.inject(plan.directory, "heal", None, None)
+    healthy_again(plan, f"{victim} booted", timeout=240)

@@ -41,6 +41,16 @@ _NO_SUCH = ("no such container", "no such object", "no container with name or id
 # What podman answers for a container its database holds but its storage lost (a power cut
 # between the two updates of a create or a remove): it cannot run; `rm --force` clears it
 _STORAGE_LOST = "container not known"
+# What the engine's exec answers when it could not start the command at all, the container
+# not running or gone (podman 4: 255 or 125; docker 20+: 1 from its daemon). Matched with the
+# exit code, so an inner command's own words on stderr cannot be taken for it.
+_NO_EXEC_CODES = (1, 125, 255)
+_NO_EXEC = (
+    "can only create exec sessions on running containers",
+    "container state improper",
+    *_NO_SUCH,
+    "error response from daemon: container",
+)
 
 
 class ContainerError(Exception):
@@ -211,7 +221,9 @@ class ContainerEngine:
         stdin: bytes = b"",
     ) -> ProcessOutcome:
         """Run argv inside the container (no shell); Exit.TIMEOUT if it outlives timeout.
-        On a timeout the engine's client is killed; the engine ends the exec session."""
+        On a timeout the engine's client is killed; the engine ends the exec session.
+        Exit.NOT_EXECUTABLE when the container is not running or does not exist: the
+        engine could not start argv at all (_NO_EXEC)."""
         args = ["exec"]
         if stdin:
             args.append("--interactive")
@@ -219,6 +231,18 @@ class ContainerEngine:
             args += ["--env", f"{key}={value}"]
         args += [name, *argv]
         outcome = self._call(args, timeout=timeout, stdin=stdin)
+        if (
+            outcome.exit is Exit.EXITED
+            and outcome.code in _NO_EXEC_CODES
+            and any(marker in outcome.stderr.lower() for marker in _NO_EXEC)
+        ):
+            return ProcessOutcome(
+                Exit.NOT_EXECUTABLE,
+                outcome.code,
+                outcome.stdout,
+                f"container {name} is not running: {outcome.stderr.strip()}",
+                outcome.duration,
+            )
         if (
             outcome.exit is Exit.EXITED
             and outcome.code in (126, 127)

@@ -99,10 +99,11 @@ class LocalAgentRunner:
             if state is not ContainerState.RUNNING:
                 return OpResult(OcfRc.NOT_RUNNING, OpStatus.DONE, None, 0.0)
         result = self._inner_runner(engine, request.container).run(request)
-        if result.status is OpStatus.DONE or request.action not in ("monitor", "stop", "demote"):
+        if request.action not in ("monitor", "stop", "demote") or _answered(request, result):
             return result
-        # the exec itself failed: with its container gone, the instance is not running
-        # (Pacemaker's guest node is down then) and a stop has nothing left to stop
+        # the exec failed, or the container died under it (podman: 137): with its container
+        # gone, the instance is not running (Pacemaker's guest node is down then) and a stop
+        # has nothing left to stop
         try:
             state = engine.inspect(request.container).state
         except ContainerError:
@@ -125,3 +126,13 @@ class LocalAgentRunner:
                 )
                 self._inner[container] = runner
             return runner
+
+
+def _answered(request: OpRequest, result: OpResult) -> bool:
+    """Whether an inner monitor, stop or demote got an answer that needs no second look at
+    its container: a state for a monitor, success for a stop or a demote."""
+    if result.status is not OpStatus.DONE:
+        return False
+    if request.action == "monitor":
+        return result.rc in (OcfRc.OK, OcfRc.RUNNING_PROMOTED, OcfRc.NOT_RUNNING)
+    return result.rc == OcfRc.OK
