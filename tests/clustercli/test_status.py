@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -243,6 +244,19 @@ def _shape(root: etree._Element) -> dict[str, Any]:
             }
             for f in root.iterfind("failures/failure")
         ],
+        "history": [
+            {
+                "node": n.get("name"),
+                "resources": [
+                    {
+                        **dict(r.attrib),
+                        "ops": [dict(o.attrib) for o in r.iterfind("operation_history")],
+                    }
+                    for r in n.iterfind("resource_history")
+                ],
+            }
+            for n in root.iterfind("node_history/node")
+        ],
         "dc": root.find("summary/current_dc").get("name"),  # type: ignore[union-attr]
         "counts": dict(root.find("summary/resources_configured").attrib),  # type: ignore[union-attr]
     }
@@ -281,6 +295,39 @@ def check_like_crm_mon(env: Env, tmp_path: Path) -> None:
 @pytest.mark.oracle
 def test_status_reads_like_crm_mon_on_the_same_cib(running: Env, tmp_path: Path) -> None:
     check_like_crm_mon(running, tmp_path)
+
+
+@pytest.mark.oracle
+def test_fail_counts_in_the_node_history_like_crm_mon(running: Env, tmp_path: Path) -> None:
+    """A resource that failed on a node: its fail count and last failure in crm_mon's
+    node_history, which check reads from a saved status (check --from)."""
+    with running.coordinator() as coord:
+        coord.write_status(
+            {
+                StatusKey("ctl2", StatusKind.FAIL_COUNT, "web"): {
+                    "monitor_10000": {"count": 3, "last": 1_700_000_100}
+                }
+            }
+        )
+        coord.write_status(
+            {
+                StatusKey("ctl1", StatusKind.FAIL_COUNT, "vip"): {
+                    "start_0": {"count": 1_000_000, "last": 1_700_000_200}
+                }
+            }
+        )
+    check_like_crm_mon(running, tmp_path)
+    xml = as_xml(cluster_status(running))
+    _validate(xml)
+    counts = {
+        (h.node, h.resource): (h.fail_count, h.migration_threshold, h.last_failure)
+        for h in parse_crm_mon(xml.decode()).histories
+        if h.fail_count
+    }
+    assert counts == {
+        ("ctl2", "web"): (3, 1_000_000, time.ctime(1_700_000_100)),
+        ("ctl1", "vip"): (1_000_000, 1_000_000, time.ctime(1_700_000_200)),
+    }
 
 
 @pytest.mark.oracle

@@ -368,6 +368,38 @@ def _xml_resources(parent: etree._Element, dto: StatusDto) -> None:
             _xml_resource(el, r, dto)
 
 
+def _xml_history(parent: etree._Element, dto: StatusDto) -> None:
+    history = etree.SubElement(parent, "node_history")
+    for n in dto.history:
+        node = etree.SubElement(history, "node", {"name": n.node})
+        for r in n.resources:
+            rsc = etree.SubElement(
+                node,
+                "resource_history",
+                {
+                    "id": r.resource,
+                    "orphan": _b(r.orphan),
+                    "migration-threshold": str(r.migration_threshold),
+                },
+            )
+            if r.fail_count:
+                rsc.set("fail-count", str(r.fail_count))
+                rsc.set("last-failure", _when(r.last_failure))
+            for op in r.ops:
+                el = etree.SubElement(
+                    rsc,
+                    "operation_history",
+                    {"call": str(op.call_id), "task": op.task, "rc": str(op.rc)},
+                )
+                el.set("rc_text", op.rc_text)
+                if op.interval_ms:
+                    el.set("interval", f"{op.interval_ms}ms")
+                if op.last_rc_change:
+                    el.set("last-rc-change", _when(op.last_rc_change))
+                el.set("exec-time", f"{op.exec_ms}ms")
+                el.set("queue-time", f"{op.queue_ms}ms")
+
+
 def as_xml(dto: StatusDto, *, now: int | None = None) -> bytes:
     root = etree.Element(
         "pacemaker-result", {"api-version": API_VERSION, "request": "hakeeper status --output xml"}
@@ -436,6 +468,8 @@ def as_xml(dto: StatusDto, *, now: int | None = None) -> bytes:
         if n.name in guests:
             node.set("id_as_resource", guests[n.name])
     _xml_resources(root, dto)
+    if dto.history:
+        _xml_history(root, dto)
     if dto.failures:
         failures = etree.SubElement(root, "failures")
         for f in dto.failures:

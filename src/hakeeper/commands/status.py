@@ -17,11 +17,12 @@ from hakeeper.commands.cib_store import read_cib
 from hakeeper.commands.env import Env
 from hakeeper.model.cib import Cib
 from hakeeper.model.config import Clone, Location, Role
-from hakeeper.model.scores import parse_score
+from hakeeper.model.scores import INFINITY, parse_score
 from hakeeper.node.records import FenceRecord, cluster_cib, fence_history
 from hakeeper.reports import CommandError
-from hakeeper.scheduler.cluster import Cluster, unpack
+from hakeeper.scheduler.cluster import Cluster, fail_count, unpack
 from hakeeper.scheduler.view import ClusterView, view_of
+from hakeeper.scheduler.working import Rsc, Variant
 
 RC_TEXT = {
     0: "ok",
@@ -84,6 +85,42 @@ class Failure:
 
 
 @dataclass(frozen=True, slots=True)
+class OpHistory:
+    """One operation in a node's history of a resource (crm_mon's operation_history)."""
+
+    call_id: int
+    task: str
+    rc: int
+    interval_ms: int
+    last_rc_change: int | None
+    exec_ms: int
+    queue_ms: int
+
+    @property
+    def rc_text(self) -> str:
+        return RC_TEXT.get(self.rc, "unknown")
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceHistory:
+    """What a node did with a resource and how often it failed there (crm_mon's
+    resource_history): the fail count is what migration-threshold is compared with."""
+
+    resource: str
+    orphan: bool
+    migration_threshold: int
+    fail_count: int
+    last_failure: int | None
+    ops: tuple[OpHistory, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeHistory:
+    node: str
+    resources: tuple[ResourceHistory, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ClusterOptions:
     stonith_enabled: bool
     symmetric_cluster: bool
@@ -113,6 +150,7 @@ class StatusDto:
     bans: tuple[Ban, ...]
     failures: tuple[Failure, ...]
     fencing: tuple[FenceRecord, ...] = ()  # newest first; a CIB file has none
+    history: tuple[NodeHistory, ...] = ()  # online nodes' operations and fail counts
 
 
 def cluster_status(env: Env) -> StatusDto:
@@ -198,6 +236,7 @@ def status_of(cib: Cib, revision: int, config_revision: int) -> StatusDto:
         ),
         bans=tuple(_bans(cib)),
         failures=tuple(_failures(cib)),
+        history=tuple(_history(cluster)),
     )
 
 
@@ -245,3 +284,70 @@ def _failures(cib: Cib) -> list[Failure]:
                     )
                 )
     return found
+
+
+def _history(cluster: Cluster) -> list[NodeHistory]:
+    """crm_mon's node history: for each online node, each resource it has a history of,
+    that history's operations by call id (notifications and probes that found nothing
+    left out, as crm_mon does) with the resource's fail count and migration-threshold."""
+    found = []
+    for state in cluster.cib.status.nodes:
+        node = cluster.node_by_id.get(state.id) or cluster.node_by_name.get(state.uname or "")
+        if node is None or not node.online:
+            continue
+        resources = []
+        for lrm in state.resources:
+            ops = sorted(
+                (
+                    OpHistory(
+                        op.call_id,
+                        op.operation,
+                        op.rc_code,
+                        op.interval_ms,
+                        op.last_rc_change,
+                        op.exec_time or 0,
+                        op.queue_time or 0,
+                    )
+                    for op in lrm.ops
+                    if op.operation != "notify"
+                    and not (op.operation == "monitor" and op.interval_ms == 0 and op.rc_code == 7)
+                ),
+                key=lambda o: o.call_id,
+            )
+            if not ops:
+                continue
+            rsc = _history_rsc(cluster, lrm.id)
+            count = fail_count(cluster, node, rsc, effective=False) if rsc is not None else 0
+            resources.append(
+                ResourceHistory(
+                    lrm.id,
+                    rsc is None,  # crm_mon: false for a resource the scheduler made an orphan
+                    rsc.migration_threshold if rsc is not None else INFINITY,
+                    count,
+                    _last_failure(node.attrs, rsc) if count and rsc is not None else None,
+                    tuple(ops),
+                )
+            )
+        if resources:
+            found.append(NodeHistory(node.uname, tuple(resources)))
+    return found
+
+
+def _history_rsc(cluster: Cluster, lrm_id: str) -> Rsc | None:
+    """The primitive a history entry is of: itself, or (an anonymous clone's entry) any of
+    its instances, which share its meta attributes and fail-count attribute names."""
+    rsc = cluster.rsc_by_id.get(lrm_id)
+    if rsc is not None and rsc.variant == Variant.PRIMITIVE:
+        return rsc
+    base = lrm_id.split(":", 1)[0]
+    return next((r for r in cluster.primitives() if r.base_id == base), None)
+
+
+def _last_failure(attrs: Mapping[str, str], rsc: Rsc) -> int | None:
+    ident = rsc.base_id or rsc.id
+    times = [
+        int(value)
+        for key, value in attrs.items()
+        if key.startswith(f"last-failure-{ident}") and value.isdigit()
+    ]
+    return max(times) if times else None
