@@ -30,10 +30,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     up.add_argument(
         "--profile",
         choices=["openstack", "minimal"],
-        default="minimal",
+        default="openstack",
         help=(
-            "minimal (default): VIPs, haproxy, redis; openstack: the seeds' bundles "
-            "(galera, rabbitmq, redis, haproxy, memcached, cinder-volume) and VIPs"
+            "openstack (default, as make lab): the seeds' bundles (galera, rabbitmq, "
+            "redis, haproxy, memcached, cinder-volume) and VIPs; minimal: VIPs, haproxy, "
+            "redis, for quick runs"
         ),
     )
     up.add_argument(
