@@ -532,3 +532,35 @@ def test_stonith_history_show_and_cleanup(running: Env, capsys: pytest.CaptureFi
     assert main(["stonith", "history", "cleanup", "ctl3", *store]) == 0
     assert capsys.readouterr().out == "cleaned up the fencing history of ctl3\n"
     assert cluster_status(running).fencing == ()
+
+
+@pytest.mark.parametrize("env", ["sqlite"], indirect=True)  # the CLI opens a store by URL
+def test_a_fencing_recorded_during_a_cleanup_is_not_lost(
+    running: Env, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The controller records a fencing of ctl3 between the cleanup's read and its delete:
+    the cleanup forgets nothing and says so (exit 3); the new record is there."""
+    from hakeeper.coord.keyspace import KeyspaceCoordinator
+    from hakeeper.node.records import FenceRecord, fence_key, with_fence_record
+
+    _fenced(running)
+    read = KeyspaceCoordinator.read_status
+
+    def read_then_fence(self: KeyspaceCoordinator) -> Any:
+        snap = read(self)
+        doc = snap.documents[fence_key("ctl3")]
+        late = FenceRecord("reboot", "ctl3", "success", "ctl1", "ctl1", "fence-ctl3", 9e9, "")
+        self.write_status({fence_key("ctl3"): with_fence_record(doc, late)})
+        return snap
+
+    monkeypatch.setattr(KeyspaceCoordinator, "read_status", read_then_fence)
+    assert main(["stonith", "history", "cleanup", "ctl3", "--store", running.store]) == 3
+    err = capsys.readouterr().err
+    assert "was recorded while its history was being cleaned up; nothing was forgotten" in err
+    assert "Traceback" not in err
+    monkeypatch.undo()
+    assert [r.completed for r in cluster_status(running).fencing] == [
+        9e9,
+        COMPLETED + 60,
+        COMPLETED,
+    ]

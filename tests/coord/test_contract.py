@@ -157,6 +157,38 @@ def test_status_write_fenced_by_lease(open_store: Factory) -> None:
     assert other.read_status().documents == {key: {"rc": 0}}
 
 
+def test_status_write_only_while_what_was_read_is_unchanged(open_store: Factory) -> None:
+    """`expected`: an edit of documents read earlier (a cleanup) cannot lose a write that
+    another client made since; it changes nothing and raises Conflict."""
+    mine, other = open_store(), open_store()
+    fenced = StatusKey("@cluster", StatusKind.FENCING, "ctl2")
+    spare = StatusKey("@cluster", StatusKind.FENCING, "ctl3")
+    other.write_status({fenced: {"events": [{"when": 1.5, "by": "ctl1"}]}})
+    read = mine.read_status().documents
+    other.write_status({fenced: {"events": [{"when": 1.5, "by": "ctl1"}, {"when": 9.0}]}})
+    with pytest.raises(Conflict):
+        mine.write_status({fenced: None}, expected={fenced: read[fenced]})
+    # absent when read, written since: the same
+    with pytest.raises(Conflict):
+        mine.write_status({spare: {"events": []}}, expected={spare: None, fenced: None})
+    assert len(other.read_status().documents[fenced]["events"]) == 2
+    assert spare not in other.read_status().documents
+    # unchanged since the read: applied
+    read = mine.read_status().documents
+    mine.write_status({fenced: None}, expected={fenced: read[fenced], spare: None})
+    assert other.read_status().documents == {}
+    # with a lease: a stale document is a Conflict, a lost lease still LeaseExpired
+    key = StatusKey("ctl1", OPS, "redis")
+    lease = mine.join("ctl1", 5)
+    mine.write_status({key: {"rc": 0}}, lease=lease, expected={key: None})
+    with pytest.raises(Conflict):
+        mine.write_status({key: {"rc": 7}}, lease=lease, expected={key: None})
+    mine.leave(lease)
+    with pytest.raises(LeaseExpired):
+        mine.write_status({key: {"rc": 7}}, lease=lease, expected={key: {"rc": 0}})
+    assert other.read_status().documents == {key: {"rc": 0}}
+
+
 def test_status_snapshot_is_consistent_under_concurrent_writes(open_store: Factory) -> None:
     writer, reader = open_store(), open_store()
     a = StatusKey("ctl1", OPS, "redis")

@@ -30,12 +30,16 @@ class FlakyCoordinator(KeyspaceCoordinator):
         self.failed = 0
 
     def write_status(
-        self, changes: Mapping[StatusKey, JsonDoc | None], *, lease: Lease | None = None
+        self,
+        changes: Mapping[StatusKey, JsonDoc | None],
+        *,
+        lease: Lease | None = None,
+        expected: Mapping[StatusKey, JsonDoc | None] | None = None,
     ) -> int:
         if self.fails(changes):
             self.failed += 1
             raise CoordUnavailable("no endpoint answered (injected)")
-        return super().write_status(changes, lease=lease)
+        return super().write_status(changes, lease=lease, expected=expected)
 
 
 def wait_for(what: str, check: Callable[[], object], timeout: float = 20.0) -> object:
@@ -114,14 +118,18 @@ class StallingCoordinator(KeyspaceCoordinator):
         super().keepalive(lease)
 
     def write_status(
-        self, changes: Mapping[StatusKey, JsonDoc | None], *, lease: Lease | None = None
+        self,
+        changes: Mapping[StatusKey, JsonDoc | None],
+        *,
+        lease: Lease | None = None,
+        expected: Mapping[StatusKey, JsonDoc | None] | None = None,
     ) -> int:
         if self.cut.is_set():
             self.stalled.set()
             time.sleep(self.stall)
             self.stalled.clear()
             raise CoordTimeout("no answer in time (injected)")
-        return super().write_status(changes, lease=lease)
+        return super().write_status(changes, lease=lease, expected=expected)
 
 
 class StopWitness(FakeAgentRunner):

@@ -92,7 +92,11 @@ class Coordinator(abc.ABC):
 
     @abc.abstractmethod
     def write_status(
-        self, changes: Mapping[StatusKey, JsonDoc | None], *, lease: Lease | None = None
+        self,
+        changes: Mapping[StatusKey, JsonDoc | None],
+        *,
+        lease: Lease | None = None,
+        expected: Mapping[StatusKey, JsonDoc | None] | None = None,
     ) -> int:
         """Put (or delete, for None) documents of one node, atomically; return the revision.
 
@@ -100,6 +104,9 @@ class Coordinator(abc.ABC):
         node, by that node or by the controller. Last writer wins. With `lease`, the write
         applies only while that lease still holds its node's membership (compare on the
         member key): a node that lost its lease cannot report results; LeaseExpired then.
+        With `expected`, only while each of those documents is still the one read (None:
+        still absent): an edit of what was read cannot lose a write made since; Conflict
+        then.
         """
 
     @abc.abstractmethod

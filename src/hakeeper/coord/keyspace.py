@@ -21,6 +21,7 @@ from typing import Any
 from hakeeper.coord.coordinator import Coordinator, Watch
 from hakeeper.coord.errors import Conflict, CoordError, LeaseExpired
 from hakeeper.coord.kv import (
+    Compare,
     Delete,
     DeletePrefix,
     Entry,
@@ -153,7 +154,11 @@ class KeyspaceCoordinator(Coordinator):
         return docs
 
     def write_status(
-        self, changes: Mapping[StatusKey, JsonDoc | None], *, lease: Lease | None = None
+        self,
+        changes: Mapping[StatusKey, JsonDoc | None],
+        *,
+        lease: Lease | None = None,
+        expected: Mapping[StatusKey, JsonDoc | None] | None = None,
     ) -> int:
         nodes = {key.node for key in changes}
         if len(nodes) > 1:
@@ -162,13 +167,26 @@ class KeyspaceCoordinator(Coordinator):
             Delete(status_key(key)) if doc is None else Put(status_key(key), _dumps(doc))
             for key, doc in sorted(changes.items(), key=lambda item: status_key(item[0]))
         ]
-        if lease is None:
+        unchanged: list[Compare] = [
+            ModIs(status_key(key), 0) if doc is None else ValueIs(status_key(key), _dumps(doc))
+            for key, doc in sorted((expected or {}).items(), key=lambda i: status_key(i[0]))
+        ]
+        fence: list[Compare] = []
+        if lease is not None:
+            fence.append(ValueIs(MEMBERS + lease.node, _member_value(lease)))
+        if not fence and not unchanged:
             return self._kv.txn([], ops).revision
-        fence = ValueIs(MEMBERS + lease.node, _member_value(lease))
-        result = self._kv.txn([fence], ops)
-        if not result.succeeded:
+        result = self._kv.txn([*fence, *unchanged], ops)
+        if result.succeeded:
+            return result.revision
+        if lease is not None and (not unchanged or not self._holds(lease)):
             raise LeaseExpired(f"lease {lease.id} of {lease.node} no longer holds membership")
-        return result.revision
+        what = ", ".join(sorted(f"{k.node}/{k.kind.value}/{k.name}" for k in expected or {}))
+        raise Conflict(f"status {what}", 0, result.revision)
+
+    def _holds(self, lease: Lease) -> bool:
+        _, entry = self._get(MEMBERS + lease.node)
+        return entry is not None and entry.value == _member_value(lease)
 
     def clear_status(self, node: str) -> int:
         check_name("node", node)
