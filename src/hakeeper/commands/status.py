@@ -20,7 +20,7 @@ from hakeeper.model.config import Clone, Location, Role
 from hakeeper.model.scores import INFINITY, parse_score
 from hakeeper.node.records import FenceRecord, cluster_cib, fence_history
 from hakeeper.reports import CommandError
-from hakeeper.scheduler.cluster import Cluster, fail_count, unpack
+from hakeeper.scheduler.cluster import Cluster, failures_of, unpack
 from hakeeper.scheduler.view import ClusterView, view_of
 from hakeeper.scheduler.working import Rsc, Variant
 
@@ -317,14 +317,14 @@ def _history(cluster: Cluster) -> list[NodeHistory]:
             if not ops:
                 continue
             rsc = _history_rsc(cluster, lrm.id)
-            count = fail_count(cluster, node, rsc, effective=False) if rsc is not None else 0
+            count, last = failures_of(cluster, node, rsc) if rsc is not None else (0, 0)
             resources.append(
                 ResourceHistory(
                     lrm.id,
                     rsc is None,  # crm_mon: false for a resource the scheduler made an orphan
                     rsc.migration_threshold if rsc is not None else INFINITY,
                     count,
-                    _last_failure(node.attrs, rsc) if count and rsc is not None else None,
+                    last if count and last else None,
                     tuple(ops),
                 )
             )
@@ -341,13 +341,3 @@ def _history_rsc(cluster: Cluster, lrm_id: str) -> Rsc | None:
         return rsc
     base = lrm_id.split(":", 1)[0]
     return next((r for r in cluster.primitives() if r.base_id == base), None)
-
-
-def _last_failure(attrs: Mapping[str, str], rsc: Rsc) -> int | None:
-    ident = rsc.base_id or rsc.id
-    times = [
-        int(value)
-        for key, value in attrs.items()
-        if key.startswith(f"last-failure-{ident}") and value.isdigit()
-    ]
-    return max(times) if times else None

@@ -174,8 +174,6 @@ class KeyspaceCoordinator(Coordinator):
         fence: list[Compare] = []
         if lease is not None:
             fence.append(ValueIs(MEMBERS + lease.node, _member_value(lease)))
-        if not fence and not unchanged:
-            return self._kv.txn([], ops).revision
         result = self._kv.txn([*fence, *unchanged], ops)
         if result.succeeded:
             return result.revision

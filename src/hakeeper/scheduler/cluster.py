@@ -566,6 +566,22 @@ def fail_count(cluster: Cluster, node: Node, rsc: Rsc, *, effective: bool = True
     (fail-count-RSC#monitor_10000); older ones one per resource (fail-count-RSC). Each
     reads only its own form, as Pacemaker does.
     """
+    total, last_failure = failures_of(cluster, node, rsc)
+    if (
+        effective
+        and total > 0
+        and rsc.failure_timeout > 0
+        and last_failure > 0
+        and cluster.now is not None
+        and cluster.now >= last_failure + rsc.failure_timeout
+    ):
+        return 0
+    return total
+
+
+def failures_of(cluster: Cluster, node: Node, rsc: Rsc) -> tuple[int, int]:
+    """rsc's fail count on node as its attributes hold it (failure-timeout not applied) and
+    its last failure's time (0: none)."""
     legacy = cluster.legacy_failcounts
     total = 0
     last_failure = 0
@@ -578,16 +594,7 @@ def fail_count(cluster: Cluster, node: Node, rsc: Rsc, *, effective: bool = True
                 last_failure = max(last_failure, int(value))
             except ValueError:
                 pass
-    if (
-        effective
-        and total > 0
-        and rsc.failure_timeout > 0
-        and last_failure > 0
-        and cluster.now is not None
-        and cluster.now >= last_failure + rsc.failure_timeout
-    ):
-        return 0
-    return total
+    return total, last_failure
 
 
 _OP_SUFFIX = re.compile(r"#.+_[0-9]+")
