@@ -34,6 +34,7 @@ from hakeeper.commands.status import cluster_status
 from hakeeper.lab import fault, system
 from hakeeper.lab.lifecycle import lab_down, lab_up, leftovers
 from hakeeper.lab.plan import LabPlan, Net, Profile, StoreKind, make_plan
+from lab.logs import kept_at
 
 pytestmark = pytest.mark.integration
 
@@ -80,7 +81,7 @@ def lab() -> Iterator[LabPlan]:
     lines: list[str] = []
     try:
         result = lab_up(plan, lambda text, s: lines.append(f"{s:6.1f} {text}"), timeout=90)
-        assert result.converged, "\n".join(lines)
+        assert result.converged, "\n".join(lines) + kept_at(plan, "lab up")
         yield plan
         down = lab_down(plan.directory, lambda text, s: None)
         assert down.leftovers == ()

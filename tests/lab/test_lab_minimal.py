@@ -35,6 +35,7 @@ from hakeeper.lab.status import lab_status, render
 from hakeeper.model.config import Bundle
 
 from .conftest import need
+from .logs import kept_at
 
 pytestmark = pytest.mark.integration
 
@@ -85,7 +86,7 @@ def lab(request: pytest.FixtureRequest) -> Iterator[LabPlan]:
     lines: list[str] = []
     try:
         result = lab_up(plan, lambda text, s: lines.append(f"{s:6.1f} {text}"), timeout=90)
-        assert result.converged, "\n".join(lines)
+        assert result.converged, "\n".join(lines) + kept_at(plan, "lab up")
         yield plan
     finally:
         if os.path.exists(plan.directory):

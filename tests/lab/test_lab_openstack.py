@@ -35,6 +35,7 @@ from hakeeper.lab.status import lab_status
 from hakeeper.lab.support import daemon_gap
 
 from .conftest import need
+from .logs import kept_at
 from .test_lab_minimal import free_lab_id, redis_call, wait_for
 
 # one openstack lab at a time on this machine: the two tests that bring one up share a worker
@@ -72,7 +73,7 @@ def openstack_lab() -> Iterator[LabPlan]:
     lines: list[str] = []
     try:
         result = lab_up(plan, lambda text, s: lines.append(f"{s:6.1f} {text}"), timeout=600)
-        assert result.converged, "\n".join(lines)
+        assert result.converged, "\n".join(lines) + kept_at(plan, "lab up")
         print(f"openstack lab converged in {result.seconds:.1f} s")
         yield plan
     finally:
