@@ -328,6 +328,15 @@ def test_fail_counts_in_the_node_history_like_crm_mon(running: Env, tmp_path: Pa
         ("ctl2", "web"): (3, 1_000_000, time.ctime(1_700_000_100)),
         ("ctl1", "vip"): (1_000_000, 1_000_000, time.ctime(1_700_000_200)),
     }
+    # the same in hakeeper's JSON, with epoch seconds
+    doc = json.loads(json.dumps(as_json(cluster_status(running))))
+    assert {
+        (c["node"], c["resource"]): (c["count"], c["migration_threshold"], c["last_failure"])
+        for c in doc["fail_counts"]
+    } == {
+        ("ctl2", "web"): (3, 1_000_000, 1_700_000_100),
+        ("ctl1", "vip"): (1_000_000, 1_000_000, 1_700_000_200),
+    }
 
 
 @pytest.mark.oracle

@@ -212,6 +212,19 @@ def as_json(dto: StatusDto) -> dict[str, Any]:
             for f in dto.failures
         ],
         "fencing": fencing_json(dto.fencing),
+        # what migration-threshold is compared with: each resource that failed on a node
+        "fail_counts": [
+            {
+                "resource": r.resource,
+                "node": h.node,
+                "count": r.fail_count,
+                "migration_threshold": r.migration_threshold,
+                "last_failure": r.last_failure,
+            }
+            for h in dto.history
+            for r in h.resources
+            if r.fail_count
+        ],
     }
 
 
