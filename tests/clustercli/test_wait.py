@@ -51,7 +51,7 @@ def run_graph(env: Env) -> None:
                 op_status=0,
                 transition_key=graph.key(action),
                 node=action.node,
-                now=int(time.time()),
+                started=int(time.time()),
                 exec_ms=1,
                 digest=action.digest,
                 exit_reason=None,

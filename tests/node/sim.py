@@ -66,6 +66,7 @@ class Sim:
     held: set[str] = field(default_factory=set)  # nodes whose agent runs never end
     docs: dict[StatusKey, object] = field(default_factory=dict)  # the store's status
     config: str | None = None
+    duration_ms: int = 0  # how long each agent run took, as its result says
 
     def dummy(self, request: OpRequest) -> int:
         """A Dummy agent's answers: monitor 0 if started on that node, else 7."""
@@ -159,7 +160,7 @@ class Sim:
             self.ops.append(
                 (node, run.request.resource, run.request.action, run.request.interval_ms)
             )
-            self.inbox[node].append(OpCompleted(run.run_id, rc, 0))
+            self.inbox[node].append(OpCompleted(run.run_id, rc, 0, duration_ms=self.duration_ms))
 
     def probe_new(self) -> None:
         """Every node probes what was configured since it joined; the leader last, so that

@@ -65,6 +65,23 @@ def test_results_are_op_history_records_with_the_expected_rc() -> None:
     assert start["op-digest"] and start["last-rc-change"] == int(sim.now)
 
 
+def test_op_history_times_are_when_the_operation_began() -> None:
+    """As Pacemaker's executor records them: last-rc-change (and for a one-shot operation
+    last-run) is when the run began, not when its result came; a recurring monitor has no
+    last-run."""
+    sim = Sim(("a",), now=1_000_000.0, duration_ms=3_000)
+    sim.configure(dummy_config("d1"))
+    sim.settle()
+    ops = sim.states["a"].docs[StatusKey("a", StatusKind.OP_HISTORY, "d1")]["ops"]
+    start, monitor = ops["d1_last_0"], ops["d1_monitor_10000"]
+    assert (start["exec-time"], start["last-run"], start["last-rc-change"]) == (
+        3_000,
+        int(sim.now) - 3,
+        int(sim.now) - 3,
+    )
+    assert "last-run" not in monitor and monitor["last-rc-change"] == int(sim.now) - 3
+
+
 def test_an_action_waits_for_what_it_follows_on_its_own_node() -> None:
     sim = Sim(("a",))
     sim.configure(dummy_config("d1"))

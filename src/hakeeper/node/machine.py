@@ -549,7 +549,7 @@ def _record(
             op_status=event.op_status,
             transition_key=transition_key,
             node=action.guest or state.node,
-            now=int(state.now),
+            started=int(state.now - event.duration_ms / 1000),
             exec_ms=event.duration_ms,
             digest=action.digest,
             exit_reason=event.exit_reason,

@@ -115,13 +115,15 @@ def op_fields(
     op_status: int,
     transition_key: str,
     node: str,
-    now: int,
+    started: int,
     exec_ms: int,
     digest: str,
     exit_reason: str | None,
 ) -> dict[str, Any]:
-    """One lrm_rsc_op, with the fields the scheduler reads."""
-    return {
+    """One lrm_rsc_op, with the fields the scheduler reads. `started` is when the operation
+    began, as Pacemaker's executor records it: its last-rc-change, and for a one-shot
+    operation its last-run (a recurring one has none)."""
+    fields: dict[str, Any] = {
         "id": record_id,
         "operation_key": f"{resource}_{task}_{interval_ms}",
         "operation": task,
@@ -132,13 +134,15 @@ def op_fields(
         "transition-key": transition_key,
         "transition-magic": f"{op_status}:{rc};{transition_key}",
         "on_node": node,
-        "last-rc-change": now,
-        "last-run": now,
+        "last-rc-change": started,
         "exec-time": exec_ms,
         "queue-time": 0,
         "op-digest": digest,
         "exit-reason": exit_reason,
     }
+    if not interval_ms:
+        fields["last-run"] = started
+    return fields
 
 
 def _record(fields: Mapping[str, Any]) -> OpRecord:
