@@ -60,31 +60,6 @@ class Ban:
 
 
 @dataclass(frozen=True, slots=True)
-class Failure:
-    """A resource's last failed operation on a node (crm_mon's "Failed Resource Actions")."""
-
-    op_key: str
-    node: str
-    rc: int
-    exit_reason: str
-    call_id: int
-    op_status: int
-    task: str
-    interval_ms: int
-    last_rc_change: int | None
-    exec_ms: int
-    queue_ms: int
-
-    @property
-    def rc_text(self) -> str:
-        return RC_TEXT.get(self.rc, "unknown")
-
-    @property
-    def status_text(self) -> str:
-        return OP_STATUS_TEXT.get(self.op_status, "unknown")
-
-
-@dataclass(frozen=True, slots=True)
 class OpHistory:
     """One operation in a node's history of a resource (crm_mon's operation_history)."""
 
@@ -99,6 +74,21 @@ class OpHistory:
     @property
     def rc_text(self) -> str:
         return RC_TEXT.get(self.rc, "unknown")
+
+
+@dataclass(frozen=True, slots=True)
+class Failure(OpHistory):
+    """A resource's last failed operation on a node (crm_mon's "Failed Resource Actions"):
+    the operation, where, and how it ended."""
+
+    op_key: str
+    node: str
+    exit_reason: str
+    op_status: int
+
+    @property
+    def status_text(self) -> str:
+        return OP_STATUS_TEXT.get(self.op_status, "unknown")
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,17 +260,17 @@ def _failures(cib: Cib) -> list[Failure]:
                     continue
                 found.append(
                     Failure(
-                        op.operation_key or f"{lrm.id}_{op.operation}_{op.interval_ms}",
-                        state.uname or state.id,
-                        op.rc_code,
-                        op.exit_reason or "",
-                        op.call_id,
-                        op.op_status,
-                        op.operation,
-                        op.interval_ms,
-                        op.last_rc_change,
-                        op.exec_time or 0,
-                        op.queue_time or 0,
+                        call_id=op.call_id,
+                        task=op.operation,
+                        rc=op.rc_code,
+                        interval_ms=op.interval_ms,
+                        last_rc_change=op.last_rc_change,
+                        exec_ms=op.exec_time or 0,
+                        queue_ms=op.queue_time or 0,
+                        op_key=op.operation_key or f"{lrm.id}_{op.operation}_{op.interval_ms}",
+                        node=state.uname or state.id,
+                        exit_reason=op.exit_reason or "",
+                        op_status=op.op_status,
                     )
                 )
     return found
