@@ -166,7 +166,7 @@ def test_status_write_only_while_what_was_read_is_unchanged(open_store: Factory)
     other.write_status({fenced: {"events": [{"when": 1.5, "by": "ctl1"}]}})
     read = mine.read_status().documents
     other.write_status({fenced: {"events": [{"when": 1.5, "by": "ctl1"}, {"when": 9.0}]}})
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict, match=r"status @cluster/fencing/ctl2 changed since it was read"):
         mine.write_status({fenced: None}, expected={fenced: read[fenced]})
     # absent when read, written since: the same
     with pytest.raises(Conflict):

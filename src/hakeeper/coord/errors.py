@@ -24,18 +24,20 @@ class CoordTimeout(CoordError):
 
 
 class Conflict(CoordError):
-    """A compare-and-swap failed: the value is no longer at the revision the writer read."""
+    """A compare-and-swap failed: the value is no longer at the revision the writer read
+    (expected_revision None: no longer what the writer read, whatever its revision was)."""
 
-    def __init__(self, what: str, expected_revision: int, actual_revision: int) -> None:
-        super().__init__(
-            f"{what} changed: expected revision {expected_revision}, "
-            f"found {actual_revision}; re-read and retry"
-        )
+    def __init__(self, what: str, expected_revision: int | None, actual_revision: int) -> None:
+        if expected_revision is None:
+            told = f"changed since it was read (the store is at revision {actual_revision})"
+        else:
+            told = f"changed: expected revision {expected_revision}, found {actual_revision}"
+        super().__init__(f"{what} {told}; re-read and retry")
         self.what = what
         self.expected_revision = expected_revision
         self.actual_revision = actual_revision
 
-    def __reduce__(self) -> tuple[type[Conflict], tuple[str, int, int]]:
+    def __reduce__(self) -> tuple[type[Conflict], tuple[str, int | None, int]]:
         return (Conflict, (self.what, self.expected_revision, self.actual_revision))
 
 

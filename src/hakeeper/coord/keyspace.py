@@ -180,7 +180,7 @@ class KeyspaceCoordinator(Coordinator):
         if lease is not None and (not unchanged or not self._holds(lease)):
             raise LeaseExpired(f"lease {lease.id} of {lease.node} no longer holds membership")
         what = ", ".join(sorted(f"{k.node}/{k.kind.value}/{k.name}" for k in expected or {}))
-        raise Conflict(f"status {what}", 0, result.revision)
+        raise Conflict(f"status {what}", None, result.revision)
 
     def _holds(self, lease: Lease) -> bool:
         _, entry = self._get(MEMBERS + lease.node)
