@@ -3,9 +3,12 @@ node's namespace, exec, the inner OCF agent run through exec, stop and remove.""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import tarfile
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -161,6 +164,18 @@ def test_replica_lifecycle(engine: tuple[ContainerEngine, str], lan: Lan, tmp_pa
         podman._ok(["start", spec.name], "start")
         own = podman.exec(spec.name, ["sh", "-c", "echo redis is not running >&2; exit 255"])
         assert (own.exit, own.code) == (Exit.EXITED, 255), own
+        # its processes and its conmon killed (a power cut the engine's state outlives):
+        # the engine still says running, runc refuses the exec; not the agent's answer
+        pids = podman._call(
+            ["inspect", "--format", "{{.State.Pid}} {{.State.ConmonPid}}", spec.name]
+        )
+        for pid in map(int, pids.stdout.split()):
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(0.5)
+        assert podman.inspect(spec.name).state is State.RUNNING  # what makes this case
+        refused = podman.exec(spec.name, ["true"])
+        assert refused.exit is Exit.NOT_EXECUTABLE, refused
+        assert "cannot exec in a stopped container" in refused.stderr
 
         assert agent.stop(spec.name).rc == OcfRc.OK
         assert podman.inspect(spec.name).state is State.ABSENT

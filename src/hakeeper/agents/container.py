@@ -48,6 +48,9 @@ _NO_EXEC_CODES = (1, 125, 255)
 _NO_EXEC = (
     "can only create exec sessions on running containers",
     "container state improper",
+    # runc, when the engine's state says running but the container's processes are gone
+    # (its conmon killed with them, so nobody told the engine)
+    "cannot exec in a stopped container",
     *_NO_SUCH,
     "error response from daemon: container",
 )

@@ -11,7 +11,9 @@
   only the health checks of its clients (HAProxy's) see it.
 - heal: links up, port cuts removed; hung processes go on (SIGCONT); a powered-off node
   boots: its VIPs are gone (as after a reboot), then its namespace holder, etcd member
-  and daemon start again.
+  and daemon start again. A node its fence agent powered off (all killed but its holder
+  and etcd member) boots with an empty /run and nothing mounted from before, as a machine
+  does; its daemon starts again.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import signal
 from hakeeper.lab import net, state, system
 from hakeeper.lab import node as machine
 from hakeeper.lab.lifecycle import boot_node, require_root, start_node_daemon
-from hakeeper.lab.plan import Node, StoreKind
+from hakeeper.lab.plan import HOLDER_NAME, Node, StoreKind
 from hakeeper.lab.state import LabState
 from hakeeper.lab.status import load_lab
 from hakeeper.reports import CommandError, Report, codes
@@ -113,6 +115,12 @@ def _resume(node: Node) -> list[str]:
     return [f"{node.name}: {', '.join(names)} going on (SIGCONT)"] if names else []
 
 
+def _powered_off(node: Node) -> bool:
+    """Nothing runs in the node but what its fence agent spares (etcd, the holder)."""
+    left = {_comm(p) for p in system.pids_in_netns(node.name)} - {"", "etcd", HOLDER_NAME}
+    return not left
+
+
 def _heal(st: LabState, node: Node) -> tuple[LabState, list[str]]:
     done = []
     procs = st.node_procs(node.name)
@@ -127,6 +135,11 @@ def _heal(st: LabState, node: Node) -> tuple[LabState, list[str]]:
         st = start_node_daemon(st.plan, st, node)
         state.save(st)
         return st, [f"{node.name}: booted (etcd member and daemon started)"]
+    if _powered_off(node):
+        # its fence agent killed all it ran but the holder and etcd: it boots, and a boot
+        # starts with an empty /run (podman's state of its containers with it)
+        machine.reboot_volatile(st.plan, holder)
+        done.append(f"{node.name}: booted (/run emptied, nothing mounted from before)")
     net.set_link(node, True)
     done.append(f"{node.name}: link up")
     if net.clear_cuts(node):

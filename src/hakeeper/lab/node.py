@@ -151,6 +151,56 @@ def enter(holder: Proc, argv: Sequence[str]) -> list[str]:
     return ["nsenter", "-t", str(holder.pid), "-n", "-m", "--", *argv]
 
 
+# What a power cycle empties, in the node's mount namespace: every mount below /run (the
+# node's own /run/netns excepted: it is the host's) and below the containers' graph root
+# (overlay roots, /dev/shm of containers whose cleanup never ran), then /run itself.
+REBOOT_SCRIPT = """set -e
+for point in "$@"; do umount -l "$point" 2>/dev/null || true; done
+find /run -mindepth 1 -maxdepth 1 ! -name netns -exec rm -rf {} +
+mkdir -p /run/lock /run/resource-agents
+"""
+
+
+def reboot_volatile(plan: LabPlan, holder: Proc) -> None:
+    """Make a node whose processes were all killed (its fence agent powered it off) boot as
+    a machine does: with an empty /run and nothing mounted from before. A container runtime
+    then knows its containers stopped (podman's state lives under /run and would still say
+    running: runc, not told, answers an exec "cannot exec in a stopped container")."""
+    graph = f"{plan.private_dir}/containers/"
+    points = []
+    try:
+        with open(f"/proc/{holder.pid}/mountinfo") as f:
+            for line in f:
+                point = line.split()[4].replace("\\040", " ")
+                if point.startswith(graph) or (
+                    point.startswith("/run/") and not point.startswith("/run/netns")
+                ):
+                    points.append(point)
+    except OSError as exc:
+        raise CommandError(
+            Report.error(
+                codes.LAB_STEP_FAILED,
+                f"cannot read the mounts of the node holder {holder.pid}: {exc}",
+                hint="`hakeeper lab down` then `hakeeper lab up`",
+            )
+        ) from exc
+    points.sort(key=lambda p: p.count("/"), reverse=True)  # the deepest first
+    done = subprocess.run(
+        enter(holder, ["sh", "-c", REBOOT_SCRIPT, "reboot", *points]),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if done.returncode != 0:
+        raise CommandError(
+            Report.error(
+                codes.LAB_STEP_FAILED,
+                f"could not empty the node's /run: {done.stderr.strip()[-300:]}",
+                hint="`hakeeper lab down` then `hakeeper lab up`",
+            )
+        )
+
+
 def start_etcd(plan: LabPlan, node: Node, holder: Proc) -> Proc:
     peers = ",".join(f"{n.name}=http://{n.internal}:{ETCD_PEER_PORT}" for n in plan.nodes)
     client = f"http://{node.internal}:{ETCD_CLIENT_PORT}"
