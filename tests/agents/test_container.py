@@ -164,10 +164,11 @@ def test_replica_lifecycle(engine: tuple[ContainerEngine, str], lan: Lan, tmp_pa
         podman._ok(["start", spec.name], "start")
         own = podman.exec(spec.name, ["sh", "-c", "echo redis is not running >&2; exit 255"])
         assert (own.exit, own.code) == (Exit.EXITED, 255), own
-        # its processes and its conmon killed (a power cut the engine's state outlives):
+        # its conmon and then its processes killed (a power cut the engine's state outlives;
+        # conmon first, or it reaps the container and tells podman):
         # the engine still says running, runc refuses the exec; not the agent's answer
         pids = podman._call(
-            ["inspect", "--format", "{{.State.Pid}} {{.State.ConmonPid}}", spec.name]
+            ["inspect", "--format", "{{.State.ConmonPid}} {{.State.Pid}}", spec.name]
         )
         for pid in map(int, pids.stdout.split()):
             os.kill(pid, signal.SIGKILL)

@@ -52,6 +52,7 @@ def run_graph(env: Env) -> None:
                 transition_key=graph.key(action),
                 node=action.node,
                 started=int(time.time()),
+                now=int(time.time()),
                 exec_ms=1,
                 digest=action.digest,
                 exit_reason=None,

@@ -66,9 +66,9 @@ def test_results_are_op_history_records_with_the_expected_rc() -> None:
 
 
 def test_op_history_times_are_when_the_operation_began() -> None:
-    """As Pacemaker's executor records them: last-rc-change (and for a one-shot operation
-    last-run) is when the run began, not when its result came; a recurring monitor has no
-    last-run."""
+    """As Pacemaker's executor records them: a one-shot operation's last-run and
+    last-rc-change are when the run began, not when its result came; a recurring monitor
+    has no last-run, and its last-rc-change is when its changed result came."""
     sim = Sim(("a",), now=1_000_000.0, duration_ms=3_000)
     sim.configure(dummy_config("d1"))
     sim.settle()
@@ -79,7 +79,7 @@ def test_op_history_times_are_when_the_operation_began() -> None:
         int(sim.now) - 3,
         int(sim.now) - 3,
     )
-    assert "last-run" not in monitor and monitor["last-rc-change"] == int(sim.now) - 3
+    assert "last-run" not in monitor and monitor["last-rc-change"] == int(sim.now)
 
 
 def test_an_action_waits_for_what_it_follows_on_its_own_node() -> None:

@@ -116,7 +116,9 @@ def _resume(node: Node) -> list[str]:
 
 
 def _powered_off(node: Node) -> bool:
-    """Nothing runs in the node but what its fence agent spares (etcd, the holder)."""
+    """Nothing runs in the node but what its fence agent spares (etcd, the holder): it was
+    fenced, or everything there stopped and its daemon exited; either way it may boot as a
+    power-cycled machine, nothing being left to lose."""
     left = {_comm(p) for p in system.pids_in_netns(node.name)} - {"", "etcd", HOLDER_NAME}
     return not left
 
@@ -136,10 +138,10 @@ def _heal(st: LabState, node: Node) -> tuple[LabState, list[str]]:
         state.save(st)
         return st, [f"{node.name}: booted (etcd member and daemon started)"]
     if _powered_off(node):
-        # its fence agent killed all it ran but the holder and etcd: it boots, and a boot
-        # starts with an empty /run (podman's state of its containers with it)
+        # off (its fence agent killed all it ran but the holder and etcd): it boots, and a
+        # boot starts with an empty /run (podman's state of its containers with it)
         machine.reboot_volatile(st.plan, holder)
-        done.append(f"{node.name}: booted (/run emptied, nothing mounted from before)")
+        done.append(f"{node.name}: nothing ran there: booted (/run emptied, unmounted)")
     net.set_link(node, True)
     done.append(f"{node.name}: link up")
     if net.clear_cuts(node):

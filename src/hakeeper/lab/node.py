@@ -13,6 +13,7 @@ etcd and the daemon then enter both namespaces (`nsenter -t HOLDER -n -m`).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -156,7 +157,7 @@ def enter(holder: Proc, argv: Sequence[str]) -> list[str]:
 # (overlay roots, /dev/shm of containers whose cleanup never ran), then /run itself.
 REBOOT_SCRIPT = """set -e
 for point in "$@"; do umount -l "$point" 2>/dev/null || true; done
-find /run -mindepth 1 -maxdepth 1 ! -name netns -exec rm -rf {} +
+find /run -mindepth 1 -maxdepth 1 ! -name netns -exec rm -rf --one-file-system {} +
 mkdir -p /run/lock /run/resource-agents
 """
 
@@ -166,39 +167,47 @@ def reboot_volatile(plan: LabPlan, holder: Proc) -> None:
     a machine does: with an empty /run and nothing mounted from before. A container runtime
     then knows its containers stopped (podman's state lives under /run and would still say
     running: runc, not told, answers an exec "cannot exec in a stopped container")."""
-    graph = f"{plan.private_dir}/containers/"
-    points = []
     try:
         with open(f"/proc/{holder.pid}/mountinfo") as f:
-            for line in f:
-                point = line.split()[4].replace("\\040", " ")
-                if point.startswith(graph) or (
-                    point.startswith("/run/") and not point.startswith("/run/netns")
-                ):
-                    points.append(point)
-    except OSError as exc:
+            points = volatile_mounts(f.read(), f"{plan.private_dir}/containers/")
+        done = subprocess.run(
+            enter(holder, ["sh", "-c", REBOOT_SCRIPT, "reboot", *points]),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        why = done.stderr.strip()[-300:] if done.returncode else ""
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        why = str(exc)
+    if why:
         raise CommandError(
             Report.error(
                 codes.LAB_STEP_FAILED,
-                f"cannot read the mounts of the node holder {holder.pid}: {exc}",
-                hint="`hakeeper lab down` then `hakeeper lab up`",
-            )
-        ) from exc
-    points.sort(key=lambda p: p.count("/"), reverse=True)  # the deepest first
-    done = subprocess.run(
-        enter(holder, ["sh", "-c", REBOOT_SCRIPT, "reboot", *points]),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    if done.returncode != 0:
-        raise CommandError(
-            Report.error(
-                codes.LAB_STEP_FAILED,
-                f"could not empty the node's /run: {done.stderr.strip()[-300:]}",
+                f"could not empty the /run of the node held by pid {holder.pid}: {why}",
                 hint="`hakeeper lab down` then `hakeeper lab up`",
             )
         )
+
+
+def volatile_mounts(mountinfo: str, graph: str) -> list[str]:
+    """What a boot no longer has mounted, from the node's /proc/PID/mountinfo: every mount
+    below the node's own /run (the one visible at /run, not the host's it hides; its netns
+    subtree excepted) and below the containers' graph root, the deepest first."""
+    mounts = []  # (id, parent, mount point)
+    for line in mountinfo.splitlines():
+        fields = line.split()
+        point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), fields[4])
+        mounts.append((fields[0], fields[1], point))
+    runs = [m for m in mounts if m[2] == "/run"]
+    below: set[str] = {runs[-1][0]} if runs else set()
+    points = []
+    for mid, parent, point in mounts:  # a mount is listed after its parent
+        if parent in below and point != "/run/netns":
+            below.add(mid)
+            points.append(point)
+        elif point.startswith(graph):
+            points.append(point)
+    return sorted(points, key=lambda p: p.count("/"), reverse=True)
 
 
 def start_etcd(plan: LabPlan, node: Node, holder: Proc) -> Proc:

@@ -550,6 +550,7 @@ def _record(
             transition_key=transition_key,
             node=action.guest or state.node,
             started=int(state.now - event.duration_ms / 1000),
+            now=int(state.now),
             exec_ms=event.duration_ms,
             digest=action.digest,
             exit_reason=event.exit_reason,

@@ -116,13 +116,15 @@ def op_fields(
     transition_key: str,
     node: str,
     started: int,
+    now: int,
     exec_ms: int,
     digest: str,
     exit_reason: str | None,
 ) -> dict[str, Any]:
-    """One lrm_rsc_op, with the fields the scheduler reads. `started` is when the operation
-    began, as Pacemaker's executor records it: its last-rc-change, and for a one-shot
-    operation its last-run (a recurring one has none)."""
+    """One lrm_rsc_op, with the fields the scheduler reads, its times as Pacemaker's
+    executor records them: a one-shot operation's last-run and last-rc-change are when it
+    began (`started`); a recurring one has no last-run, and its last-rc-change is when the
+    result that changed came back (`now`)."""
     fields: dict[str, Any] = {
         "id": record_id,
         "operation_key": f"{resource}_{task}_{interval_ms}",
@@ -134,7 +136,7 @@ def op_fields(
         "transition-key": transition_key,
         "transition-magic": f"{op_status}:{rc};{transition_key}",
         "on_node": node,
-        "last-rc-change": started,
+        "last-rc-change": now if interval_ms else started,
         "exec-time": exec_ms,
         "queue-time": 0,
         "op-digest": digest,
