@@ -293,8 +293,13 @@ class NodeDaemon:
         self.pool.shutdown(wait=True)  # the self-fencing stops
 
     def _set_permanent(self, node: str, name: str, value: str | None) -> None:
-        if not permanent.write(self.coord, node, name, value):
+        written = permanent.write(self.coord, node, name, value)
+        if written is permanent.Written.LOST:
             raise RuntimeError("other edits of the configuration won every attempt")
+        if written is permanent.Written.NO_CONFIGURATION:
+            raise RuntimeError("no configuration is stored yet")
+        if written is permanent.Written.UNCHANGED:
+            return  # an agent's monitor repeats what it set (rabbitmq-cluster's, each time)
         self.log.info(
             "%s: permanent attribute %s of %s %s in the configuration",
             self.name,

@@ -10,6 +10,7 @@ section does not list yet is added, as Pacemaker's controller adds a node that j
 from __future__ import annotations
 
 from dataclasses import replace
+from enum import Enum
 
 from hakeeper.cib.edit import set_node_attributes, values_of
 from hakeeper.cib.parse import parse_cib_text
@@ -29,29 +30,38 @@ def read(coord: Coordinator, node: str, name: str) -> str | None:
     return None
 
 
-def write(coord: Coordinator, node: str, name: str, value: str | None, attempts: int = 5) -> bool:
-    """Set (None: delete) it; False if another edit won every attempt. Raises CommandError
-    for a stored configuration that does not parse, CoordError if the store fails."""
+class Written(Enum):
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"  # it already had that value: nothing written, as cibadmin's no-op
+    LOST = "lost"  # another edit won every attempt
+    NO_CONFIGURATION = "no configuration"  # none is stored to write it in
+
+
+def write(
+    coord: Coordinator, node: str, name: str, value: str | None, attempts: int = 5
+) -> Written:
+    """Set (None: delete) it. Raises CommandError for a stored configuration that does not
+    parse, CoordError if the store fails."""
     for _ in range(attempts):
         doc = coord.read_config()
         if doc is None:
-            return False
+            return Written.NO_CONFIGURATION
         cib = parse_cib_text(doc.xml)
         config = cib.configuration
         if node not in {n.uname for n in config.nodes}:
             if value is None:
-                return True
+                return Written.UNCHANGED
             config = replace(config, nodes=(*config.nodes, NodeConfig(node, node)))
         new = set_node_attributes(config, node, {name: value})
         if new == cib.configuration:
-            return True
+            return Written.UNCHANGED
         root = dict(cib.root_attributes)
         epoch = root.get("epoch", "0")
         root["epoch"] = str(int(epoch) + 1 if epoch.isdigit() else 1)
         xml = render_cib(replace(cib, configuration=new, root_attributes=tuple(root.items())))
         try:
             coord.write_config(xml.decode(), expected_revision=doc.revision)
-            return True
+            return Written.CHANGED
         except Conflict:
             continue
-    return False
+    return Written.LOST
