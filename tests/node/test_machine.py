@@ -234,8 +234,11 @@ def test_a_lost_node_is_fenced_before_its_resources_start_elsewhere() -> None:
     sim = Sim(("a", "b", "c"))
     sim.configure(fencing_config("d1", "d2"))
     sim.settle()
-    lost = next(n for r, n in sim.started().items() if n != sim.leader)
-    moved = [r for r, n in sim.started().items() if n == lost]
+    # a fence device is not among them: Pacemaker starts it on a survivor without waiting
+    # for the fencing (crm_simulate: its stop is a pseudo-op with no input)
+    lost = next(n for r, n in sim.started().items() if n != sim.leader and r != "fence-lab")
+    moved = [r for r, n in sim.started().items() if n == lost and r != "fence-lab"]
+    assert moved
     sim.ops.clear()
     sim.lose(lost)
     sim.settle()
@@ -445,3 +448,27 @@ def test_a_reread_store_brings_the_changes_the_watch_missed() -> None:
     said = [o.text for o in orders if isinstance(o, Say)]
     assert said[0] == "read the store again after its watch failed: 3 changes missed"
     assert any("publishing graph" in s for s in said)  # the leader schedules what it learnt
+
+
+def test_a_fence_device_is_probed_on_every_node_from_its_registration_not_its_agent() -> None:
+    # Pacemaker's executor answers a fence device's probe from its fencer: every node
+    # records one (rc 7 where it is not started), and the device's agent is not run for it
+    sim = Sim(("a", "b", "c"))
+    sim.configure(fencing_config("d1"))
+    sim.settle()
+    where = sim.started()["fence-lab"]
+    assert not [op for op in sim.ops if op[1:] == ("fence-lab", "monitor", 0)], sim.ops
+    for node in ("a", "b", "c"):
+        doc = sim.docs[StatusKey(node, StatusKind.OP_HISTORY, "fence-lab")]
+        ops = doc["ops"]
+        assert isinstance(ops, dict)
+        probe = ops.get("fence-lab_monitor_0") or ops["fence-lab_last_0"]
+        if node == where:
+            assert ops["fence-lab_last_0"]["operation"] == "start"
+        else:
+            assert (probe["operation"], probe["rc-code"]) == ("monitor", 7), ops
+    sim.ops.clear()
+    sim.restart(where)  # a daemon that comes back: the device is not registered any more
+    sim.settle()
+    # its probe found it not running (no agent run for it), so the leader started it again
+    assert [op for op in sim.ops if op[1] == "fence-lab"] == [(where, "fence-lab", "start", 0)]

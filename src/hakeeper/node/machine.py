@@ -48,7 +48,13 @@ from hakeeper.node.events import (
     WriteFailed,
     WriteStatus,
 )
-from hakeeper.node.transition import Action, Transition, build_transition, probe_actions
+from hakeeper.node.transition import (
+    OCF_NOT_RUNNING,
+    Action,
+    Transition,
+    build_transition,
+    probe_actions,
+)
 from hakeeper.reports import CommandError
 from hakeeper.scheduler.schedule import schedule
 
@@ -656,12 +662,26 @@ def _send_probes(state: State, actions: list[Action], out: list[Instruction]) ->
     for action in actions:
         run_id = f"probe:{action.slot}"
         running[run_id] = Run(action, probes.probe_key(state.node), None, probe=True)
-        out.append(RunOp(run_id, _request(state, action)))
+        if action.agent[0] != "stonith":
+            out.append(RunOp(run_id, _request(state, action)))
     probing = (state.probing or frozenset()) | {a.slot for a in actions}
     # their recurring monitors end: the history they would add to is forgotten (a
     # cleanup), and the leader schedules them again from what the probes find
     monitors = {k: m for k, m in state.monitors.items() if m.action.slot not in probing}
-    return replace(state, running=running, probing=probing, monitors=monitors)
+    state = replace(state, running=running, probing=probing, monitors=monitors)
+    return _fence_probes(state, [a for a in actions if a.agent[0] == "stonith"], out)
+
+
+def _fence_probes(state: State, actions: list[Action], out: list[Instruction]) -> State:
+    """A fence device's probe asks whether the device is registered on this node, not the
+    device itself, as Pacemaker's executor answers it from its fencer: running (rc 0) where
+    this daemon started it, else not (rc 7). So the status has a device's history on every
+    node, as Pacemaker's does, and a CIB taken from it asks crm_simulate for no probe."""
+    for action in actions:
+        rc = 0 if action.slot in state.started else OCF_NOT_RUNNING
+        event = OpCompleted(f"probe:{action.slot}", rc, records.EXEC_DONE)
+        state = _op_completed(state, event, out)
+    return state
 
 
 def _probe_completed(

@@ -271,14 +271,15 @@ def probe_actions(config: Configuration, node: str, nodes: int = 1) -> list[Acti
     """A one-off monitor (expected: not running) of every primitive this node could run,
     as Pacemaker's probes. Anonymous clone instances are probed under the clone's
     primitive id, as Pacemaker records them, with the clone's meta (a promotable agent
-    reports a promoted instance, rc 8, only when told it is promotable); fence devices are
-    not probed. `nodes`: how many there are (the default clone-max)."""
+    reports a promoted instance, rc 8, only when told it is promotable). A fence device is
+    probed too, though no agent runs for it (see machine._fence_probes). `nodes`: how many
+    there are (the default clone-max)."""
     op_defaults = _plain_values(config.op_defaults)
     clones = clones_of(config)
     found = []
     inner = {p.prim.id for p in bundles.bundle_parts(config).values()}
     for prim in primitives(config).values():
-        if prim.agent.standard == "stonith" or prim.id in inner:
+        if prim.id in inner:
             continue  # a bundle's inner primitive runs in its containers only
         params = node_params(prim, node)
         timeout_ms, op_params = _timeout_ms(prim, "monitor", 0, op_defaults)
