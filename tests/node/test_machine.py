@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hakeeper.agents.request import OpRequest
 from hakeeper.coord.model import StatusKey, StatusKind
 from hakeeper.node import machine, records
@@ -472,3 +474,56 @@ def test_a_fence_device_is_probed_on_every_node_from_its_registration_not_its_ag
     sim.settle()
     # its probe found it not running (no agent run for it), so the leader started it again
     assert [op for op in sim.ops if op[1] == "fence-lab"] == [(where, "fence-lab", "start", 0)]
+
+
+def test_one_operation_at_a_time_per_resource_as_pacemakers_executor() -> None:
+    """A stop waits for the recurring monitor in flight on its resource, whose answer
+    (the stop cancelled it) counts for nothing; a monitor that falls due while another
+    operation of its resource runs waits for it."""
+    prefer_a = '<rsc_location id="l1" rsc="d1" node="a" score="100"/>'
+    sim = Sim(("a", "b"))
+    sim.configure(dummy_config("d1", constraints=prefer_a))
+    sim.settle()
+    assert sim.started() == {"d1": "a"}
+    sim.now += 10
+    sim.step("a")
+    assert [(r.request.action, r.request.interval_ms) for r in sim.runs["a"]] == [
+        ("monitor", 10000)
+    ]
+    monitor = sim.runs["a"][0]
+    sim.configure(dummy_config("d1", constraints=prefer_a.replace('"100"', '"-INFINITY"')))
+    sim.step("a")  # the leader publishes: stop d1 here, start it on b
+    assert [r.request.action for r in sim.runs["a"]] == ["monitor"], "the stop did not wait"
+    sim.runs["a"] = []
+    sim.inbox["a"].append(OpCompleted(monitor.run_id, 1, 0))  # it failed, but was cancelled
+    sim.step("a")
+    assert [(r.request.action, r.request.interval_ms) for r in sim.runs["a"]] == [("stop", 0)]
+    stop = sim.runs["a"][0]
+    sim.now += 30  # the stop runs long: no monitor of d1 begins meanwhile
+    sim.step("a")
+    assert sim.runs["a"] == [stop]
+    sim.settle()
+    assert sim.started() == {"d1": "b"}
+    assert not [s for s in sim.said if "fail count" in s], "a cancelled monitor counted"
+    ops = sim.states["a"].docs[StatusKey("a", StatusKind.OP_HISTORY, "d1")]["ops"]
+    assert ops["d1_last_0"]["operation"] == "stop" and "d1_last_failure_0" not in ops
+
+
+def test_a_monitor_due_during_a_notify_waits_for_it() -> None:
+    """Not only the actions that cancel a monitor: any operation of the resource (here a
+    notification, which cancels nothing) holds its monitor back until it ends."""
+    sim = Sim(("a",))
+    sim.configure(dummy_config("d1"))
+    sim.settle()
+    sim.now += 10
+    state = sim.states["a"]
+    run = next(iter(state.monitors.values()))
+    notify = replace(run.action, task="notify", interval_ms=0)
+    held = machine.Run(notify, run.transition_key, ("g", 1))
+    state = replace(state, running={"g:1:99": held})
+    state, orders = machine.handle(state, Ticked(sim.now))
+    assert not [o for o in orders if isinstance(o, RunOp)]
+    state, orders = machine.handle(state, Ticked(sim.now), OpCompleted("g:1:99", 0, 0))
+    assert [(o.request.action, o.request.interval_ms) for o in orders if isinstance(o, RunOp)] == [
+        ("monitor", 10000)
+    ]

@@ -447,12 +447,12 @@ def _op_completed(state: State, event: OpCompleted, out: list[Instruction]) -> S
     if action.task == "notify":
         return _notified(state, run, action, event, out)
     expected = event.rc == action.target_rc and event.op_status == records.EXEC_DONE
+    if run.graph is None and event.run_id not in state.monitors:
+        return state  # a recurring monitor cancelled while it ran: its answer is void
     if not expected:
         state = _count_failure(state, action, event, out)
     if run.graph is None:  # a recurring monitor
-        monitor = state.monitors.get(event.run_id)
-        if monitor is None:
-            return state  # cancelled while it ran
+        monitor = state.monitors[event.run_id]
         monitors = dict(state.monitors)
         due = state.now + action.interval_ms / 1000
         exited = dict(state.exited)
@@ -979,7 +979,11 @@ def _execute(state: State, out: list[Instruction]) -> State:
         out.append(WriteStatus({_progress_key(state): _progress_doc(state)}))
     if graph.aborted:
         return state
-    busy = {r.action.slot for r in state.running.values() if r.graph is not None or r.probe}
+    # one operation at a time per resource, as Pacemaker's executor runs them: an action
+    # waits for a recurring monitor in flight on its resource (Pacemaker would kill a
+    # monitor that a start, stop, promote or demote cancels; here it ends, its answer
+    # discarded), and a monitor falls due behind an action (_run_monitors)
+    busy = {r.action.slot for r in state.running.values()}
     in_flight = {r.action.id for r in state.running.values() if r.graph == ident}
     started = False
     for action in graph.actions:
@@ -988,17 +992,18 @@ def _execute(state: State, out: list[Instruction]) -> State:
             or action.id in state.done
             or action.id in state.failed
             or action.id in in_flight
-            or action.slot in busy
             or not _ready(state, graph, action)
         ):
             continue
         if action.task in ("start", "stop", "promote", "demote"):
-            out.append(WatchExit(action.slot, None))
-            # its recurring monitors end before the resource changes
-            state = replace(
-                state,
-                monitors={k: m for k, m in state.monitors.items() if m.action.slot != action.slot},
-            )
+            # its recurring monitors are cancelled before the resource changes (one in
+            # flight ends first, and its answer is void)
+            monitors = {k: m for k, m in state.monitors.items() if m.action.slot != action.slot}
+            if action.slot not in busy or len(monitors) != len(state.monitors):
+                out.append(WatchExit(action.slot, None))
+            state = replace(state, monitors=monitors)
+        if action.slot in busy:
+            continue  # it waits for the operation in flight on its resource
         begun = state.started.get(action.slot)
         if action.task == "stop" and begun is not None:
             # as Pacemaker's executor: stopped with the agent and parameters it was started
@@ -1024,9 +1029,11 @@ def _execute(state: State, out: list[Instruction]) -> State:
 
 
 def _run_monitors(state: State, out: list[Instruction]) -> State:
+    busy = {r.action.slot for r in state.running.values()}
     for run_id, monitor in sorted(state.monitors.items()):
-        if monitor.due > state.now or run_id in state.running:
-            continue
+        if monitor.due > state.now or run_id in state.running or monitor.action.slot in busy:
+            continue  # a monitor never overlaps another operation of its resource
+        busy.add(monitor.action.slot)
         running = dict(state.running)
         running[run_id] = Run(monitor.action, monitor.transition_key, None, since=state.now)
         state = replace(state, running=running)
