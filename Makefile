@@ -23,10 +23,16 @@ venv:
 	$(VENV)/bin/python -m compileall -q src
 	@echo "hakeeper is at $(VENV)/bin/hakeeper"
 
+OPENSTACK_LAB_TESTS = tests/lab/test_lab_openstack.py tests/lab/test_check_openstack.py
 test: install
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy
-	$(VENV)/bin/pytest -n 2 --dist loadgroup -q
+	@# the openstack lab's tests run alone, after the rest: three controllers of real
+	@# Galera, RabbitMQ and Redis fill this 2-core machine, and with another lab test
+	@# beside them (load 24) rabbitmq-cluster's notify and monitor timed out and RabbitMQ
+	@# split, 3 CI runs of 3 (2026-12-07)
+	$(VENV)/bin/pytest -n 2 --dist loadgroup -q $(OPENSTACK_LAB_TESTS:%=--ignore=%)
+	$(VENV)/bin/pytest -q $(OPENSTACK_LAB_TESTS)
 
 # A 3-controller cluster in network namespaces on this machine (root): the seeds' control
 # plane (LAB_PROFILE=openstack) or VIPs + haproxy + redis (minimal). A lab already up is
