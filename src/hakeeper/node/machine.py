@@ -636,7 +636,7 @@ def _probe(state: State, out: list[Instruction]) -> State:
 
 
 def _probe_new(state: State, out: list[Instruction]) -> State:
-    busy = {r.action.slot for r in state.running.values()}
+    busy = _busy(state)
     due = [
         rsc
         for rsc, agent in state.probe_agents.items()
@@ -983,7 +983,7 @@ def _execute(state: State, out: list[Instruction]) -> State:
     # waits for a recurring monitor in flight on its resource (Pacemaker would kill a
     # monitor that a start, stop, promote or demote cancels; here it ends, its answer
     # discarded), and a monitor falls due behind an action (_run_monitors)
-    busy = {r.action.slot for r in state.running.values()}
+    busy = _busy(state)
     in_flight = {r.action.id for r in state.running.values() if r.graph == ident}
     started = False
     for action in graph.actions:
@@ -999,7 +999,8 @@ def _execute(state: State, out: list[Instruction]) -> State:
             # its recurring monitors are cancelled before the resource changes (one in
             # flight ends first, and its answer is void)
             monitors = {k: m for k, m in state.monitors.items() if m.action.slot != action.slot}
-            if action.slot not in busy or len(monitors) != len(state.monitors):
+            cancelled = len(monitors) != len(state.monitors)
+            if cancelled or action.slot not in busy:  # once while it waits
                 out.append(WatchExit(action.slot, None))
             state = replace(state, monitors=monitors)
         if action.slot in busy:
@@ -1029,10 +1030,10 @@ def _execute(state: State, out: list[Instruction]) -> State:
 
 
 def _run_monitors(state: State, out: list[Instruction]) -> State:
-    busy = {r.action.slot for r in state.running.values()}
+    busy = _busy(state)
     for run_id, monitor in sorted(state.monitors.items()):
-        if monitor.due > state.now or run_id in state.running or monitor.action.slot in busy:
-            continue  # a monitor never overlaps another operation of its resource
+        if monitor.due > state.now or monitor.action.slot in busy:
+            continue  # a monitor never overlaps another operation of its resource (nor itself)
         busy.add(monitor.action.slot)
         running = dict(state.running)
         running[run_id] = Run(monitor.action, monitor.transition_key, None, since=state.now)
@@ -1054,6 +1055,11 @@ def next_wakeup(state: State) -> float:
 
 
 # -- small helpers ---------------------------------------------------------------------------
+
+
+def _busy(state: State) -> set[str]:
+    """The resources with an operation in flight here (of a graph, a probe, a monitor)."""
+    return {r.action.slot for r in state.running.values()}
 
 
 def _request(state: State, action: Action) -> OpRequest:
