@@ -3,10 +3,13 @@ does when the store fails under it."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+
+import pytest
 
 from hakeeper.agents.fake import Call, FakeAgentRunner
 from hakeeper.agents.request import OpRequest
@@ -213,3 +216,30 @@ def test_a_slow_first_read_of_the_store_after_the_join_is_not_a_lost_lease() -> 
         assert code == []
         assert len(coord.renewed) >= 3
     assert not runner.errors
+
+
+def test_a_failed_actions_output_tail_is_in_the_daemon_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    said = "\n".join(f"agent line {i}" for i in range(1, 31))
+    runner = FakeAgentRunner(
+        [
+            Call("d1", "monitor", "n1", rc=7, interval_ms=0, output="probe: not running"),
+            Call("d1", "start", "n1", output="start: all well"),
+            Call("d1", "monitor", "n1", interval_ms=10000, rc=1, output=said),
+            Call("d1", "stop", "n1"),
+            Call("d1", "start", "n1"),
+            Call("d1", "monitor", "n1", interval_ms=10000, times=1000),
+        ]
+    )
+    coord = KeyspaceCoordinator(MemoryKv())
+    daemon = NodeDaemon(coord, "n1", runner, ttl=2.0)
+    with caplog.at_level(logging.INFO, logger="hakeeper.node"), running(daemon):
+        wait_for("n1 to join", lambda: coord.members().nodes == {"n1"})
+        coord.write_config(dummy_config("d1"), expected_revision=0)
+        wait_for("the restart after the failed monitor", lambda: len(runner.calls) >= 6)
+    output = [r.getMessage() for r in caplog.records if " output: " in r.getMessage()]
+    # only the failed monitor's: a probe's "not running" and a start's success are answers
+    assert output[0] == "n1: d1_monitor_10000 output: (10 earlier lines left out)"
+    assert output[1:] == [f"n1: d1_monitor_10000 output: agent line {i}" for i in range(11, 31)]
+    assert all(r.levelno == logging.WARNING for r in caplog.records if " output: " in r.message)

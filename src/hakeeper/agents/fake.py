@@ -40,6 +40,7 @@ class Call:
     status: OpStatus = OpStatus.DONE
     exit_reason: str | None = None
     times: int = 1
+    output: str = ""
 
     def matches(self, request: OpRequest) -> bool:
         return (
@@ -51,7 +52,7 @@ class Call:
         )
 
     def result(self) -> OpResult:
-        return OpResult(as_rc(self.rc), self.status, self.exit_reason, 0.0, "")
+        return OpResult(as_rc(self.rc), self.status, self.exit_reason, 0.0, self.output)
 
     def __str__(self) -> str:
         extra = f" interval={self.interval_ms}" if self.interval_ms is not None else ""

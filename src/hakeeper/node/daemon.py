@@ -36,6 +36,7 @@ from pathlib import Path
 
 from hakeeper.agents.container import ContainerEngine, ContainerError
 from hakeeper.agents.request import AgentRunner, OpRequest
+from hakeeper.agents.result import OcfRc, OpResult, OpStatus
 from hakeeper.cib.render import render_cib
 from hakeeper.coord import (
     ClusterSnapshot,
@@ -78,6 +79,23 @@ from hakeeper.node.events import (
 from hakeeper.node.exits import ExitWatcher
 
 log = logging.getLogger("hakeeper.node")
+
+#: the last lines of a failed action's output the daemon log keeps
+OUTPUT_LOG_LINES = 20
+
+
+def _looks_failed(request: OpRequest, result: OpResult) -> bool:
+    """Whether an action's result is one its expected answer cannot be: it timed out or
+    could not run, or returned an error. "Not running" is an answer a probe or a stop
+    may give (the daemon does not know what the scheduler expected of the others, so
+    a recurring monitor's "not running" counts too, as it expects the resource active)."""
+    if result.status is not OpStatus.DONE:
+        return True
+    if result.rc in (OcfRc.OK, OcfRc.RUNNING_PROMOTED):
+        return False
+    if result.rc == OcfRc.NOT_RUNNING:
+        return request.interval_ms > 0 or request.action in ("start", "promote", "demote")
+    return True
 
 
 def snapshot_events(snap: ClusterSnapshot) -> Iterator[Event]:
@@ -388,6 +406,8 @@ class NodeDaemon:
     def _run_op(self, run_id: str, request: OpRequest) -> None:
         try:
             result = self.runner.run(request)
+            if _looks_failed(request, result) and result.output:
+                self._log_output(request, result)
             event = OpCompleted(
                 run_id,
                 int(result.rc),
@@ -399,6 +419,20 @@ class NodeDaemon:
             event = OpCompleted(run_id, 1, 4, f"the runner failed: {err}")
         self._in_flight.discard(run_id)
         self.events.put(event)
+
+    def _log_output(self, request: OpRequest, result: OpResult) -> None:
+        """The end of what a failed action printed (its ocf_log lines go to stderr), as
+        Pacemaker's executor logs an agent's output: one record per line, the op named."""
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        if len(lines) > OUTPUT_LOG_LINES:
+            self.log.warning(
+                "%s: %s output: (%d earlier lines left out)",
+                self.name,
+                request.key,
+                len(lines) - OUTPUT_LOG_LINES,
+            )
+        for line in lines[-OUTPUT_LOG_LINES:]:
+            self.log.warning("%s: %s output: %s", self.name, request.key, line.rstrip())
 
     # -- the threads ---------------------------------------------------------------------
 
