@@ -4,6 +4,7 @@ a few minutes the first time on a machine, then found in the cache), hold every 
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -61,3 +62,21 @@ def test_images_are_built_once_then_found_in_the_cache() -> None:
             timeout=120,
         )
         assert run.returncode == 0, (service, run.stdout, run.stderr)
+
+
+def test_debootstraps_progress_is_read_from_what_it_leaves_in_the_rootfs(tmp_path: Path) -> None:
+    rootfs = tmp_path / "rootfs"
+    assert images.debootstrap_stage(str(rootfs)) is None
+    archives = rootfs / "var/cache/apt/archives"
+    archives.mkdir(parents=True)
+    assert images.debootstrap_stage(str(rootfs)) is None
+    for name in ("libc6_2.36_amd64.deb", "bash_5.2_amd64.deb", "partial"):
+        (archives / name).touch()
+    assert images.debootstrap_stage(str(rootfs)) == "debootstrap: 2 packages downloaded"
+    (rootfs / "debootstrap").mkdir()
+    (rootfs / "debootstrap/debpaths").write_text("libc6 /x.deb\nbash /y.deb\nperl /z.deb\n")
+    assert images.debootstrap_stage(str(rootfs)) == "debootstrap: 0 of 3 packages set up"
+    (rootfs / "debootstrap/debootstrap.log").write_text(
+        "Unpacking libc6 (2.36) ...\nSetting up libc6 (2.36) ...\nSetting up bash (5.2) ...\n"
+    )
+    assert images.debootstrap_stage(str(rootfs)) == "debootstrap: 2 of 3 packages set up"

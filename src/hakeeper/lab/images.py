@@ -16,6 +16,7 @@ import hashlib
 import os
 import resource
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -191,7 +192,16 @@ def ensure_images(cache: str, say: Callable[[str], None]) -> BuildResult:
         argv = ["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}"]
         if os.path.isdir(debs):
             argv.append(f"--cache-dir={debs}")  # reuse what apt already downloaded
-        _build_step([*argv, SUITE, rootfs, MIRROR], 3600, "debootstrap", work)
+        done = threading.Event()
+        progress = threading.Thread(
+            target=_debootstrap_progress, args=(rootfs, say, done), daemon=True
+        )
+        progress.start()
+        try:
+            _build_step([*argv, SUITE, rootfs, MIRROR], 3600, "debootstrap", work)
+        finally:
+            done.set()
+            progress.join()
         for part in TRIM:
             shutil.rmtree(f"{rootfs}/{part}", ignore_errors=True)
         os.makedirs(os.path.dirname(store.passwd), exist_ok=True)
@@ -242,6 +252,41 @@ def image_user(cache: str, user: str) -> tuple[int, int] | None:
     except (OSError, ValueError):
         return None
     return None
+
+
+def _debootstrap_progress(
+    rootfs: str, say: Callable[[str], None], done: threading.Event, every: float = 20.0
+) -> None:
+    """Say how far debootstrap is, every `every` s while it runs and moves on."""
+    last = None
+    while not done.wait(every):
+        stage = debootstrap_stage(rootfs)
+        if stage is not None and stage != last:
+            say(stage)
+            last = stage
+
+
+def debootstrap_stage(rootfs: str) -> str | None:
+    """How far a debootstrap into rootfs is, from what it leaves there: the packages it
+    downloaded, then (once it wrote the list of them, debootstrap/debpaths) how many of
+    them dpkg set up (its log's "Setting up" lines). None before the first download."""
+    try:
+        with open(f"{rootfs}/debootstrap/debpaths") as f:
+            total = sum(1 for line in f if line.strip())
+    except OSError:
+        try:
+            got = sum(
+                1 for n in os.listdir(f"{rootfs}/var/cache/apt/archives") if n.endswith(".deb")
+            )
+        except OSError:
+            return None
+        return f"debootstrap: {got} packages downloaded" if got else None
+    try:
+        with open(f"{rootfs}/debootstrap/debootstrap.log", errors="replace") as f:
+            set_up = sum(1 for line in f if line.startswith("Setting up "))
+    except OSError:
+        set_up = 0
+    return f"debootstrap: {min(set_up, total)} of {total} packages set up"
 
 
 def _build_step(argv: list[str], timeout: float, what: str, work: str) -> None:
