@@ -232,6 +232,10 @@ class Inner:
     params: dict[str, str]
     ops: Ops
     meta: dict[str, str] | None = None
+    #: the agent has a notify action: its bundle is told of its peers' starts and stops
+    #: (rabbitmq-cluster, redis). galera has none: told, it prints its usage, costing a
+    #: container exec per replica before and after every start, promote and stop
+    notify: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,8 +260,6 @@ COMMON_MOUNTS: Mounts = (
     ("/etc/localtime", "/etc/localtime", "ro"),
     ("PRIVATE/etc/hosts", "/etc/hosts", "ro"),
 )
-#: what Pacemaker gives a bundle whose inner resource is told about its peers
-NOTIFY_META = {"container-attribute-target": "host", "notify": "true"}
 
 
 def openstack_bundles(plan: LabPlan) -> tuple[BundleRow, ...]:
@@ -304,6 +306,7 @@ def openstack_bundles(plan: LabPlan) -> tuple[BundleRow, ...]:
                     ("monitor", "30s", "30s", "Unpromoted"),
                 ),
                 {"container-attribute-target": "host", "ordered": "true"},
+                notify=False,
             ),
         ),
         BundleRow(
@@ -372,7 +375,12 @@ def _bundle(resources: etree._Element, row: BundleRow, plan: LabPlan) -> None:
     bid = row.id
     bundle = _E(resources, "bundle", id=bid)
     if row.inner is not None:
-        _nv(bundle, f"{bid}-meta_attributes", NOTIFY_META, "meta_attributes")
+        # its inner resource's attributes are the host's (galera and rabbitmq read theirs
+        # per host), and it is told of its peers when its agent can be
+        meta = {"container-attribute-target": "host"}
+        if row.inner.notify:
+            meta["notify"] = "true"
+        _nv(bundle, f"{bid}-meta_attributes", meta, "meta_attributes")
     podman = {
         "image": image_ref(row.service),
         "replicas": str(row.replicas or len(plan.nodes)),
