@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hakeeper.lab.cib import promoted_wanted
+from hakeeper.lab.lifecycle import promoted_short
+from hakeeper.lab.observe import Observation
 from hakeeper.lab.plan import Profile, make_plan
 from hakeeper.lab.ready import backends_down, binds
 
@@ -36,3 +39,22 @@ def test_every_vip_bind_of_the_catalog_is_probed() -> None:
     assert ("redis", plan.vip("redis").ip, 6379) in found
     assert ("stats", internal, 1993) in found
     assert ("mysql", internal, 3306) in binds(make_plan(3, profile=Profile.OPENSTACK))
+
+
+def test_the_lab_waits_for_every_promotion_it_is_built_for() -> None:
+    # galera's agent gives an unpromoted replica its promotion score only in its monitor,
+    # so the scheduler can have nothing to do with one galera replica of three promoted
+    plan = make_plan(3, profile=Profile.OPENSTACK)
+    assert promoted_wanted(plan) == {"galera-bundle": 3, "redis-bundle": 1}
+    assert promoted_wanted(make_plan(3, profile=Profile.MINIMAL)) == {}
+
+    def seen(promoted: tuple[tuple[str, int], ...]) -> Observation:
+        return Observation(("ctl0",), "ctl0", True, (), (), (), 0, (), (), promoted)
+
+    early = seen((("haproxy-bundle", 0), ("galera-bundle", 1), ("redis-bundle", 1)))
+    assert promoted_short(plan, early) == ["galera-bundle: 1 of 3 promoted"]
+    assert promoted_short(plan, seen(())) == [
+        "galera-bundle: 0 of 3 promoted",
+        "redis-bundle: 0 of 1 promoted",
+    ]
+    assert promoted_short(plan, seen((("galera-bundle", 3), ("redis-bundle", 1)))) == []

@@ -107,6 +107,20 @@ def _anything(parent: etree._Element, plan: LabPlan, rid: str, binfile: str, opt
     )
 
 
+def promoted_wanted(plan: LabPlan) -> dict[str, int]:
+    """How many promoted instances each promotable bundle has once the lab is up (galera:
+    one per node, redis: one). The scheduler cannot tell: galera's agent gives a replica
+    its promotion score only in its monitor, once another replica is promoted."""
+    wanted: dict[str, int] = {}
+    if plan.profile is Profile.OPENSTACK:
+        for row in openstack_bundles(plan):
+            if row.promoted_all:
+                wanted[row.id] = len(plan.nodes)
+            elif row.promoted_max is not None:
+                wanted[row.id] = row.promoted_max
+    return wanted
+
+
 def build_cib(plan: LabPlan) -> str:
     """The CIB (configuration, empty status) for the plan's nodes and profile."""
     cib = etree.Element(
@@ -389,7 +403,7 @@ def _bundle(resources: etree._Element, row: BundleRow, plan: LabPlan) -> None:
         "options": f"--user=root --log-driver=k8s-file --log-opt "
         f"path={plan.private_dir}/log/containers/{bid}.log {row.options}".strip(),
     }
-    promoted = len(plan.nodes) if row.promoted_all else row.promoted_max
+    promoted = promoted_wanted(plan).get(bid)
     if promoted is not None:
         podman["promoted-max"] = str(promoted)
     _E(bundle, "podman", podman)

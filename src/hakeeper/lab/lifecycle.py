@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from hakeeper.coord import CoordError, Coordinator, connect
 from hakeeper.lab import files, images, net, ready, state, system
 from hakeeper.lab import node as machine
+from hakeeper.lab.cib import promoted_wanted
 from hakeeper.lab.observe import Observation, observe
 from hakeeper.lab.plan import LabPlan, Node, Profile, StoreKind
 from hakeeper.lab.state import LabState
@@ -319,7 +320,8 @@ def _converge(
                     plan, False, time.monotonic() - began, image_seconds, image_built, None
                 )
             else:
-                readiness = ready.probe(plan) if obs.converged else None
+                short = promoted_short(plan, obs)
+                readiness = ready.probe(plan) if obs.converged and not short else None
                 if readiness is not None and readiness.ready:
                     seconds = time.monotonic() - began
                     st = replace(st, converged_after=seconds)
@@ -329,11 +331,14 @@ def _converge(
                         f"{obs.leader}; HAProxy serves every VIP"
                     )
                     return UpResult(plan, True, seconds, image_seconds, image_built, obs)
-                line = (
-                    "resources converged; waiting for " + ", ".join(readiness.waiting_for[:3])
-                    if readiness is not None
-                    else _waiting(plan, obs)
-                )
+                if readiness is not None:
+                    line = "resources converged; waiting for " + ", ".join(
+                        readiness.waiting_for[:3]
+                    )
+                elif obs.converged:
+                    line = "resources converged; waiting for " + "; ".join(short)
+                else:
+                    line = _waiting(plan, obs)
             if line != last_line:
                 say(line)
                 last_line = line
@@ -342,6 +347,18 @@ def _converge(
         coord.close()
     say(f"not converged after {timeout:g} s")
     return UpResult(plan, False, time.monotonic() - began, image_seconds, image_built, obs)
+
+
+def promoted_short(plan: LabPlan, obs: Observation) -> list[str]:
+    """The promotable bundles with fewer instances promoted than the lab is built for:
+    the scheduler may have nothing to do while an agent has yet to give a replica its
+    promotion score (galera's monitor does, every 30 s on an unpromoted replica)."""
+    have = dict(obs.promoted)
+    return [
+        f"{rsc}: {have.get(rsc, 0)} of {want} promoted"
+        for rsc, want in promoted_wanted(plan).items()
+        if have.get(rsc, 0) < want
+    ]
 
 
 def _waiting(plan: LabPlan, obs: Observation) -> str:

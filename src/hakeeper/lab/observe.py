@@ -43,6 +43,7 @@ class Observation:
     wanted: int  # instances the scheduler places (active in its revised state)
     failures: tuple[Failure, ...]
     text: tuple[str, ...]  # crm_mon-like lines of the current state
+    promoted: tuple[tuple[str, int], ...] = ()  # (promotable resource, instances promoted)
 
     @property
     def active(self) -> int:
@@ -68,6 +69,15 @@ def _instances(views: tuple[ResourceView, ...]) -> list[Instance]:
         elif view.kind == "primitive":
             found.append(Instance(view.id, Role(view.role).name.title(), view.nodes, view.failed))
     return found
+
+
+def _promoted(views: tuple[ResourceView, ...]) -> list[tuple[str, int]]:
+    """(clone or bundle, how many of its instances are promoted) for the top-level ones."""
+    return [
+        (view.id, sum(1 for i in _instances(view.children) if i.role == "Promoted" and i.nodes))
+        for view in views
+        if view.kind in ("clone", "bundle")
+    ]
 
 
 def observe(coord: Coordinator, expected_nodes: int) -> Observation:
@@ -121,4 +131,5 @@ def observe(coord: Coordinator, expected_nodes: int) -> Observation:
         sum(1 for i in _instances(plan.revised.resources) if i.nodes),
         tuple(failures),
         tuple(render_view(view)),
+        tuple(_promoted(view.resources)),
     )

@@ -10,7 +10,7 @@ from typing import Any
 from hakeeper.coord import CoordError
 from hakeeper.lab import net, state, system
 from hakeeper.lab import node as machine
-from hakeeper.lab.lifecycle import connect_store
+from hakeeper.lab.lifecycle import connect_store, promoted_short
 from hakeeper.lab.observe import Observation, observe
 from hakeeper.lab.plan import NODE_NIC, LabPlan
 from hakeeper.reports import CommandError, Report, codes
@@ -60,7 +60,8 @@ class LabStatus:
             else {
                 "members": list(obs.members),
                 "leader": obs.leader,
-                "converged": obs.converged,
+                "converged": obs.converged and not promoted_short(self.plan, obs),
+                "promotions_waiting": promoted_short(self.plan, obs),
                 "pending": list(obs.pending_actions),
                 "blocked": list(obs.blocked),
                 "wanted": obs.wanted,
@@ -182,7 +183,8 @@ def render(status: LabStatus) -> list[str]:
     if status.store_error:
         lines.append(f"store: {status.store_error}")
     if obs is not None:
-        verdict = "converged" if obs.converged else "not converged"
+        short = promoted_short(plan, obs)
+        verdict = "converged" if obs.converged and not short else "not converged"
         lines.append(
             f"cluster: {verdict}; members {', '.join(obs.members) or '-'}; "
             f"leader {obs.leader or '-'}"
@@ -195,6 +197,8 @@ def render(status: LabStatus) -> list[str]:
             )
         if obs.pending_actions and not obs.converged:
             lines.append("  still to do: " + "; ".join(obs.pending_actions[:8]))
+        elif short:
+            lines.append("  waiting for " + "; ".join(short))
     lines.append(f"the cluster itself: hakeeper status --store '{plan.store_url}'")
     logs = f"{plan.directory}/nodes/NODE/" + "{daemon,etcd}.log"
     if os.path.isdir(plan.directory):
