@@ -8,6 +8,7 @@ from hakeeper.agents.request import OpRequest
 from hakeeper.coord.model import StatusKey, StatusKind
 from hakeeper.node import machine, records
 from hakeeper.node.events import (
+    AttributeChanged,
     LeaseLost,
     OpCompleted,
     RunOp,
@@ -527,3 +528,62 @@ def test_a_monitor_due_during_a_notify_waits_for_it() -> None:
     assert [(o.request.action, o.request.interval_ms) for o in orders if isinstance(o, RunOp)] == [
         ("monitor", 10000)
     ]
+
+
+def test_a_node_sets_another_nodes_attribute_which_that_node_applies_once() -> None:
+    """As Pacemaker's attrd takes crm_attribute -N for any node (galera's promote gives
+    every peer its promotion score): b's set reaches a's attributes through a, which
+    alone writes them; b forgets it once a says it applied it."""
+    sim = Sim(("a", "b"))
+    sim.configure(dummy_config("d1"))
+    sim.settle()
+    set_on_a = StatusKey("b", StatusKind.ATTRIBUTES, machine.SET_ON + "a")
+    applied = StatusKey("a", StatusKind.ATTRIBUTES, machine.APPLIED_SETS)
+    mine = StatusKey("a", StatusKind.ATTRIBUTES, records.NODE_ATTRIBUTES)
+
+    sim.inbox["b"].append(AttributeChanged("master-d1", "100", node="a"))
+    writes = [o for o in sim.step("b") if isinstance(o, WriteStatus)]
+    assert [dict(w.changes) for w in writes] == [
+        {set_on_a: {"master-d1": {"value": "100", "seq": 1}}}
+    ]
+    sim.settle()
+    assert sim.docs[mine] == {"master-d1": "100"}
+    assert machine.node_attributes(sim.states["b"])["a"] == {"master-d1": "100"}
+    assert sim.docs[applied] == {"b": 1}
+    assert set_on_a not in sim.docs  # applied: forgotten by b
+    assert "a: attribute master-d1 of this node set to 100 by b" in sim.said
+
+    # a's own agent clears it; a's daemon restarts and reads the store: not applied again
+    sim.inbox["a"].append(AttributeChanged("master-d1", None))
+    sim.settle()
+    sim.restart("a")
+    sim.settle()
+    assert "master-d1" not in sim.docs.get(mine, {})
+
+    # b's daemon restarts too: its next set is still newer than what a applied
+    sim.restart("b")
+    sim.settle()
+    sim.inbox["b"].append(AttributeChanged("master-d1", "5", node="a"))
+    sim.inbox["b"].append(AttributeChanged("master-d1", None, node="a"))
+    sim.inbox["b"].append(AttributeChanged("other", "x", node="a"))
+    sim.settle()
+    assert sim.docs[mine] == {"other": "x"}  # the delete came after the set
+    assert sim.docs[applied] == {"b": 4}
+
+
+def test_a_set_on_a_node_not_applied_before_it_left_is_void() -> None:
+    sim = Sim(("a", "b", "c"))
+    sim.configure(dummy_config("d1"))
+    sim.settle()
+    sim.inbox["b"].append(AttributeChanged("master-d1", "100", node="a"))
+    sim.step("b")
+    set_on_a = StatusKey("b", StatusKind.ATTRIBUTES, machine.SET_ON + "a")
+    assert set_on_a in sim.docs
+    sim.lose("a")  # before it read b's set
+    sim.settle()
+    assert set_on_a not in sim.docs
+    # and a node that is not a member has no attributes to set
+    sim.inbox["b"].append(AttributeChanged("master-d1", "100", node="a"))
+    orders = sim.step("b")
+    assert not [o for o in orders if isinstance(o, WriteStatus)]
+    assert "b: not setting master-d1 of a: it is not a member of the cluster" in sim.said

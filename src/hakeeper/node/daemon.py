@@ -224,6 +224,9 @@ class NodeDaemon:
                 self.name,
                 lambda n, v: self.events.put(AttributeChanged(n, v)),
                 on_cluster_change=lambda n, v: self.events.put(AttributeChanged(n, v, True)),
+                on_peer_change=lambda node, n, v: self.events.put(
+                    AttributeChanged(n, v, node=node)
+                ),
                 cib=self._cib,
                 permanent=(
                     lambda node, name: permanent.read(self.coord, node, name),

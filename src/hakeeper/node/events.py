@@ -77,11 +77,13 @@ class ProcessExited:
 @dataclass(frozen=True, slots=True)
 class AttributeChanged:
     """An agent set (value) or deleted (None) one of this node's attributes, or with
-    `cluster` one of the whole cluster's (crm_attribute --type crm_config)."""
+    `cluster` one of the whole cluster's (crm_attribute --type crm_config), or with `node`
+    one of that node's (crm_attribute -N: galera's promote gives every peer its score)."""
 
     name: str
     value: str | None
     cluster: bool = False
+    node: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

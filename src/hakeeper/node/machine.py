@@ -61,6 +61,13 @@ from hakeeper.scheduler.schedule import schedule
 SELF_FENCE = "self-fence:"  # run id prefix of the stops after the lease was lost
 TRANSITION = "transition"  # ATTRIBUTES document of the leader: its current graph
 PROGRESS = "progress"  # ATTRIBUTES document of each node: what it did of that graph
+#: ATTRIBUTES document of a node, SET_ON + another node: the attributes of that node its
+#: agents set or deleted, {name: {"value": value or None, "seq": n}}, until that node says
+#: it applied them. A node sets only its own attributes document; the other node applies
+#: these to it, as Pacemaker's attrd takes a peer's update
+SET_ON = "set-on-"
+#: ATTRIBUTES document of each node: {setter: the last seq of its sets this node applied}
+APPLIED_SETS = "applied-sets"
 RC_TEXT = {
     0: "ok",
     1: "generic error",
@@ -132,6 +139,8 @@ class State:
     # this node's documents whose last write failed, and when to write them again
     unwritten: frozenset[StatusKey] = frozenset()
     rewrite_at: float = 0.0
+    # another node's SET_ON document for this node, or an APPLIED_SETS, changed
+    sets_due: bool = False
 
     @property
     def leading(self) -> bool:
@@ -145,6 +154,7 @@ def handle(state: State, *events: Event) -> tuple[State, list[Instruction]]:
         state = _apply(state, event, out)
     if state.member:
         state = _rewrite(state, out)
+        state = _apply_sets(state, out)
         state = _probe(state, out)
         state = _lead(state, out)
         state = _execute(state, out)
@@ -167,18 +177,20 @@ def _apply(state: State, event: Event, out: list[Instruction]) -> State:
             dirty=f"the configuration changed (revision {event.revision})",
         )
     if isinstance(event, StatusChanged):
-        return _status_changed(state, event)
+        return _peer_sets(_status_changed(state, event), event)
     if isinstance(event, MemberJoined):
         if event.node in state.members:
             return state
         return replace(
-            state, members=state.members | {event.node}, dirty=f"node {event.node} joined"
+            _forget_sets_on(state, event.node, out),
+            members=state.members | {event.node},
+            dirty=f"node {event.node} joined",
         )
     if isinstance(event, MemberLost):
         if event.node == state.node:
             return _lease_lost(state, out)
         return replace(
-            state,
+            _forget_sets_on(state, event.node, out),
             members=state.members - {event.node},
             dirty=f"node {event.node} left (its lease lapsed)",
         )
@@ -324,6 +336,8 @@ def _status_changed(state: State, event: StatusChanged) -> State:
 def _attribute_changed(state: State, event: AttributeChanged, out: list[Instruction]) -> State:
     if event.cluster:
         return _cluster_attribute_changed(state, event, out)
+    if event.node is not None and event.node != state.node:
+        return _set_on_peer(state, event, out)
     key = StatusKey(state.node, StatusKind.ATTRIBUTES, records.NODE_ATTRIBUTES)
     attrs = dict(state.docs.get(key) or {})
     if attrs.get(event.name) == event.value or (event.value is None and event.name not in attrs):
@@ -336,6 +350,120 @@ def _attribute_changed(state: State, event: AttributeChanged, out: list[Instruct
     docs[key] = attrs
     out.append(WriteStatus({key: attrs}))
     return replace(state, docs=docs, dirty=f"attribute {event.name} of {state.node} changed")
+
+
+def _set_on_peer(state: State, event: AttributeChanged, out: list[Instruction]) -> State:
+    """An agent here set or deleted another node's attribute: the request goes in this
+    node's SET_ON document for that node, which applies it to itself. A node that is not
+    a member has no transient attributes to set (they went with it)."""
+    target = str(event.node)
+    if target not in state.members:
+        out.append(Say(f"not setting {event.name} of {target}: it is not a member of the cluster"))
+        return state
+    key = StatusKey(state.node, StatusKind.ATTRIBUTES, SET_ON + target)
+    sets = dict(state.docs.get(key) or {})
+    sets[event.name] = {"value": event.value, "seq": _last_set_seq(state) + 1}
+    out.append(WriteStatus({key: sets}))
+    return replace(state, docs={**state.docs, key: sets})
+
+
+def _last_set_seq(state: State) -> int:
+    """The highest seq of this node's sets on others, kept in its own SET_ON documents or
+    acknowledged in the others' APPLIED_SETS (which outlive this node's restart)."""
+    seqs = [0]
+    for key, doc in state.docs.items():
+        if key.kind is not StatusKind.ATTRIBUTES:
+            continue
+        if key.node == state.node and key.name.startswith(SET_ON):
+            seqs.extend(_seq(entry) for entry in doc.values())
+        elif key.node != state.node and key.name == APPLIED_SETS:
+            seqs.append(_int(doc.get(state.node)))
+    return max(seqs)
+
+
+def _seq(entry: object) -> int:
+    return _int(entry.get("seq")) if isinstance(entry, dict) else 0
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _peer_sets(state: State, event: StatusChanged) -> State:
+    """Another node's sets of this node's attributes, or its acknowledgement of this
+    node's sets, changed: dealt with once this batch of events is in (_apply_sets)."""
+    key = event.key
+    if (
+        key.kind is StatusKind.ATTRIBUTES
+        and key.node not in (state.node, records.CLUSTER)
+        and key.name in (SET_ON + state.node, APPLIED_SETS)
+    ):
+        return replace(state, sets_due=True)
+    return state
+
+
+def _apply_sets(state: State, out: list[Instruction]) -> State:
+    """Apply the other nodes' sets of this node's attributes, each once and in their order
+    (APPLIED_SETS, this node's own document, says which it applied, across restarts);
+    forget this node's sets that their node has applied."""
+    if not state.sets_due:
+        return state
+    state = replace(state, sets_due=False)
+    applied_key = StatusKey(state.node, StatusKind.ATTRIBUTES, APPLIED_SETS)
+    applied = dict(state.docs.get(applied_key) or {})
+    new: list[tuple[int, str, str, object]] = []
+    acks: dict[str, int] = {}
+    for key, doc in state.docs.items():
+        if key.kind is not StatusKind.ATTRIBUTES or key.node in (state.node, records.CLUSTER):
+            continue
+        if key.name == SET_ON + state.node:
+            last = _int(applied.get(key.node))
+            new.extend(
+                (_seq(entry), key.node, name, entry.get("value"))
+                for name, entry in doc.items()
+                if isinstance(entry, dict) and _seq(entry) > last
+            )
+        elif key.name == APPLIED_SETS:
+            acks[key.node] = _int(doc.get(state.node))
+    for seq, setter, name, value in sorted(new):
+        text = "deleted" if value is None else f"set to {value}"
+        out.append(Say(f"attribute {name} of this node {text} by {setter}"))
+        given = value if isinstance(value, str) or value is None else str(value)
+        state = _attribute_changed(state, AttributeChanged(name, given), out)
+        applied[setter] = max(seq, _int(applied.get(setter)))
+    if new:
+        out.append(WriteStatus({applied_key: applied}))
+        state = replace(state, docs={**state.docs, applied_key: applied})
+    for node, done in sorted(acks.items()):
+        mine_key = StatusKey(state.node, StatusKind.ATTRIBUTES, SET_ON + node)
+        mine = state.docs.get(mine_key)
+        if mine:
+            kept = {name: entry for name, entry in mine.items() if _seq(entry) > done}
+            if kept != mine:
+                state = _write_sets(state, mine_key, kept, out)
+    return state
+
+
+def _forget_sets_on(state: State, node: str, out: list[Instruction]) -> State:
+    """A node that left or joined again starts with no transient attributes: this node's
+    sets not yet applied there are void."""
+    key = StatusKey(state.node, StatusKind.ATTRIBUTES, SET_ON + node)
+    if node == state.node or key not in state.docs:
+        return state
+    return _write_sets(state, key, {}, out)
+
+
+def _write_sets(
+    state: State, key: StatusKey, sets: dict[str, object], out: list[Instruction]
+) -> State:
+    docs = dict(state.docs)
+    if sets:
+        docs[key] = sets
+        out.append(WriteStatus({key: sets}))
+    else:
+        docs.pop(key, None)
+        out.append(WriteStatus({key: None}))
+    return replace(state, docs=docs)
 
 
 def _cluster_attribute_changed(
