@@ -417,6 +417,9 @@ def lab_down(
             )
         )
     plan = st.plan
+    # the containers killed below never tell podman they ended: their cgroups stay behind
+    # unless removed here (podman's cgroupfs manager; runc removes one only on a delete)
+    cgroups = system.container_cgroups(_container_ids(plan))
     for node in plan.nodes:
         if node.name not in st.namespaces:
             continue
@@ -430,6 +433,9 @@ def lab_down(
     if st.bridge_made:
         net.remove_bridge(plan)
         removed.append(f"bridge {plan.bridge}")
+    stayed = system.remove_cgroups(cgroups)
+    if cgroups:
+        removed.append(f"{len(cgroups) - len(stayed)} container cgroups")
     _unmount_under(plan.directory)
     files.remove_lab_dir(plan)
     removed.append(plan.directory)
@@ -437,7 +443,21 @@ def lab_down(
         images.remove_store(plan.cache)
         removed.append(f"image cache {plan.cache}")
     progress(f"removed {', '.join(removed)}", time.monotonic() - began)
-    return DownResult(directory, tuple(removed), tuple(leftovers(plan)))
+    return DownResult(
+        directory, tuple(removed), (*leftovers(plan), *(f"cgroup {p}" for p in stayed))
+    )
+
+
+def _container_ids(plan: LabPlan) -> list[str]:
+    """The ids of every container the nodes' podman made (its storage lists each)."""
+    ids: list[str] = []
+    for node in plan.nodes:
+        try:
+            names = os.listdir(f"{plan.node_dir(node.name)}/containers/overlay-containers")
+        except OSError:
+            continue
+        ids += [n for n in names if len(n) == 64 and all(c in "0123456789abcdef" for c in n)]
+    return ids
 
 
 def _mounts() -> list[str]:

@@ -130,3 +130,43 @@ def kill_netns(name: str, *, rounds: int = 20) -> int:
         killed.update(pids)
         kill_all(pids)
     return len(killed)
+
+
+#: where podman's cgroupfs manager puts a container's cgroup, in each hierarchy
+CGROUP_ROOT = "/sys/fs/cgroup"
+CGROUP_PARENT = "libpod_parent"
+
+
+def container_cgroups(ids: Iterable[str], root: str = CGROUP_ROOT) -> list[str]:
+    """The cgroup directories of these containers, in every hierarchy mounted under root
+    (cgroup v1's per controller, or v2's single one)."""
+    hierarchies = [root]
+    try:
+        hierarchies += sorted(
+            os.path.join(root, name)
+            for name in os.listdir(root)
+            if os.path.isdir(os.path.join(root, name, CGROUP_PARENT))
+        )
+    except OSError:
+        return []
+    return [
+        path
+        for hierarchy in hierarchies
+        for cid in sorted(set(ids))
+        if os.path.isdir(path := os.path.join(hierarchy, CGROUP_PARENT, f"libpod-{cid}"))
+    ]
+
+
+def remove_cgroups(paths: Iterable[str]) -> list[str]:
+    """rmdir each cgroup and those below it, deepest first (a cgroup goes only once no
+    process is in it); the ones that stayed."""
+    stayed: list[str] = []
+    for path in paths:
+        for below, _, _ in sorted(os.walk(path), key=lambda w: len(w[0]), reverse=True):
+            try:
+                os.rmdir(below)
+            except FileNotFoundError:
+                pass
+            except OSError:
+                stayed.append(below)
+    return stayed
