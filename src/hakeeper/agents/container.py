@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from hakeeper.agents.process import Exit, ProcessOutcome, run_process
+from hakeeper.agents.remote import RemoteExecutor
 
 ENGINE_TIMEOUT = 60.0
 ENV_KEYS = (
@@ -222,12 +223,16 @@ class ContainerEngine:
         env: Mapping[str, str] | None = None,
         timeout: float = ENGINE_TIMEOUT,
         stdin: bytes = b"",
+        detach: bool = False,
     ) -> ProcessOutcome:
         """Run argv inside the container (no shell); Exit.TIMEOUT if it outlives timeout.
         On a timeout the engine's client is killed; the engine ends the exec session.
         Exit.NOT_EXECUTABLE when the container is not running or does not exist: the
-        engine could not start argv at all (_NO_EXEC)."""
+        engine could not start argv at all (_NO_EXEC). `detach`: leave it running there
+        (the engine answers once it started)."""
         args = ["exec"]
+        if detach:
+            args.append("--detach")
         if stdin:
             args.append("--interactive")
         for key, value in (env or {}).items():
@@ -309,15 +314,23 @@ def _absent(outcome: ProcessOutcome) -> bool:
 
 class ContainerLauncher:
     """A Launcher that runs an agent inside a container: OcfRunner(launcher=...,
-    check_installed=False) runs a bundle's inner OCF agent with the engine's exec."""
+    check_installed=False) runs a bundle's inner OCF agent through the container's
+    executor (`remote`, see agents/remote.py) or else with the engine's exec."""
 
-    def __init__(self, engine: ContainerEngine, container: str) -> None:
+    def __init__(
+        self, engine: ContainerEngine, container: str, remote: RemoteExecutor | None = None
+    ) -> None:
         self.engine = engine
         self.container = container
+        self.remote = remote
 
     def __call__(
         self, argv: Sequence[str], *, env: Mapping[str, str], timeout: float, stdin: bytes = b""
     ) -> ProcessOutcome:
+        if self.remote is not None:
+            outcome = self.remote.run(argv, env=env, timeout=timeout, stdin=stdin)
+            if outcome is not None:
+                return outcome
         try:
             return self.engine.exec(self.container, argv, env=env, timeout=timeout, stdin=stdin)
         except ContainerError as exc:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from hakeeper.agents.bundle import ContainerAgent, on_node
 from hakeeper.agents.container import ContainerEngine, ContainerError, ContainerLauncher, Mount
 from hakeeper.agents.container import State as ContainerState
 from hakeeper.agents.ocf import DEFAULT_PATH, OcfRunner
+from hakeeper.agents.remote import RemoteExecutor
 from hakeeper.agents.request import OpRequest
 from hakeeper.agents.result import OcfRc, OpResult, OpStatus, failed
 from hakeeper.agents.stonith import StonithRunner
@@ -16,6 +18,10 @@ from hakeeper.agents.vip import VipAgent
 
 #: the built-in VIP agent's name in a CIB: ocf:hakeeper:VIP
 VIP_PROVIDER, VIP_TYPE = "hakeeper", "VIP"
+#: the executor run in bundle containers (the shims' directory is mounted there as here)
+EXECUTOR = str(Path(__file__).resolve().parent / "shims" / "hk_executor")
+#: a unix socket's path is at most 107 bytes
+SOCKET_PATH_MAX = 100
 
 
 class LocalAgentRunner:
@@ -40,6 +46,7 @@ class LocalAgentRunner:
         mounts: tuple[Mount, ...] = (),
         inner_path: str = DEFAULT_PATH,
         inner_env: Mapping[str, str] | None = None,
+        executor_dirs: tuple[str, str] | None = None,
     ) -> None:
         self.ocf = ocf or OcfRunner()
         self.stonith = stonith or StonithRunner()
@@ -50,6 +57,9 @@ class LocalAgentRunner:
         self.mounts = mounts
         self.inner_path = inner_path
         self.inner_env = dict(inner_env or {})
+        # (as this daemon sees it, as the containers see it): the directory shared with the
+        # containers (in `mounts`) where their executors' sockets are; None: engine exec
+        self.executor_dirs = executor_dirs
         self._inner: dict[str, OcfRunner] = {}
         self._lock = threading.Lock()
 
@@ -119,13 +129,27 @@ class LocalAgentRunner:
             if runner is None:
                 runner = OcfRunner(
                     ocf_root=self.ocf.ocf_root,
-                    launcher=ContainerLauncher(engine, container),
+                    launcher=ContainerLauncher(engine, container, self._executor(container)),
                     check_installed=False,
                     path=self.inner_path,
                     extra_env=self.inner_env,
                 )
                 self._inner[container] = runner
             return runner
+
+    def _executor(self, container: str) -> RemoteExecutor | None:
+        if self.executor_dirs is None or self.engine is None:
+            return None
+        engine = self.engine
+        here, there = self.executor_dirs
+
+        def start(argv: Sequence[str]) -> bool:
+            return engine.exec(container, argv, detach=True).code == 0
+
+        name = f"{container}.exec"
+        if len(f"{here}/{name}".encode()) >= SOCKET_PATH_MAX:
+            return None
+        return RemoteExecutor(start, f"{here}/{name}", f"{there}/{name}", EXECUTOR)
 
 
 def _answered(request: OpRequest, result: OpResult) -> bool:

@@ -103,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
         agent_environment,
         container_environment,
         container_mounts,
+        executor_dirs,
     )
     from hakeeper.node.daemon import NodeDaemon
 
@@ -128,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
         mounts=tuple(Mount(*m) for m in container_mounts(args.state_dir, args.name)),
         inner_path=f"{SHIMS}:{DEFAULT_PATH}",
         inner_env=container_environment(args.state_dir, args.name),
+        executor_dirs=executor_dirs(args.state_dir, args.name),
     )
     try:
         daemon = NodeDaemon(

@@ -55,6 +55,16 @@ def container_mounts(state_dir: str, node: str) -> tuple[tuple[str, str, str], .
     return ((SHIMS, SHIMS, "ro"), (str(sock.parent), ATTRD_IN_CONTAINER, "rw"))
 
 
+def executor_dirs(state_dir: str, node: str) -> tuple[str, str] | None:
+    """Where the executors in this node's containers put their sockets: the directory
+    container_mounts shares, as this daemon sees it and as the containers do. None when
+    that is not the state directory (its path too long: /tmp, which others share)."""
+    sock = attrd_path(state_dir, node)
+    if sock.parent != Path(state_dir):
+        return None
+    return (str(sock.parent), ATTRD_IN_CONTAINER)
+
+
 def container_environment(state_dir: str, node: str) -> dict[str, str]:
     """agent_environment as seen inside a bundle container: the shims need python3 in the
     image (stdlib only); crm_mon asks the daemon to render the status (hakeeper itself is
