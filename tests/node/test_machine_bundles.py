@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from hakeeper.coord.model import StatusKey, StatusKind
 from hakeeper.node import machine, records
+from hakeeper.node.events import ProcessExited
 from hakeeper.node.transition import Transition
 from hakeeper.scheduler.schedule import schedule
 
@@ -71,3 +72,25 @@ def test_inner_history_is_kept_by_the_host_and_fencing_it_clears_its_guests() ->
     for key in lost:
         sim._store(key, None)
     assert records.guest_hosts(sim.docs, NODES).get("b-0") is None  # type: ignore[arg-type]
+
+
+def test_a_dead_replica_container_is_recovered_in_one_graph() -> None:
+    """The guest's fencing comes after its container's stop, and it implies the stop of the
+    bundle's inner clone, as Pacemaker orders it: not the stop of the bundle itself, which
+    comes before the containers' stops (that made the container's stop wait for itself, so
+    the recovery stalled until the inner monitor failed too)."""
+    sim = converged()
+    host = records.guest_hosts(sim.docs, NODES)["b-0"]  # type: ignore[arg-type]
+    before = len(sim.said)
+    sim.active.discard((host, "b-podman-0"))
+    sim.inbox[host].append(ProcessExited("b-podman-0"))
+    sim.settle()
+    graph = last_graph(sim)
+    assert all(a.id not in a.after for a in graph.actions)
+    restarted = [(n, r, t) for n, r, t, _ in sim.ops if r == "b-podman-0" and t == "start"]
+    assert restarted == [(host, "b-podman-0", "start")] * 2  # at first, then recovered
+    assert (host, "b-podman-0") in sim.active
+    # recovered without a failure of the inner instance's monitor to abort the graph
+    said = sim.said[before:]
+    assert not any("monitor of d@b-0 returned" in s for s in said), said
+    assert f"{host}: running start d@b-0 on {host} (action 23 of graph 3)" in said

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hakeeper.scheduler.actions import custom_action, order_actions, set_reason
 from hakeeper.scheduler.cluster import Cluster
-from hakeeper.scheduler.working import AF, OF, Action, Node, Rsc, Variant
+from hakeeper.scheduler.working import AF, OF, Action, Node, Rsc
 
 
 def can_fence(cluster: Cluster, node: Node | None) -> bool:
@@ -68,8 +68,11 @@ def _stop_constraints(cluster: Cluster, rsc: Rsc, stonith: Action) -> None:
     parent_stop: Action | None = None
     bundled = False
     if implicit:
-        top = rsc.top()
-        bundled = top.variant == Variant.BUNDLE
+        # Pacemaker's uber_parent: below any bundle (a bundle's inner instance answers
+        # its clone). The bundle's own stop would loop: it comes before its containers'
+        # stops, and a guest's fencing comes after its container's
+        top = rsc.uber_parent()
+        bundled = top.parent is not None
         parent_stop = next((a for a in reversed(top.actions) if a.task == "stop"), None)
     for action in rsc.actions:
         if action.node is not target or action.task not in ("stop", "demote"):
