@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hakeeper.cib.parse import parse_cib_text
-from hakeeper.node.transition import build_transition
+from hakeeper.node.transition import Action, Transition, build_transition
 from hakeeper.scheduler.schedule import PlannedAction, schedule
 
 SEEDS = Path(__file__).resolve().parents[3] / "shared" / "examples"
@@ -99,3 +99,14 @@ def test_a_lost_controller_of_the_seeds_cluster_fences_only_the_controller() -> 
         "c1-1", 1, plan.actions, cib.configuration, "controller-1", ["controller-1", "controller-2"]
     )
     assert [a.target for a in graph.actions if a.task == "stonith"] == ["controller-0"]
+
+
+def test_a_graph_says_which_actions_wait_for_one_another_in_a_circle() -> None:
+    def act(ident: int, *after: int) -> Action:
+        return Action(ident, "start", f"r{ident}", "n1", 0, after, 0, ("ocf", "x", "y"), (), 1, "")
+
+    line = Transition("u", 1, (act(0), act(1, 0), act(2, 0, 1), act(3, 9)))
+    assert line.loop() == ()  # 9: not in this graph (another node's, done)
+    assert Transition("u", 1, (act(0, 0),)).loop() == (0,)
+    circle = Transition("u", 1, (act(0), act(1, 0, 3), act(2, 1), act(3, 2), act(4, 3)))
+    assert circle.loop() == (1, 3, 2)

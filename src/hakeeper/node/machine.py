@@ -1004,6 +1004,15 @@ def _lead(state: State, out: list[Instruction]) -> State:
     listed = ", ".join(_describe(a) for a in new.actions[:8])
     more = f" and {len(new.actions) - 8} more" if len(new.actions) > 8 else ""
     out.append(Say(f"publishing graph {seq} because {reason}: {listed}{more}"))
+    loop = new.loop()
+    if loop:
+        circle = " -> ".join(_describe(a) for i in loop if (a := new.action(i)) is not None)
+        out.append(
+            Say(
+                f"graph {seq} has an ordering loop, which never runs: {circle}; the next "
+                "change or the recheck interval schedules again (a scheduler bug: report it)"
+            )
+        )
     out.append(PublishTransition(new))
     return replace(state, published=new, seq=seq, progress_at=state.now)
 

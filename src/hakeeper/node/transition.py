@@ -130,6 +130,29 @@ class Transition:
         """Pacemaker's transition-key: action:transition:expected-rc:uuid."""
         return f"{action.id}:{self.seq}:{action.target_rc}:{self.uuid}"
 
+    def loop(self) -> tuple[int, ...]:
+        """Actions that wait for one another in a circle (empty if none): none of them can
+        ever run. The scheduler must not plan one; this makes a slip loud."""
+        after = {a.id: a.after for a in self.actions}
+        state: dict[int, int] = {}  # 1: on the current path, 2: done
+        for first in after:
+            if first in state:
+                continue
+            path, stack = [first], [iter(after[first])]
+            state[first] = 1
+            while stack:
+                step = next(stack[-1], None)
+                if step is None:
+                    state[path.pop()] = 2
+                    stack.pop()
+                elif state.get(step) == 1:
+                    return tuple(path[path.index(step) :])
+                elif step in after and step not in state:
+                    state[step] = 1
+                    path.append(step)
+                    stack.append(iter(after[step]))
+        return ()
+
     def to_doc(self) -> dict[str, Any]:
         return {
             "uuid": self.uuid,
