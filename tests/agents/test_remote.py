@@ -8,13 +8,14 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
-from hakeeper.agents.process import Exit
+from hakeeper.agents.process import Exit, ProcessOutcome
 from hakeeper.agents.remote import RETRY_S, RemoteExecutor
 from hakeeper.agents.runner import EXECUTOR
 
@@ -145,3 +146,27 @@ def _wait(check: Callable[[], bool], timeout: float = 10.0) -> None:
             return
         time.sleep(0.02)
     raise AssertionError("timed out")
+
+
+def test_a_cancelled_monitor_is_killed_and_answers_at_once(
+    executor: tuple[RemoteExecutor, Starts], tmp_path: Path
+) -> None:
+    remote, _ = executor
+    pidfile = tmp_path / "child"
+    script = tmp_path / "agent"
+    script.write_text(f"#!/bin/sh\necho $$ > {pidfile}\nexec sleep 60\n")
+    script.chmod(0o755)
+    answers: list[ProcessOutcome | None] = []
+    env = {"OCF_RESKEY_CRM_meta_interval": "10000"}
+    run = threading.Thread(
+        target=lambda: answers.append(remote.run([str(script), "monitor"], env=env, timeout=60))
+    )
+    run.start()
+    _wait(lambda: pidfile.exists() and pidfile.read_text().strip() != "")
+    assert remote.cancel("monitor", 20000) == 0  # another monitor: not this one
+    assert remote.cancel("monitor", 10000) == 1
+    run.join(5)
+    assert not run.is_alive(), "the cancelled run did not answer"
+    assert answers and answers[0] is not None and answers[0].code == -9
+    _wait(lambda: not _alive(int(pidfile.read_text())))
+    assert remote.cancel("monitor", 10000) == 0  # nothing in flight any more

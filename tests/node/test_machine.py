@@ -9,6 +9,7 @@ from hakeeper.coord.model import StatusKey, StatusKind
 from hakeeper.node import machine, records
 from hakeeper.node.events import (
     AttributeChanged,
+    CancelOp,
     LeaseLost,
     OpCompleted,
     RunOp,
@@ -493,8 +494,10 @@ def test_one_operation_at_a_time_per_resource_as_pacemakers_executor() -> None:
     ]
     monitor = sim.runs["a"][0]
     sim.configure(dummy_config("d1", constraints=prefer_a.replace('"100"', '"-INFINITY"')))
-    sim.step("a")  # the leader publishes: stop d1 here, start it on b
+    orders = sim.step("a")  # the leader publishes: stop d1 here, start it on b
     assert [r.request.action for r in sim.runs["a"]] == ["monitor"], "the stop did not wait"
+    # and the monitor is ended if the runner can (Pacemaker's executor kills it)
+    assert [o for o in orders if isinstance(o, CancelOp)] == [CancelOp(monitor.run_id)]
     sim.runs["a"] = []
     sim.inbox["a"].append(OpCompleted(monitor.run_id, 1, 0))  # it failed, but was cancelled
     sim.step("a")

@@ -59,6 +59,8 @@ class RemoteExecutor:
         self.clock = clock
         self._lock = threading.Lock()
         self._retry_at = 0.0
+        # the connections of the actions in flight, with (action, interval) for cancel
+        self._runs: dict[socket.socket, tuple[str, str]] = {}
 
     def run(
         self, argv: Sequence[str], *, env: Mapping[str, str], timeout: float, stdin: bytes = b""
@@ -75,6 +77,9 @@ class RemoteExecutor:
             "timeout": timeout,
             "stdin": stdin.decode(errors="replace"),
         }
+        what = (argv[-1] if argv else "", env.get("OCF_RESKEY_CRM_meta_interval", "0"))
+        with self._lock:
+            self._runs[sock] = what
         with sock:
             try:
                 sock.settimeout(timeout + GRACE_S)
@@ -92,6 +97,9 @@ class RemoteExecutor:
                 )
             except OSError as err:
                 return _gone(f"the container's executor failed: {err}", self.clock() - began)
+            finally:
+                with self._lock:
+                    self._runs.pop(sock, None)
         try:
             reply = json.loads(data)
             kind = _EXITS[reply["exit"]]
@@ -106,6 +114,19 @@ class RemoteExecutor:
         except (ValueError, KeyError, TypeError):
             # no answer: the container (and the executor with it) died under the action
             return _gone("the container's executor went away", self.clock() - began)
+
+    def cancel(self, action: str, interval_ms: int) -> int:
+        """End the actions in flight of this agent action and interval (a recurring monitor
+        a start, stop, promote or demote cancels): the executor kills them as their
+        connection closes, and their run answers as killed. How many there were."""
+        with self._lock:
+            ended = [s for s, what in self._runs.items() if what == (action, str(interval_ms))]
+        for sock in ended:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # it ended meanwhile
+        return len(ended)
 
     def _connect(self) -> socket.socket | None:
         sock = _dial(self.host_socket)

@@ -61,6 +61,7 @@ class LocalAgentRunner:
         # containers (in `mounts`) where their executors' sockets are; None: engine exec
         self.executor_dirs = executor_dirs
         self._inner: dict[str, OcfRunner] = {}
+        self._remotes: dict[str, RemoteExecutor] = {}
         self._lock = threading.Lock()
 
     def run(self, request: OpRequest) -> OpResult:
@@ -123,13 +124,26 @@ class LocalAgentRunner:
         rc = OcfRc.NOT_RUNNING if request.action == "monitor" else OcfRc.OK
         return OpResult(rc, OpStatus.DONE, None, result.duration)
 
+    def cancel(self, request: OpRequest) -> None:
+        """End this request's run now if it can be: an inner agent's action in a container
+        whose executor runs it (elsewhere it runs to its end, and its answer is void)."""
+        if request.container is None:
+            return
+        with self._lock:
+            remote = self._remotes.get(request.container)
+        if remote is not None:
+            remote.cancel(request.action, request.interval_ms)
+
     def _inner_runner(self, engine: ContainerEngine, container: str) -> OcfRunner:
         with self._lock:
             runner = self._inner.get(container)
             if runner is None:
+                remote = self._executor(container)
+                if remote is not None:
+                    self._remotes[container] = remote
                 runner = OcfRunner(
                     ocf_root=self.ocf.ocf_root,
-                    launcher=ContainerLauncher(engine, container, self._executor(container)),
+                    launcher=ContainerLauncher(engine, container, remote),
                     check_installed=False,
                     path=self.inner_path,
                     extra_env=self.inner_env,

@@ -55,6 +55,7 @@ from hakeeper.node.attrd import AttrServer, attrd_path
 from hakeeper.node.events import (
     AttributeChanged,
     Campaign,
+    CancelOp,
     ClearStatus,
     ConfigChanged,
     Event,
@@ -195,7 +196,8 @@ class NodeDaemon:
         self.fenced = threading.Event()  # the watchdog began the self-fencing stops
         self._fence_lock = threading.Lock()
         self._fence_runs: set[str] = set()  # the stops the watchdog began
-        self._in_flight: set[str] = set()  # run ids submitted to the pool, not yet over
+        # run id -> its request, submitted to the pool and not yet over
+        self._in_flight: dict[str, OpRequest] = {}
         self.log = logging.LoggerAdapter(log, {"node": name})
 
     def run(self) -> int:
@@ -347,6 +349,11 @@ class NodeDaemon:
                     self._submit(order.run_id, order.request)
         elif isinstance(order, RunOp):
             self._submit(order.run_id, order.request)
+        elif isinstance(order, CancelOp):
+            request = self._in_flight.get(order.run_id)
+            cancel = getattr(self.runner, "cancel", None)
+            if request is not None and callable(cancel):
+                cancel(request)
         elif isinstance(order, WriteStatus):
             self._write(dict(order.changes), lease)
         elif isinstance(order, PublishTransition):
@@ -391,7 +398,7 @@ class NodeDaemon:
             self.events.put(WriteFailed(frozenset(changes)))
 
     def _submit(self, run_id: str, request: OpRequest) -> None:
-        self._in_flight.add(run_id)
+        self._in_flight[run_id] = request
         self.pool.submit(self._run_op, run_id, request)
 
     def _watch_container(self, resource: str, name: str) -> None:
@@ -420,7 +427,7 @@ class NodeDaemon:
             )
         except Exception as err:
             event = OpCompleted(run_id, 1, 4, f"the runner failed: {err}")
-        self._in_flight.discard(run_id)
+        self._in_flight.pop(run_id, None)
         self.events.put(event)
 
     def _log_output(self, request: OpRequest, result: OpResult) -> None:

@@ -140,6 +140,15 @@ class RunOp:
 
 
 @dataclass(frozen=True, slots=True)
+class CancelOp:
+    """End the agent run ordered by RunOp(run_id) now if the runner can (a recurring
+    monitor that a start, stop, promote or demote of its resource cancels, as Pacemaker's
+    executor kills it); its OpCompleted comes all the same."""
+
+    run_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class WriteStatus:
     """Write (None: delete) these status documents of this node, under its lease."""
 
@@ -181,4 +190,6 @@ class Say:
     text: str
 
 
-Instruction = WatchExit | ClearStatus | RunOp | WriteStatus | PublishTransition | Campaign | Say
+Instruction = (
+    WatchExit | ClearStatus | RunOp | CancelOp | WriteStatus | PublishTransition | Campaign | Say
+)

@@ -27,6 +27,7 @@ from hakeeper.node import bundles, failures, probes, records
 from hakeeper.node.events import (
     AttributeChanged,
     Campaign,
+    CancelOp,
     ClearStatus,
     ConfigChanged,
     Event,
@@ -1134,9 +1135,14 @@ def _execute(state: State, out: list[Instruction]) -> State:
             continue
         if action.task in ("start", "stop", "promote", "demote"):
             # its recurring monitors are cancelled before the resource changes (one in
-            # flight ends first, and its answer is void)
+            # flight is ended if the runner can, else it ends first; its answer is void)
             monitors = {k: m for k, m in state.monitors.items() if m.action.slot != action.slot}
             cancelled = len(monitors) != len(state.monitors)
+            out.extend(
+                CancelOp(k)
+                for k in sorted(state.monitors)
+                if k not in monitors and k in state.running
+            )
             if cancelled or action.slot not in busy:  # once while it waits
                 out.append(WatchExit(action.slot, None))
             state = replace(state, monitors=monitors)
