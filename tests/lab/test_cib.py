@@ -21,19 +21,24 @@ from .conftest import need
 online = online_cib
 
 
+def simulate(path: Path, out: Path) -> str:
+    """crm_simulate -S on the CIB at path, its revised CIB written to out; its output."""
+    run = subprocess.run(
+        ["crm_simulate", "-x", str(path), "-S", "-O", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
 def converge(path: Path, rounds: int = 4) -> str:
     """crm_simulate -S again and again on its own output; returns the last status text."""
     text = ""
     for i in range(rounds):
         out = path.with_name(f"round{i}.xml")
-        run = subprocess.run(
-            ["crm_simulate", "-x", str(path), "-S", "-O", str(out)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert run.returncode == 0, run.stderr
-        text = run.stdout
+        text = simulate(path, out)
         path = out
         summary = text.split("Transition Summary:")[1].split("Executing")[0]
         if not summary.strip():
@@ -100,14 +105,8 @@ def test_only_the_bundles_whose_agent_has_a_notify_action_are_notified(tmp_path:
     notified: set[str] = set()
     for i in range(4):  # starts, then galera's and redis's promotes
         out = tmp_path / f"round{i}.xml"
-        run = subprocess.run(
-            ["crm_simulate", "-x", str(path), "-S", "-O", str(out)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert run.returncode == 0, run.stderr
-        notified |= set(re.findall(r"Resource action: (\w+)\S*\s+notify on", run.stdout))
+        text = simulate(path, out)
+        notified |= set(re.findall(r"Resource action: (\w+)\S*\s+notify on", text))
         path = out
     # rabbitmq-cluster forgets a stopped peer in its notify; redis follows its new master;
     # galera has no notify action (it would print its usage every time)
