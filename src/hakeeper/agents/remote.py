@@ -33,6 +33,7 @@ _EXITS = {
     "timeout": Exit.TIMEOUT,
     "not_found": Exit.NOT_FOUND,
     "not_executable": Exit.NOT_EXECUTABLE,
+    "error": Exit.NOT_EXECUTABLE,  # the executor could not take the request
 }
 
 #: starts the executor: (argv inside the container) -> whether the engine started it
@@ -78,12 +79,15 @@ class RemoteExecutor:
             "stdin": stdin.decode(errors="replace"),
         }
         what = (argv[-1] if argv else "", env.get("OCF_RESKEY_CRM_meta_interval", "0"))
-        with self._lock:
-            self._runs[sock] = what
         with sock:
             try:
                 sock.settimeout(timeout + GRACE_S)
                 sock.sendall(json.dumps(request).encode() + b"\n")
+            except OSError:
+                return None  # gone before it was asked anything: the engine's exec runs it
+            with self._lock:
+                self._runs[sock] = what
+            try:
                 data = b""
                 while not data.endswith(b"\n"):
                     chunk = sock.recv(65536)
