@@ -170,3 +170,24 @@ def test_a_cancelled_monitor_is_killed_and_answers_at_once(
     assert answers and answers[0] is not None and answers[0].code == -9
     _wait(lambda: not _alive(int(pidfile.read_text())))
     assert remote.cancel("monitor", 10000) == 0  # nothing in flight any more
+
+
+def test_a_cancel_does_not_wait_for_an_executor_being_started(tmp_path: Path) -> None:
+    class SlowStarts(Starts):
+        def __call__(self, argv: Sequence[str]) -> bool:
+            time.sleep(1.0)  # the engine's exec --detach, slow under load
+            return super().__call__(argv)
+
+    starts = SlowStarts()
+    path = str(tmp_path / "c.exec")
+    remote = RemoteExecutor(starts, path, path, EXECUTOR)
+    try:
+        run = threading.Thread(target=lambda: remote.run(["true"], env={}, timeout=5))
+        run.start()
+        time.sleep(0.2)  # the run is starting the executor now
+        began = time.monotonic()
+        assert remote.cancel("monitor", 10000) == 0
+        assert time.monotonic() - began < 0.5  # the daemon's main loop calls it
+        run.join(10)
+    finally:
+        starts.close()

@@ -590,3 +590,36 @@ def test_a_set_on_a_node_not_applied_before_it_left_is_void() -> None:
     orders = sim.step("b")
     assert not [o for o in orders if isinstance(o, WriteStatus)]
     assert "b: not setting master-d1 of a: it is not a member of the cluster" in sim.said
+
+
+def test_sets_on_another_node_survive_the_setters_restart_and_late_echoes() -> None:
+    sim = Sim(("a", "b"))
+    sim.configure(dummy_config("d1"))
+    sim.settle()
+    mine = StatusKey("a", StatusKind.ATTRIBUTES, records.NODE_ATTRIBUTES)
+    set_on_a = StatusKey("b", StatusKind.ATTRIBUTES, machine.SET_ON + "a")
+    # b's daemon restarts (resuming its lease) before a read its set: a still applies it
+    sim.inbox["b"].append(AttributeChanged("x", "1", node="a"))
+    sim.step("b")
+    sim.restart("b")
+    sim.step("b")  # reads the store: every member "joins" its fresh state
+    assert set_on_a in sim.docs
+    sim.settle()
+    assert sim.docs[mine] == {"x": "1"}
+    # b drops the sets a applied (a delete) and makes a new one before that delete's
+    # echo comes back to it: the echo undoes nothing, and no seq is given out twice
+    sim.inbox["b"].append(AttributeChanged("y", "2", node="a"))
+    sim.step("b")
+    sim.step("a")
+    sim.step("b")  # a's acknowledgement: b deletes its document; the echo is queued
+    assert set_on_a not in sim.docs
+    echo, sim.inbox["b"] = sim.inbox["b"], []
+    sim.inbox["b"] = [AttributeChanged("z", "3", node="a"), *echo]
+    sim.step("b")
+    assert sim.states["b"].docs.get(set_on_a) == sim.docs[set_on_a]
+    sim.inbox["b"].append(AttributeChanged("w", "4", node="a"))
+    sim.step("b")
+    seqs = [e["seq"] for e in sim.docs[set_on_a].values()]  # type: ignore[union-attr]
+    assert len(seqs) == len(set(seqs)) == 2
+    sim.settle()
+    assert sim.docs[mine] == {"x": "1", "y": "2", "z": "3", "w": "4"}

@@ -33,7 +33,6 @@ _EXITS = {
     "timeout": Exit.TIMEOUT,
     "not_found": Exit.NOT_FOUND,
     "not_executable": Exit.NOT_EXECUTABLE,
-    "error": Exit.NOT_EXECUTABLE,  # the executor could not take the request
 }
 
 #: starts the executor: (argv inside the container) -> whether the engine started it
@@ -58,7 +57,8 @@ class RemoteExecutor:
         self.container_socket = container_socket
         self.helper = helper
         self.clock = clock
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the actions in flight (cancel takes only this)
+        self._starting = threading.Lock()  # one start of the executor at a time
         self._retry_at = 0.0
         # the connections of the actions in flight, with (action, interval) for cancel
         self._runs: dict[socket.socket, tuple[str, str]] = {}
@@ -106,6 +106,8 @@ class RemoteExecutor:
                     self._runs.pop(sock, None)
         try:
             reply = json.loads(data)
+            if reply.get("exit") == "error":
+                return None  # it could not take the request, and ran nothing
             kind = _EXITS[reply["exit"]]
             code = reply.get("code")
             return ProcessOutcome(
@@ -136,7 +138,7 @@ class RemoteExecutor:
         sock = _dial(self.host_socket)
         if sock is not None:
             return sock
-        with self._lock:
+        with self._starting:
             sock = _dial(self.host_socket)  # another action's start may have done it
             if sock is not None or self.clock() < self._retry_at:
                 return sock

@@ -158,7 +158,10 @@ class LocalAgentRunner:
         here, there = self.executor_dirs
 
         def start(argv: Sequence[str]) -> bool:
-            return engine.exec(container, argv, detach=True).code == 0
+            try:
+                return engine.exec(container, argv, detach=True).code == 0
+            except ContainerError:
+                return False  # the engine cannot run: its exec will say so
 
         name = f"{container}.exec"
         if len(f"{here}/{name}".encode()) >= SOCKET_PATH_MAX:

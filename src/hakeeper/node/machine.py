@@ -142,6 +142,7 @@ class State:
     rewrite_at: float = 0.0
     # another node's SET_ON document for this node, or an APPLIED_SETS, changed
     sets_due: bool = False
+    set_seq: int = 0  # the last seq this node gave a set on another node
 
     @property
     def leading(self) -> bool:
@@ -182,10 +183,10 @@ def _apply(state: State, event: Event, out: list[Instruction]) -> State:
     if isinstance(event, MemberJoined):
         if event.node in state.members:
             return state
+        # (not _forget_sets_on: a daemon starting up sees every member join; a node that
+        # joins again was lost first, and that forgot the sets on it)
         return replace(
-            _forget_sets_on(state, event.node, out),
-            members=state.members | {event.node},
-            dirty=f"node {event.node} joined",
+            state, members=state.members | {event.node}, dirty=f"node {event.node} joined"
         )
     if isinstance(event, MemberLost):
         if event.node == state.node:
@@ -297,6 +298,15 @@ def _status_changed(state: State, event: StatusChanged) -> State:
         # this node's own write coming back: what it holds is as new or newer (an older
         # write's echo arriving after a newer one was made would otherwise undo it)
         return state
+    if (
+        event.doc is None
+        and event.key.node == state.node
+        and event.key.kind is StatusKind.ATTRIBUTES
+        and (event.key.name.startswith(SET_ON) or event.key.name == APPLIED_SETS)
+    ):
+        # the echo of a delete of a document only this node writes: a write made since
+        # would otherwise be undone (its sets lost, their seq given out again)
+        return state
     docs = dict(state.docs)
     if event.doc is None:
         docs.pop(event.key, None)
@@ -363,9 +373,10 @@ def _set_on_peer(state: State, event: AttributeChanged, out: list[Instruction]) 
         return state
     key = StatusKey(state.node, StatusKind.ATTRIBUTES, SET_ON + target)
     sets = dict(state.docs.get(key) or {})
-    sets[event.name] = {"value": event.value, "seq": _last_set_seq(state) + 1}
+    seq = max(state.set_seq, _last_set_seq(state)) + 1
+    sets[event.name] = {"value": event.value, "seq": seq}
     out.append(WriteStatus({key: sets}))
-    return replace(state, docs={**state.docs, key: sets})
+    return replace(state, docs={**state.docs, key: sets}, set_seq=seq)
 
 
 def _last_set_seq(state: State) -> int:
