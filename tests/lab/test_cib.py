@@ -10,11 +10,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
+from hakeeper.cib.parse import parse_cib_file
 from hakeeper.lab.catalog import CHECK, haproxy_cfg
 from hakeeper.lab.cib import build_cib
 from hakeeper.lab.plan import Profile, make_plan
 from hakeeper.lab.support import online_cib
+from hakeeper.scheduler.schedule import schedule
 
 from .conftest import need
 
@@ -131,3 +134,69 @@ def test_haproxy_accepts_the_generated_config(profile: Profile, tmp_path: Path) 
     assert "bind 172.17.1.11:6379" in text
     for node in plan.nodes:
         assert f"server {node.name} {node.internal}:5000 {CHECK}" in text
+
+
+def _upstream(edges: dict[str, list[str]], start: str) -> set[str]:
+    seen: set[str] = set()
+    stack = list(edges.get(start, ()))
+    while stack:
+        key = stack.pop()
+        if key not in seen:
+            seen.add(key)
+            stack.extend(edges.get(key, ()))
+    return seen
+
+
+def test_a_dead_galera_containers_demote_waits_for_no_fencing_as_in_pacemaker(
+    tmp_path: Path,
+) -> None:
+    """The promoted instance in a dead container is demoted by implication (a pseudo
+    action); Pacemaker orders its recovery after the clone's implied stop, not the demote
+    after the guest's fencing (which waits for the container's stop)."""
+    need("crm_simulate")
+    plan = make_plan(3, profile=Profile.OPENSTACK)
+    path = tmp_path / "cib.xml"
+    path.write_text(online(plan, build_cib(plan)))
+    for i in range(4):
+        out = tmp_path / f"round{i}.xml"
+        simulate(path, out)
+        path = out
+    failed, graph = tmp_path / "failed.xml", tmp_path / "graph.xml"
+    run = subprocess.run(
+        [
+            *("crm_simulate", "-x", str(path), "-S", "-I", str(failed), "-G", str(graph)),
+            *("-i", "galera-bundle-podman-0_monitor_60000@ctl0=7"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "Recover    galera:0" in run.stdout
+    # Pacemaker's graph
+    names: dict[str, str] = {}
+    synapses = list(etree.parse(str(graph)).getroot().iter("synapse"))
+    for syn in synapses:
+        act = syn.find("action_set")[0]  # type: ignore[index]
+        names[act.get("id")] = f"{act.get('operation_key')}@{act.get('on_node') or ''}"
+    edges: dict[str, list[str]] = {}
+    for syn in synapses:
+        act = syn.find("action_set")[0]  # type: ignore[index]
+        edges[names[act.get("id")]] = [names[t.get("id")] for t in syn.iterfind("inputs/trigger/*")]
+    demote = "galera_demote_0@"  # a pseudo action: on no node
+    assert demote in edges
+    assert not [k for k in _upstream(edges, demote) if k.startswith("stonith")]
+    # hakeeper's plan of the same CIB
+    plan_ = schedule(parse_cib_file(failed))
+    by = {a.id: a for a in plan_.actions}
+    ours = {str(a.id): [str(i) for i in a.after] for a in plan_.actions}
+    (mine,) = [
+        a
+        for a in plan_.actions
+        if a.task == "demote"
+        and a.node is not None
+        and a.node.startswith("galera-bundle-0")
+        and not a.optional
+    ]
+    assert mine.pseudo
+    assert not [i for i in _upstream(ours, str(mine.id)) if by[int(i)].task == "stonith"]

@@ -75,18 +75,24 @@ def _stop_constraints(cluster: Cluster, rsc: Rsc, stonith: Action) -> None:
         bundled = top.parent is not None
         parent_stop = next((a for a in reversed(top.actions) if a.task == "stop"), None)
     for action in rsc.actions:
-        if action.node is not target or action.task not in ("stop", "demote"):
+        if action.node is not target or action.task != "stop":
             continue
         action.flags |= AF.PSEUDO | AF.RUNNABLE
-        if implicit and action.task == "stop":
+        if implicit:
             action.flags |= AF.IMPLIED_BY_STONITH
             if not bundled:
                 order_actions(stonith, action, OF.PRESERVE)
             if parent_stop is not None:
                 order_actions(stonith, parent_stop, OF.PRESERVE)
-        elif rsc.needs_fencing:
-            action.flags |= AF.IMPLIED_BY_STONITH
-            order_actions(stonith, action, OF.PRESERVE)
+    if target.online and not target.unclean and not rsc.failed:
+        return  # a demote there still runs
+    for action in rsc.actions:
+        if action.node is not target or action.task != "demote":
+            continue
+        # implied by the fencing; a bundle's instance is recovered after its clone's stop
+        action.flags |= AF.PSEUDO | AF.RUNNABLE
+        if implicit and rsc.uber_parent().parent is None:
+            order_actions(stonith, action, OF.PRESERVE | OF.OPTIONAL)
 
 
 def _start_constraints(rsc: Rsc, stonith: Action) -> None:
