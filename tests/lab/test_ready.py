@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hakeeper.lab.cib import promoted_wanted
-from hakeeper.lab.lifecycle import promoted_short
-from hakeeper.lab.observe import Observation
+from hakeeper.lab.observe import Instance, Observation, promotions_waiting
 from hakeeper.lab.plan import Profile, make_plan
 from hakeeper.lab.ready import backends_down, binds
+from hakeeper.model.config import Role
+from hakeeper.scheduler.view import ResourceView
 
 HEADER = "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,"
 STATS = (
@@ -48,13 +51,28 @@ def test_the_lab_waits_for_every_promotion_it_is_built_for() -> None:
     assert promoted_wanted(plan) == {"galera-bundle": 3, "redis-bundle": 1}
     assert promoted_wanted(make_plan(3, profile=Profile.MINIMAL)) == {}
 
-    def seen(promoted: tuple[tuple[str, int], ...]) -> Observation:
-        return Observation(("ctl0",), "ctl0", True, (), (), (), 0, (), (), promoted)
+    def bundle(rid: str, promoted: int) -> ResourceView:
+        promoted_ = [
+            ResourceView(f"{rid}-{i}", "primitive", None, Role.PROMOTED, (f"ctl{i}",))
+            for i in range(promoted)
+        ]
+        other = ResourceView(f"{rid}-9", "primitive", None, Role.UNPROMOTED, ("ctl2",))
+        replicas = (*promoted_, other)
+        return ResourceView(rid, "bundle", None, Role.STARTED, (), children=replicas)
 
-    early = seen((("haproxy-bundle", 0), ("galera-bundle", 1), ("redis-bundle", 1)))
-    assert promoted_short(plan, early) == ["galera-bundle: 1 of 3 promoted"]
-    assert promoted_short(plan, seen(())) == [
+    def seen(*views: ResourceView) -> list[str]:
+        return promotions_waiting(promoted_wanted(plan), views)
+
+    early = (bundle("haproxy-bundle", 0), bundle("galera-bundle", 1), bundle("redis-bundle", 1))
+    assert seen(*early) == ["galera-bundle: 1 of 3 promoted"]
+    assert seen() == [
         "galera-bundle: 0 of 3 promoted",
         "redis-bundle: 0 of 1 promoted",
     ]
-    assert promoted_short(plan, seen((("galera-bundle", 3), ("redis-bundle", 1)))) == []
+    assert seen(bundle("galera-bundle", 3), bundle("redis-bundle", 1)) == []
+    # and the cluster does not count as converged meanwhile
+    ready = Observation(
+        ("ctl0",), "ctl0", True, (Instance("r", "Started", ("ctl0",), False),), (), (), 1, (), ()
+    )
+    assert ready.converged
+    assert not replace(ready, promotions_waiting=("galera-bundle: 1 of 3 promoted",)).converged

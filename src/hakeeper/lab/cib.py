@@ -111,14 +111,15 @@ def promoted_wanted(plan: LabPlan) -> dict[str, int]:
     """How many promoted instances each promotable bundle has once the lab is up (galera:
     one per node, redis: one). The scheduler cannot tell: galera's agent gives a replica
     its promotion score only in its monitor, once another replica is promoted."""
-    wanted: dict[str, int] = {}
-    if plan.profile is Profile.OPENSTACK:
-        for row in openstack_bundles(plan):
-            if row.promoted_all:
-                wanted[row.id] = len(plan.nodes)
-            elif row.promoted_max is not None:
-                wanted[row.id] = row.promoted_max
-    return wanted
+    if plan.profile is not Profile.OPENSTACK:
+        return {}
+    rows = openstack_bundles(plan)
+    return {row.id: n for row in rows if (n := _promoted_max(row, plan)) is not None}
+
+
+def _promoted_max(row: BundleRow, plan: LabPlan) -> int | None:
+    """The bundle's promoted-max (None: not promotable)."""
+    return len(plan.nodes) if row.promoted_all else row.promoted_max
 
 
 def build_cib(plan: LabPlan) -> str:
@@ -403,7 +404,7 @@ def _bundle(resources: etree._Element, row: BundleRow, plan: LabPlan) -> None:
         "options": f"--user=root --log-driver=k8s-file --log-opt "
         f"path={plan.private_dir}/log/containers/{bid}.log {row.options}".strip(),
     }
-    promoted = promoted_wanted(plan).get(bid)
+    promoted = _promoted_max(row, plan)
     if promoted is not None:
         podman["promoted-max"] = str(promoted)
     _E(bundle, "podman", podman)

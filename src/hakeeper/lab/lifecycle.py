@@ -310,7 +310,7 @@ def _converge(
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                obs = observe(coord, len(plan.nodes))
+                obs = observe(coord, len(plan.nodes), promoted_wanted(plan))
             except CoordError as exc:
                 line = f"waiting for the store: {exc}"
             except CommandError as exc:
@@ -320,8 +320,7 @@ def _converge(
                     plan, False, time.monotonic() - began, image_seconds, image_built, None
                 )
             else:
-                short = promoted_short(plan, obs)
-                readiness = ready.probe(plan) if obs.converged and not short else None
+                readiness = ready.probe(plan) if obs.converged else None
                 if readiness is not None and readiness.ready:
                     seconds = time.monotonic() - began
                     st = replace(st, converged_after=seconds)
@@ -331,14 +330,11 @@ def _converge(
                         f"{obs.leader}; HAProxy serves every VIP"
                     )
                     return UpResult(plan, True, seconds, image_seconds, image_built, obs)
-                if readiness is not None:
-                    line = "resources converged; waiting for " + ", ".join(
-                        readiness.waiting_for[:3]
-                    )
-                elif obs.converged:
-                    line = "resources converged; waiting for " + "; ".join(short)
-                else:
-                    line = _waiting(plan, obs)
+                line = (
+                    "resources converged; waiting for " + ", ".join(readiness.waiting_for[:3])
+                    if readiness is not None
+                    else _waiting(plan, obs)
+                )
             if line != last_line:
                 say(line)
                 last_line = line
@@ -347,18 +343,6 @@ def _converge(
         coord.close()
     say(f"not converged after {timeout:g} s")
     return UpResult(plan, False, time.monotonic() - began, image_seconds, image_built, obs)
-
-
-def promoted_short(plan: LabPlan, obs: Observation) -> list[str]:
-    """The promotable bundles with fewer instances promoted than the lab is built for:
-    the scheduler may have nothing to do while an agent has yet to give a replica its
-    promotion score (galera's monitor does, every 30 s on an unpromoted replica)."""
-    have = dict(obs.promoted)
-    return [
-        f"{rsc}: {have.get(rsc, 0)} of {want} promoted"
-        for rsc, want in promoted_wanted(plan).items()
-        if have.get(rsc, 0) < want
-    ]
 
 
 def _waiting(plan: LabPlan, obs: Observation) -> str:
@@ -371,6 +355,8 @@ def _waiting(plan: LabPlan, obs: Observation) -> str:
         line += "; still to do: " + "; ".join(obs.pending_actions[:4])
     if obs.blocked:
         line += "; blocked: " + "; ".join(obs.blocked[:4])
+    if obs.promotions_waiting:
+        line += "; waiting for " + "; ".join(obs.promotions_waiting)
     if obs.failures:
         f = obs.failures[-1]
         line += (

@@ -6,6 +6,7 @@ stopped by design and are not waited for)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hakeeper.coord import Coordinator, StatusKind
@@ -43,7 +44,8 @@ class Observation:
     wanted: int  # instances the scheduler places (active in its revised state)
     failures: tuple[Failure, ...]
     text: tuple[str, ...]  # crm_mon-like lines of the current state
-    promoted: tuple[tuple[str, int], ...] = ()  # (promotable resource, instances promoted)
+    # the promotions asked for that have not happened: "galera-bundle: 1 of 3 promoted"
+    promotions_waiting: tuple[str, ...] = ()
 
     @property
     def active(self) -> int:
@@ -58,6 +60,7 @@ class Observation:
             and not self.pending_actions
             and not self.blocked
             and self.active >= self.wanted
+            and not self.promotions_waiting
         )
 
 
@@ -71,16 +74,27 @@ def _instances(views: tuple[ResourceView, ...]) -> list[Instance]:
     return found
 
 
-def _promoted(views: tuple[ResourceView, ...]) -> list[tuple[str, int]]:
-    """(clone or bundle, how many of its instances are promoted) for the top-level ones."""
-    return [
-        (view.id, sum(1 for i in _instances(view.children) if i.role == "Promoted" and i.nodes))
+def promotions_waiting(wanted: Mapping[str, int], views: tuple[ResourceView, ...]) -> list[str]:
+    """The clones and bundles of `wanted` with fewer instances promoted than it says: the
+    scheduler may have nothing to do while an agent has yet to give a replica its
+    promotion score (galera's monitor does, every 30 s on an unpromoted replica)."""
+    have = {
+        view.id: sum(1 for i in _instances(view.children) if i.role == "Promoted" and i.nodes)
         for view in views
         if view.kind in ("clone", "bundle")
+    }
+    return [
+        f"{rsc}: {have.get(rsc, 0)} of {want} promoted"
+        for rsc, want in wanted.items()
+        if have.get(rsc, 0) < want
     ]
 
 
-def observe(coord: Coordinator, expected_nodes: int) -> Observation:
+def observe(
+    coord: Coordinator, expected_nodes: int, promotions: Mapping[str, int] | None = None
+) -> Observation:
+    """`promotions`: how many instances of these clones or bundles must be promoted before
+    the cluster counts as converged."""
     snap = coord.snapshot()
     leader = snap.leader.node if snap.leader else None
     members = tuple(sorted(snap.members))
@@ -131,5 +145,5 @@ def observe(coord: Coordinator, expected_nodes: int) -> Observation:
         sum(1 for i in _instances(plan.revised.resources) if i.nodes),
         tuple(failures),
         tuple(render_view(view)),
-        tuple(_promoted(view.resources)),
+        tuple(promotions_waiting(promotions or {}, view.resources)),
     )

@@ -10,7 +10,8 @@ from typing import Any
 from hakeeper.coord import CoordError
 from hakeeper.lab import net, state, system
 from hakeeper.lab import node as machine
-from hakeeper.lab.lifecycle import connect_store, promoted_short
+from hakeeper.lab.cib import promoted_wanted
+from hakeeper.lab.lifecycle import connect_store
 from hakeeper.lab.observe import Observation, observe
 from hakeeper.lab.plan import NODE_NIC, LabPlan
 from hakeeper.reports import CommandError, Report, codes
@@ -60,8 +61,8 @@ class LabStatus:
             else {
                 "members": list(obs.members),
                 "leader": obs.leader,
-                "converged": obs.converged and not promoted_short(self.plan, obs),
-                "promotions_waiting": promoted_short(self.plan, obs),
+                "converged": obs.converged,
+                "promotions_waiting": list(obs.promotions_waiting),
                 "pending": list(obs.pending_actions),
                 "blocked": list(obs.blocked),
                 "wanted": obs.wanted,
@@ -142,7 +143,7 @@ def lab_status(directory: str) -> LabStatus:
     try:
         coord = connect_store(plan)
         try:
-            obs = observe(coord, len(plan.nodes))
+            obs = observe(coord, len(plan.nodes), promoted_wanted(plan))
         finally:
             coord.close()
     except CoordError as exc:
@@ -183,8 +184,7 @@ def render(status: LabStatus) -> list[str]:
     if status.store_error:
         lines.append(f"store: {status.store_error}")
     if obs is not None:
-        short = promoted_short(plan, obs)
-        verdict = "converged" if obs.converged and not short else "not converged"
+        verdict = "converged" if obs.converged else "not converged"
         lines.append(
             f"cluster: {verdict}; members {', '.join(obs.members) or '-'}; "
             f"leader {obs.leader or '-'}"
@@ -197,8 +197,8 @@ def render(status: LabStatus) -> list[str]:
             )
         if obs.pending_actions and not obs.converged:
             lines.append("  still to do: " + "; ".join(obs.pending_actions[:8]))
-        elif short:
-            lines.append("  waiting for " + "; ".join(short))
+        elif obs.promotions_waiting:
+            lines.append("  waiting for " + "; ".join(obs.promotions_waiting))
     lines.append(f"the cluster itself: hakeeper status --store '{plan.store_url}'")
     logs = f"{plan.directory}/nodes/NODE/" + "{daemon,etcd}.log"
     if os.path.isdir(plan.directory):
