@@ -88,12 +88,7 @@ class RemoteExecutor:
             with self._lock:
                 self._runs[sock] = what
             try:
-                data = b""
-                while not data.endswith(b"\n"):
-                    chunk = sock.recv(65536)
-                    if not chunk:
-                        break
-                    data += chunk
+                data = read_line(sock)
             except TimeoutError:
                 # closing the connection makes the executor kill what it ran
                 return ProcessOutcome(
@@ -155,6 +150,18 @@ class RemoteExecutor:
                     time.sleep(0.02)
             self._retry_at = self.clock() + RETRY_S
             return None
+
+
+def read_line(sock: socket.socket) -> bytes:
+    """What the peer sends up to its newline, or to the end if it closes first (each
+    side of the daemon's unix sockets sends one JSON line)."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
 
 
 def _dial(path: str) -> socket.socket | None:

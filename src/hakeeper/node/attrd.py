@@ -20,6 +20,8 @@ import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from hakeeper.agents.remote import read_line
+
 SHIMS = str(Path(__file__).resolve().parent.parent / "agents" / "shims")
 
 
@@ -158,13 +160,7 @@ class AttrServer:
             with conn:
                 try:
                     conn.settimeout(5)
-                    data = b""
-                    while not data.endswith(b"\n"):
-                        chunk = conn.recv(65536)
-                        if not chunk:
-                            break
-                        data += chunk
-                    reply = self.answer(json.loads(data or b"{}"))
+                    reply = self.answer(json.loads(read_line(conn) or b"{}"))
                 except (OSError, ValueError) as err:
                     reply = {"ok": False, "error": f"bad request: {err}"}
                 try:

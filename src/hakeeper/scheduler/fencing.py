@@ -65,15 +65,12 @@ def _stop_constraints(cluster: Cluster, rsc: Rsc, stonith: Action) -> None:
     # stops on a guest are ordered after its fencing even without requires=fencing: the
     # guest's fencing is only its container stopping
     implicit = rsc.needs_fencing or target.is_guest
-    parent_stop: Action | None = None
-    bundled = False
-    if implicit:
-        # Pacemaker's uber_parent: below any bundle (a bundle's inner instance answers
-        # its clone). The bundle's own stop would loop: it comes before its containers'
-        # stops, and a guest's fencing comes after its container's
-        top = rsc.uber_parent()
-        bundled = top.parent is not None
-        parent_stop = next((a for a in reversed(top.actions) if a.task == "stop"), None)
+    # Pacemaker's uber_parent: below any bundle (a bundle's inner instance answers its
+    # clone). The bundle's own stop would loop: it comes before its containers' stops, and
+    # a guest's fencing comes after its container's
+    top = rsc.uber_parent()
+    bundled = top.parent is not None
+    parent_stop = next((a for a in reversed(top.actions) if a.task == "stop"), None)
     for action in rsc.actions:
         if action.node is not target or action.task != "stop":
             continue
@@ -91,7 +88,7 @@ def _stop_constraints(cluster: Cluster, rsc: Rsc, stonith: Action) -> None:
             continue
         # implied by the fencing; a bundle's instance is recovered after its clone's stop
         action.flags |= AF.PSEUDO | AF.RUNNABLE
-        if implicit and rsc.uber_parent().parent is None:
+        if implicit and not bundled:
             order_actions(stonith, action, OF.PRESERVE | OF.OPTIONAL)
 
 
